@@ -1,0 +1,273 @@
+"""Fixtures of the end-to-end tests: a simulated fleet and the real Ansible CLI against it.
+
+``winsim(fleet_dict, https=False)`` writes the fleet to a temporary YAML, starts
+``python -m tests.winsim up …`` from the repository root with the test's own interpreter,
+waits for the inventory and returns a ``WinSim``. Every simulator started by a test is
+stopped in teardown, even when the test failed.
+
+Ansible runs from the same virtualenv as ``sys.executable``, with
+``ANSIBLE_COLLECTIONS_PATH`` pointing at a temporary farm in which
+``ansible_collections/mdeops/defender`` is a symlink to the repository root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BIN_DIR = Path(sys.executable).parent
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+RUN_TIMEOUT = 600.0
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "e2e: end-to-end test against the simulated fleet (slow, starts processes)")
+
+
+def collections_farm(base: Path) -> Path:
+    """``base/collections/ansible_collections/mdeops/defender`` → the repository root."""
+    galaxy = (
+        yaml.safe_load((REPO_ROOT / "galaxy.yml").read_text(encoding="utf-8"))
+        if (REPO_ROOT / "galaxy.yml").exists()
+        else {"namespace": "mdeops", "name": "defender"}
+    )
+    ns_dir = base / "collections" / "ansible_collections" / galaxy["namespace"]
+    ns_dir.mkdir(parents=True, exist_ok=True)
+    link = ns_dir / galaxy["name"]
+    if not link.exists():
+        link.symlink_to(REPO_ROOT, target_is_directory=True)
+    return base / "collections"
+
+
+def ansible_env(base: Path) -> dict[str, str]:
+    """A clean, quiet Ansible environment rooted in ``base``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(
+        {
+            "ANSIBLE_COLLECTIONS_PATH": str(collections_farm(base)),
+            "ANSIBLE_HOME": str(base / "ansible-home"),
+            "ANSIBLE_LOCAL_TEMP": str(base / "ansible-tmp"),
+            "ANSIBLE_HOST_KEY_CHECKING": "False",
+            "ANSIBLE_RETRY_FILES_ENABLED": "False",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_DEPRECATION_WARNINGS": "False",
+            "ANSIBLE_SYSTEM_WARNINGS": "False",
+            "ANSIBLE_STDOUT_CALLBACK": "default",
+            "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PATH": str(BIN_DIR) + os.pathsep + os.environ.get("PATH", ""),
+        }
+    )
+    return env
+
+
+class WinSim:
+    """One running simulator process and helpers to drive Ansible against it."""
+
+    def __init__(self, base: Path, fleet: dict[str, Any], https: bool = False, extra_args: Sequence[str] = ()) -> None:
+        self.base = base
+        self.base.mkdir(parents=True, exist_ok=True)
+        self.fleet_path = base / "fleet.yml"
+        self.fleet_path.write_text(yaml.safe_dump(fleet, sort_keys=False), encoding="utf-8")
+        self.inventory = base / "inventory.yml"
+        self.state_dir = base / "state"
+        self.https = https
+        self.extra_args = list(extra_args)
+        self.env = ansible_env(base)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.returncode: int | None = None
+        self.banner = ""
+
+    # ------------------------------------------------------------------ process
+    def start(self, reset: bool = True, timeout: float = START_TIMEOUT) -> WinSim:
+        """Start (or restart) the simulator; returns once the inventory was written."""
+        if self.inventory.exists():
+            self.inventory.unlink()
+        self.returncode = None
+        cmd = [
+            sys.executable,
+            "-m",
+            "tests.winsim",
+            "up",
+            "--fleet",
+            str(self.fleet_path),
+            "--inventory",
+            str(self.inventory),
+            "--state-dir",
+            str(self.state_dir),
+            *self.extra_args,
+        ]
+        if reset:
+            cmd.append("--reset")
+        if self.https:
+            cmd.append("--https")
+        self._out = open(self.base / "winsim.stdout", "ab")
+        self._err = open(self.base / "winsim.stderr", "ab")
+        self.proc = subprocess.Popen(
+            cmd, cwd=REPO_ROOT, stdout=self._out, stderr=self._err, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        )
+        deadline = time.monotonic() + timeout
+        while not self.inventory.exists():
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    "winsim exited with %s before writing the inventory:\n%s" % (self.proc.returncode, self.stderr())
+                )
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("winsim wrote no inventory within %.0f s:\n%s" % (timeout, self.stderr()))
+            time.sleep(0.05)
+        self.banner = (self.base / "winsim.stdout").read_text(encoding="utf-8", errors="replace").strip()
+        return self
+
+    def stop(self) -> int | None:
+        """SIGTERM, then SIGKILL after a grace period; returns the exit code."""
+        if self.proc is None:
+            return self.returncode
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.returncode = self.proc.returncode
+        self.proc = None
+        self._out.close()
+        self._err.close()
+        return self.returncode
+
+    def restart(self) -> WinSim:
+        """Stop and start again on the saved state (state survives restarts)."""
+        self.stop()
+        return self.start(reset=False)
+
+    def stderr(self) -> str:
+        path = self.base / "winsim.stderr"
+        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+    # ------------------------------------------------------------------ state
+    def state(self, host: str) -> dict[str, Any]:
+        return json.loads((self.state_dir / f"{host}.json").read_text(encoding="utf-8"))
+
+    def counters(self, host: str) -> dict[str, Any]:
+        path = self.state_dir / f"{host}.counters.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+    def all_states(self) -> dict[str, dict[str, Any]]:
+        return {
+            p.name[:-5]: json.loads(p.read_text(encoding="utf-8"))
+            for p in sorted(self.state_dir.glob("*.json"))
+            if not p.name.endswith(".counters.json")
+        }
+
+    def inventory_data(self) -> dict[str, Any]:
+        return yaml.safe_load(self.inventory.read_text(encoding="utf-8"))
+
+    # ------------------------------------------------------------------ ansible
+    def run(
+        self,
+        cmd: Sequence[str],
+        timeout: float = RUN_TIMEOUT,
+        env: dict[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+    ) -> tuple[int, str, str]:
+        """Run a command (``ansible*`` names resolve to this venv's scripts); (rc, stdout, stderr)."""
+        argv = list(cmd)
+        if argv and argv[0].startswith("ansible") and os.sep not in argv[0]:
+            argv[0] = str(BIN_DIR / argv[0])
+        proc = subprocess.run(
+            argv,
+            cwd=cwd or self.base,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+        return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+
+    def adhoc(self, pattern: str, module: str, args: str | None = None, *extra: str, **kw: Any) -> tuple[int, str, str]:
+        cmd = ["ansible", "-i", str(self.inventory), pattern, "-m", module]
+        if args is not None:
+            cmd += ["-a", args]
+        return self.run([*cmd, *extra], **kw)
+
+    def module(
+        self, pattern: str, module: str, args: dict[str, Any] | None = None, check: bool = False,
+        diff: bool = False, extra: Sequence[str] = (),
+    ) -> dict[str, dict[str, Any]]:
+        """Run one module ad hoc and return ``{host: result}`` (parsed from the json callback).
+
+        Unreachable hosts get ``{"unreachable": True, "msg": ...}``.
+        """
+        cmd = ["ansible", "-i", str(self.inventory), pattern, "-m", module]
+        if args is not None:
+            cmd += ["-a", json.dumps(args)]
+        if check:
+            cmd.append("--check")
+        if diff:
+            cmd.append("--diff")
+        rc, out, err = self.run(
+            [*cmd, *extra],
+            env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"},
+        )
+        start = out.find("{")
+        if start < 0:
+            raise AssertionError("no JSON from ansible (rc %s):\n%s\n%s" % (rc, out, err))
+        data = json.loads(out[start:])
+        results: dict[str, dict[str, Any]] = {}
+        for play in data.get("plays", []):
+            for task in play.get("tasks", []):
+                for host, res in task.get("hosts", {}).items():
+                    results[host] = res
+        return results
+
+    def playbook(
+        self,
+        path: str | os.PathLike[str],
+        extra_vars: dict[str, Any] | None = None,
+        check: bool = False,
+        limit: str | None = None,
+        diff: bool = False,
+        extra_args: Sequence[str] = (),
+        **kw: Any,
+    ) -> tuple[int, str, str]:
+        cmd = ["ansible-playbook", "-i", str(self.inventory), str(path)]
+        if extra_vars:
+            cmd += ["-e", json.dumps(extra_vars)]
+        if check:
+            cmd.append("--check")
+        if diff:
+            cmd.append("--diff")
+        if limit:
+            cmd += ["--limit", limit]
+        return self.run([*cmd, *extra_args], **kw)
+
+
+@pytest.fixture
+def winsim(tmp_path: Path) -> Iterator[Callable[..., WinSim]]:
+    """Factory: ``winsim(fleet_dict, https=False, extra_args=())`` → a started ``WinSim``."""
+    started: list[WinSim] = []
+
+    def factory(
+        fleet: dict[str, Any], https: bool = False, extra_args: Sequence[str] = (), name: str | None = None
+    ) -> WinSim:
+        sim = WinSim(tmp_path / (name or "winsim-%d" % len(started)), fleet, https=https, extra_args=extra_args)
+        started.append(sim)
+        return sim.start()
+
+    yield factory
+    for sim in started:
+        sim.stop()

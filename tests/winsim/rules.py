@@ -1,0 +1,206 @@
+"""How Microsoft Defender Antivirus picks its running mode, as a function of host state.
+
+This is the one place where the simulator decides ``AMRunningMode``. Modules (and their
+twins) never set the mode: they change the registry, services, onboarding or the
+third-party AV, and the mode follows from these rules. Every rule cites the section of
+``mde-facts.md`` it comes from (the Microsoft page is named there).
+
+Modelling choices where Microsoft documents nothing (UNCONFIRMED in mde-facts) are marked
+"MODEL:" and listed in docs/simulator.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ATP_POLICY_KEY = r"HKLM\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection"
+ATP_STATUS_KEY = r"HKLM\SOFTWARE\Microsoft\Windows Advanced Threat Protection\Status"
+DEFENDER_POLICY_KEY = r"HKLM\SOFTWARE\Policies\Microsoft\Windows Defender"
+RTP_POLICY_KEY = r"HKLM\SOFTWARE\Policies\Microsoft\Windows Defender\Real-Time Protection"
+
+NORMAL = "Normal"
+PASSIVE = "Passive Mode"
+EDR_BLOCK = "EDR Block Mode"
+SXS_PASSIVE = "SxS Passive Mode"
+NOT_RUNNING = "Not running"  # UNCONFIRMED spelling for the disabled state (mde-facts §2.1)
+
+# §5.1: DisableAntiSpyware is ignored on clients from this platform version on.
+CLIENT_DISABLE_ANTISPYWARE_IGNORED_FROM = (4, 18, 2007, 8)
+# §8 and §5.1: server behaviour changes with this platform version.
+SERVER_TP_LOCK_FROM = (4, 18, 2208, 0)
+
+POLICY_VALUES = (
+    (ATP_POLICY_KEY, "ForceDefenderPassiveMode"),
+    (DEFENDER_POLICY_KEY, "DisableAntiSpyware"),
+    (RTP_POLICY_KEY, "DisableRealtimeMonitoring"),
+)
+
+
+def version_tuple(text: str | None) -> tuple[int, ...]:
+    parts = []
+    for piece in str(text or "0").split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+def _reg_get(state: dict, key: str, name: str) -> Any:
+    wanted = key.lower()
+    for k, values in state.get("registry", {}).items():
+        if k.lower() == wanted:
+            for vname, item in values.items():
+                if vname.lower() == name.lower():
+                    return item.get("data")
+    return None
+
+
+def _service_running(state: dict, name: str) -> bool:
+    for sname, svc in state.get("services", {}).items():
+        if sname.lower() == name.lower():
+            return svc.get("state") == "running"
+    return False
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def read_policy(state: dict) -> dict:
+    """The policy values that matter, as they are in the registry right now."""
+    return {name: _as_int(_reg_get(state, key, name)) for key, name in POLICY_VALUES}
+
+
+def is_onboarded(state: dict) -> bool:
+    """§3.3: OnboardingState = 1 and the Sense service running."""
+    return _as_int(_reg_get(state, ATP_STATUS_KEY, "OnboardingState")) == 1 and _service_running(state, "Sense")
+
+
+def third_party_rtp_active(state: dict) -> bool:
+    """A non-Microsoft AV that is installed with real-time protection on."""
+    return any(av.get("installed", True) and av.get("real_time") for av in state.get("third_party_av", []))
+
+
+def third_party_registered_active(state: dict) -> bool:
+    """§1.1 / §4: what a client's Defender can see — registered with WSC and on."""
+    return any(
+        av.get("installed", True) and av.get("real_time") and av.get("registered", True)
+        for av in state.get("third_party_av", [])
+    )
+
+
+def _is_server(state: dict) -> bool:
+    return state["os"]["product_type"] in (2, 3)
+
+
+def _is_downlevel_server(state: dict) -> bool:
+    """Server 2012 R2 (9600) and 2016 (14393): passive only with the unified solution (§1.4)."""
+    return _is_server(state) and state["os"]["build"] in (9600, 14393)
+
+
+def derive_running_mode(state: dict) -> str | None:
+    """``AMRunningMode`` as ``Get-MpComputerStatus`` would report it; None = not installed."""
+    defender = state.get("defender", {})
+    if not defender.get("installed", True):
+        return None
+    if not _service_running(state, "WinDefend"):
+        return NOT_RUNNING
+    policy = defender.get("effective_policy") or read_policy(state)
+    platform = version_tuple(defender.get("platform_version"))
+    onboarded = is_onboarded(state)
+    edr_block = bool(state.get("mde", {}).get("edr_block_mode"))
+    passive = EDR_BLOCK if edr_block else PASSIVE  # §2.1, §8
+
+    if not _is_server(state):
+        # §5.1: DisableAntiSpyware only works on old client platforms.
+        if policy.get("DisableAntiSpyware") == 1 and platform < CLIENT_DISABLE_ANTISPYWARE_IGNORED_FROM:
+            return NOT_RUNNING
+        # §1.1: with the Security Center service off, MDAV cannot see the other AV.
+        if not _service_running(state, "WscSvc"):
+            return NORMAL
+        # §1.1: no registered third-party AV with RTP on -> MDAV is the primary AV.
+        if not third_party_registered_active(state):
+            return NORMAL
+        if onboarded:
+            return passive  # §1.1: clients go passive by themselves when onboarded
+        if defender.get("smart_app_control") and state["os"]["build"] >= 22000:
+            return PASSIVE  # §1.1 Windows 11 exception
+        if defender.get("limited_periodic_scanning"):
+            return SXS_PASSIVE  # §2.1
+        return NOT_RUNNING  # §1.1: third-party AV, not onboarded -> disabled
+    # ---- Windows Server (and domain controllers): never automatic (§1.1).
+    mde = state.get("mde", {})
+    if _is_downlevel_server(state) and not mde.get("unified_agent"):
+        return NORMAL  # §1.4/§9.1: old MMA-based solution, passive unsupported
+    if not onboarded:
+        if mde.get("unified_agent_force_passive"):
+            return PASSIVE  # §1.2: FORCEPASSIVEMODE=1 on md4ws.msi, immediately at install
+        if policy.get("DisableAntiSpyware") == 1:
+            return NOT_RUNNING  # §1.1/§9.1: disabled by policy
+        return NORMAL  # §1.1: server, not onboarded -> stays active
+    force = policy.get("ForceDefenderPassiveMode")
+    if policy.get("DisableAntiSpyware") == 1:
+        if defender.get("disabled_before_onboarding"):
+            # §5.1: policy in place before onboarding -> stays disabled; Force=1 -> passive
+            return passive if force == 1 else NOT_RUNNING
+        # §5.1: applied after onboarding on platform >= 4.18.2208.0 -> passive
+        return passive if platform >= SERVER_TP_LOCK_FROM else NOT_RUNNING
+    if force == 1:
+        # §8: once active, tamper protection keeps MDAV from going passive again.
+        if defender.get("active_latched") and defender.get("tamper_protection") and platform >= SERVER_TP_LOCK_FROM:
+            return NORMAL
+        return passive
+    return NORMAL
+
+
+def real_time_protection_enabled(state: dict, mode: str | None) -> bool:
+    """§1.5/§2.2: RTP is on when MDAV is active; in passive mode only with Endpoint DLP."""
+    if mode is None or mode == NOT_RUNNING:
+        return False
+    defender = state.get("defender", {})
+    policy = defender.get("effective_policy") or read_policy(state)
+    if mode == NORMAL:
+        # §8: tamper protection ignores the policy that turns RTP off.
+        if policy.get("DisableRealtimeMonitoring") == 1 and not defender.get("tamper_protection"):
+            return False
+        return True
+    return bool(defender.get("dlp_enabled"))
+
+
+def host_has_real_time_protection(state: dict) -> bool:
+    """The invariant the collection must keep: Defender active or a third-party AV with RTP on."""
+    mode = derive_running_mode(state)
+    return real_time_protection_enabled(state, mode) or third_party_rtp_active(state)
+
+
+def snapshot_policy(state: dict) -> None:
+    """MODEL: Defender reads its policy at service start (boot) and when Sense onboards."""
+    state.setdefault("defender", {})["effective_policy"] = read_policy(state)
+
+
+def _update_latch(state: dict) -> None:
+    if _is_server(state) and is_onboarded(state):
+        state["defender"]["active_latched"] = derive_running_mode(state) == NORMAL
+
+
+def on_onboarded(state: dict) -> None:
+    """Called when onboarding completes (Sense started, OnboardingState = 1)."""
+    defender = state.setdefault("defender", {})
+    snapshot_policy(state)
+    defender["disabled_before_onboarding"] = defender["effective_policy"].get("DisableAntiSpyware") == 1
+    defender["active_latched"] = False
+    _update_latch(state)
+
+
+def on_offboarded(state: dict) -> None:
+    defender = state.setdefault("defender", {})
+    defender["active_latched"] = False
+    defender["disabled_before_onboarding"] = False
+
+
+def on_boot(state: dict) -> None:
+    """Called at the end of every simulated boot."""
+    snapshot_policy(state)
+    _update_latch(state)

@@ -1,0 +1,31 @@
+"""Twins of win_mde_info.ps1 and win_antivirus_info.ps1 (read-only)."""
+
+from __future__ import annotations
+
+from . import check_args, twin
+from . import common
+
+
+@twin("mdeops.defender.win_mde_info", sample_args={
+    "mp_status_fields": ["AMRunningMode"], "service_patterns": ["*"], "product_patterns": ["*"]})
+def win_mde_info(host, args, ctx):
+    opts = check_args("mdeops.defender.win_mde_info", args, {
+        "mp_status_fields": ..., "service_patterns": [], "product_patterns": [],
+    })
+    status, error = common.mp_status(host, opts["mp_status_fields"])
+    return {
+        "changed": False,
+        "os": common.os_info(host),
+        "computer": common.computer_info(host),
+        "mp_status": status,
+        "mp_status_error": error,
+        "services": {name: common.service_info(host, name) for name in ("WinDefend", "Sense", "WscSvc")},
+        "registry": common.policy_values(host),
+        "security_center": (common.security_center(host) if host.is_workstation else
+                            {"available": False, "error": "Security Center does not exist on Windows Server",
+                             "products": []}),
+        "av_services": common.av_services(host, opts["service_patterns"]),
+        "installed_products": common.installed_products(host, opts["product_patterns"]),
+        "reboot_pending": common.pending_reboot(host),
+        "unified_agent": common.unified_agent(host),
+    }
