@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mdeops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of mdeops.defender.win_mde_info: one round trip, then diagnosis on the controller."""
+
+from __future__ import annotations
+
+from ansible_collections.mdeops.defender.plugins.module_utils import _av
+from ansible_collections.mdeops.defender.plugins.module_utils._diagnosis import diagnose
+from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
+from ansible_collections.mdeops.defender.plugins.module_utils._mde_state import MP_STATUS_FIELDS, build_state
+from ansible_collections.mdeops.defender.plugins.module_utils._package import is_guid, normalize_guid
+from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase
+
+
+def gather(action: MdeActionBase, task_vars: dict, patterns: list[str], support_policy: str,
+           expected_org_id: str | None) -> dict:
+    """Read a host once and return ``(state, diagnosis)`` merged as win_mde_info reports it.
+
+    Shared by the other action plugins, which need the same view before and after a change.
+    """
+    pats = _av.patterns_for(patterns)
+    raw = action._run_ps(
+        {"mp_status_fields": list(MP_STATUS_FIELDS), "service_patterns": pats["services"],
+         "product_patterns": pats["products"]},
+        task_vars,
+        module="win_mde_info",
+    )
+    raw["user_patterns"] = patterns
+    state = build_state(raw, support_policy=support_policy, expected_org_id=expected_org_id)
+    state["diagnosis"] = diagnose(state, expected_org_id=expected_org_id)
+    return state
+
+
+def check_org_id(value: str | None, option: str = "expected_org_id") -> str | None:
+    if value is None or value == "":
+        return None
+    if not is_guid(value):
+        raise MdeError("invalid_argument", "%s must be an organisation id (a GUID such as "
+                       "0a1b2c3d-1111-2222-3333-444455556666), got %r" % (option, value))
+    return normalize_guid(value)
+
+
+class ActionModule(MdeActionBase):
+    MODULE = "win_mde_info"
+
+    def run_module(self, args: dict, task_vars: dict) -> dict:
+        expected = check_org_id(args.get("expected_org_id"))
+        state = gather(self, task_vars, args["av_name_patterns"], args["support_policy"], expected)
+        result = dict(state)
+        result["changed"] = False
+        result["ansible_facts"] = {"mde": state}
+        return result

@@ -1,0 +1,272 @@
+# Copyright: (c) 2026, mdeops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# PRIVATE to the mdeops.defender collection: these functions may change in any release.
+# They read Windows and return plain hashtables; they never call FailJson and never
+# interpret what they read (the Python action plugins do that).
+
+Function Get-MdeRegistryValue {
+    <#
+    .SYNOPSIS
+    Returns the data of a registry value, or $null when the key or the value is missing.
+    #>
+    [CmdletBinding()]
+    [OutputType([Object])]
+    param (
+        [Parameter(Mandatory = $true)][String]$Path,
+        [Parameter(Mandatory = $true)][String]$Name
+    )
+    $item = Get-ItemProperty -LiteralPath $Path -Name $Name -ErrorAction SilentlyContinue
+    if ($null -eq $item) {
+        return $null
+    }
+    return $item.$Name
+}
+
+Function Get-MdeOsInfo {
+    <#
+    .SYNOPSIS
+    Returns the operating system facts the collection needs.
+    #>
+    [CmdletBinding()]
+    [OutputType([Hashtable])]
+    param ()
+    $os = Get-CimInstance -ClassName Win32_OperatingSystem -Property Caption, Version, BuildNumber, ProductType, LastBootUpTime
+    $currentVersion = 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
+    @{
+        caption = $os.Caption
+        version = $os.Version
+        build_number = $os.BuildNumber
+        product_type = [int]$os.ProductType
+        edition_id = Get-MdeRegistryValue -Path $currentVersion -Name 'EditionID'
+        ubr = Get-MdeRegistryValue -Path $currentVersion -Name 'UBR'
+        last_boot_filetime = $os.LastBootUpTime.ToFileTime()
+    }
+}
+
+Function Get-MdeComputerInfo {
+    <#
+    .SYNOPSIS
+    Returns the host name and domain membership.
+    #>
+    [CmdletBinding()]
+    [OutputType([Hashtable])]
+    param ()
+    $cs = Get-CimInstance -ClassName Win32_ComputerSystem -Property DNSHostName, Domain, PartOfDomain
+    @{
+        dns_hostname = $cs.DNSHostName
+        domain = $cs.Domain
+        part_of_domain = [bool]$cs.PartOfDomain
+    }
+}
+
+Function Get-MdeComputerStatus {
+    <#
+    .SYNOPSIS
+    Returns the Get-MpComputerStatus properties listed in FieldName, and the error if it fails.
+    #>
+    [CmdletBinding()]
+    [OutputType([Hashtable])]
+    param (
+        [Parameter(Mandatory = $true)][String[]]$FieldName
+    )
+    $result = @{ status = $null; error = $null }
+    if (-not (Get-Command -Name Get-MpComputerStatus -ErrorAction SilentlyContinue)) {
+        $result.error = 'Get-MpComputerStatus is not available on this host'
+        return $result
+    }
+    try {
+        $mp = Get-MpComputerStatus -ErrorAction Stop
+    }
+    catch {
+        $result.error = "Get-MpComputerStatus failed: $($_.Exception.Message)"
+        return $result
+    }
+    $status = @{}
+    foreach ($field in $FieldName) {
+        $value = $mp.$field
+        if ($value -is [DateTime]) {
+            $value = $value.ToUniversalTime().ToString('o')
+        }
+        $status.$field = $value
+    }
+    $result.status = $status
+    $result
+}
+
+Function Get-MdeServiceInfo {
+    <#
+    .SYNOPSIS
+    Returns whether a service exists, its state and its start mode.
+    #>
+    [CmdletBinding()]
+    [OutputType([Hashtable])]
+    param (
+        [Parameter(Mandatory = $true)][String]$Name
+    )
+    $service = Get-CimInstance -ClassName Win32_Service -Filter "Name='$Name'" -Property Name, State, StartMode
+    if ($null -eq $service) {
+        return @{ exists = $false; state = $null; start_mode = $null }
+    }
+    @{
+        exists = $true
+        state = $service.State
+        start_mode = $service.StartMode
+    }
+}
+
+Function Get-MdeSecurityCenterProduct {
+    <#
+    .SYNOPSIS
+    Returns the antivirus products registered with Windows Security Center (clients only).
+    #>
+    [CmdletBinding()]
+    [OutputType([Hashtable])]
+    param ()
+    $result = @{ available = $false; error = $null; products = @() }
+    try {
+        $items = Get-CimInstance -Namespace 'root\SecurityCenter2' -ClassName AntiVirusProduct -ErrorAction Stop
+    }
+    catch {
+        $result.error = $_.Exception.Message
+        return $result
+    }
+    $result.available = $true
+    $result.products = @(
+        foreach ($item in $items) {
+            @{
+                displayName = $item.displayName
+                productState = [int64]$item.productState
+                instanceGuid = $item.instanceGuid
+                pathToSignedProductExe = $item.pathToSignedProductExe
+                timestamp = $item.timestamp
+            }
+        }
+    )
+    $result
+}
+
+Function Get-MdeAvService {
+    <#
+    .SYNOPSIS
+    Returns the services whose name or display name matches one of the wildcard patterns.
+    #>
+    [CmdletBinding()]
+    [OutputType([Object[]])]
+    param (
+        [Parameter(Mandatory = $true)][AllowEmptyCollection()][String[]]$Pattern
+    )
+    if ($Pattern.Count -eq 0) {
+        return , @()
+    }
+    $found = foreach ($service in (Get-CimInstance -ClassName Win32_Service -Property Name, DisplayName, State, StartMode)) {
+        foreach ($p in $Pattern) {
+            if ($service.Name -like $p -or $service.DisplayName -like $p) {
+                @{
+                    name = $service.Name
+                    display_name = $service.DisplayName
+                    state = $service.State
+                    start_mode = $service.StartMode
+                }
+                break
+            }
+        }
+    }
+    , @($found)
+}
+
+Function Get-MdeInstalledProduct {
+    <#
+    .SYNOPSIS
+    Returns the installed programs (Uninstall registry entries) whose DisplayName matches a pattern.
+    #>
+    [CmdletBinding()]
+    [OutputType([Object[]])]
+    param (
+        [Parameter(Mandatory = $true)][AllowEmptyCollection()][String[]]$Pattern
+    )
+    if ($Pattern.Count -eq 0) {
+        return , @()
+    }
+    $roots = @(
+        'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall',
+        'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall'
+    )
+    $found = foreach ($root in $roots) {
+        foreach ($key in (Get-ChildItem -LiteralPath $root -ErrorAction SilentlyContinue)) {
+            $name = $key.GetValue('DisplayName')
+            if (-not $name) {
+                continue
+            }
+            foreach ($p in $Pattern) {
+                if ($name -like $p) {
+                    @{
+                        display_name = $name
+                        publisher = $key.GetValue('Publisher')
+                        version = $key.GetValue('DisplayVersion')
+                        key = $key.PSChildName
+                    }
+                    break
+                }
+            }
+        }
+    }
+    , @($found)
+}
+
+Function Get-MdePendingReboot {
+    <#
+    .SYNOPSIS
+    Returns the usual markers of a pending reboot.
+    #>
+    [CmdletBinding()]
+    [OutputType([Hashtable])]
+    param ()
+    $sessionManager = 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager'
+    @{
+        component_based_servicing = Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending'
+        windows_update = Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired'
+        pending_file_rename = $null -ne (Get-MdeRegistryValue -Path $sessionManager -Name 'PendingFileRenameOperations')
+    }
+}
+
+Function Test-MdeUnifiedAgent {
+    <#
+    .SYNOPSIS
+    Returns $true when the modern unified solution (md4ws.msi) is installed.
+    #>
+    [CmdletBinding()]
+    [OutputType([Bool])]
+    param ()
+    $products = Get-MdeInstalledProduct -Pattern @('Microsoft Defender for Endpoint*')
+    return ($products.Count -gt 0)
+}
+
+Function Get-MdePolicyValue {
+    <#
+    .SYNOPSIS
+    Returns the onboarding and policy registry values the collection reads.
+    #>
+    [CmdletBinding()]
+    [OutputType([Hashtable])]
+    param ()
+    $atpPolicy = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection'
+    $atpStatus = 'HKLM:\SOFTWARE\Microsoft\Windows Advanced Threat Protection\Status'
+    $defenderPolicy = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender'
+    @{
+        onboarding_state = Get-MdeRegistryValue -Path $atpStatus -Name 'OnboardingState'
+        status_org_id = Get-MdeRegistryValue -Path $atpStatus -Name 'OrgId'
+        onboarding_info = Get-MdeRegistryValue -Path $atpPolicy -Name 'OnboardingInfo'
+        force_defender_passive_mode = Get-MdeRegistryValue -Path $atpPolicy -Name 'ForceDefenderPassiveMode'
+        guide_force_passive_mode = Get-MdeRegistryValue -Path $defenderPolicy -Name 'ForcePassiveMode'
+        disable_antispyware = Get-MdeRegistryValue -Path $defenderPolicy -Name 'DisableAntiSpyware'
+        disable_realtime_monitoring = Get-MdeRegistryValue -Path "$defenderPolicy\Real-Time Protection" -Name 'DisableRealtimeMonitoring'
+    }
+}
+
+$exportMembers = @{
+    Function = 'Get-MdeRegistryValue', 'Get-MdeOsInfo', 'Get-MdeComputerInfo', 'Get-MdeComputerStatus',
+    'Get-MdeServiceInfo', 'Get-MdeSecurityCenterProduct', 'Get-MdeAvService', 'Get-MdeInstalledProduct',
+    'Get-MdePendingReboot', 'Test-MdeUnifiedAgent', 'Get-MdePolicyValue'
+}
+Export-ModuleMember @exportMembers

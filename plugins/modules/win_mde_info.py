@@ -1,0 +1,307 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mdeops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This is a documentation stub: the module is an action plugin (plugins/action/win_mde_info.py)
+# that runs plugins/modules/win_mde_info.ps1 on the host.
+
+DOCUMENTATION = r"""
+---
+module: win_mde_info
+short_description: Read Defender for Endpoint and Defender Antivirus state and diagnose passive mode
+version_added: 0.1.0
+description:
+  - Reads, in one WinRM round trip, everything that decides whether Microsoft Defender Antivirus is in
+    passive mode beside a third-party antivirus with the Defender for Endpoint (MDE) sensor reporting.
+  - Returns the operating system, Defender's status (the C(Get-MpComputerStatus) fields and the running
+    mode normalised to one of V(passive), V(edr_block), V(sxs_passive), V(active), V(disabled),
+    V(not_installed), V(unknown)), the WinDefend, Sense and Security Center services, onboarding state
+    and organisation, the policy values that matter, the antivirus products (Security Center on
+    workstations; services and installed products on servers), tamper protection, pending reboot and
+    domain membership.
+  - Returns a RV(diagnosis) with RV(diagnosis.compliant), RV(diagnosis.protected) and a list of
+    RV(diagnosis.problems), each with a stable C(reason) code, its family (the guide's causes of failure,
+    that is onboarding, AV conflict, policy, unsupported Windows; and tamper protection, Security Center),
+    a message and a remediation.
+  - This is step 3 of the passive-mode guide (verify Defender's mode) and the check after every other step.
+  - Sets the fact C(mde) with the same content.
+options:
+  expected_org_id:
+    description:
+      - The Defender for Endpoint organisation id (GUID) the host must be onboarded to.
+      - When set, a host onboarded to another organisation gets the problem C(wrong_org) and is not
+        compliant.
+    type: str
+  support_policy:
+    description:
+      - Which list of supported Windows versions to apply.
+      - V(microsoft) follows Microsoft's documentation (Windows 10/11, Windows Server 2012 R2 and 2016 with
+        the unified solution, Windows Server 1803 or later).
+      - V(guide) follows the source guide (Windows 10 1703 or later and Windows 11 only).
+    type: str
+    choices: [microsoft, guide]
+    default: microsoft
+  av_name_patterns:
+    description:
+      - Extra wildcard patterns (PowerShell C(-like)) for antivirus service names, service display names and
+        installed-product names, added to the built-in catalogue of well-known products.
+      - Used on servers, which have no Security Center, and on workstations to report products that are not
+        registered with Security Center.
+    type: list
+    elements: str
+    default: []
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Read-only; runs the same way in check mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: windows
+notes:
+  - The mode is reported as Windows reports it in RV(defender.am_running_mode) and normalised in
+    RV(defender.mode). C(Passive) and C(Passive Mode) are the same state; C(EDR Block Mode) means passive
+    with EDR in block mode turned on.
+  - Microsoft documents no bit layout of Security Center's C(productState); the community decoding is used
+    and a product whose state cannot be decoded does not count as real-time protection.
+  - On Windows Server there is no Security Center; detection by service and installed product is a
+    best effort, extendable with O(av_name_patterns).
+seealso:
+  - module: mdeops.defender.win_antivirus_info
+  - module: mdeops.defender.win_mde_onboarding
+  - module: mdeops.defender.win_mde_passive_mode
+author:
+  - mdeops.defender contributors (@mdeops)
+"""
+
+EXAMPLES = r"""
+- name: Read the Defender state of every host
+  mdeops.defender.win_mde_info:
+    expected_org_id: 0a1b2c3d-1111-2222-3333-444455556666
+  register: mde
+
+- name: Show hosts that are not in passive mode yet, and why
+  ansible.builtin.debug:
+    msg: "{{ mde.diagnosis.summary }}"
+  when: not mde.diagnosis.compliant
+
+- name: Stop a host whose Defender cannot go passive
+  ansible.builtin.assert:
+    that: mde.diagnosis.protected
+    fail_msg: "{{ mde.diagnosis.problems | map(attribute='msg') | join('; ') }}"
+
+- name: Recognise an in-house antivirus on servers
+  mdeops.defender.win_mde_info:
+    av_name_patterns:
+      - ContosoAV*
+"""
+
+RETURN = r"""
+hostname:
+  description: The host's DNS host name.
+  returned: success
+  type: str
+  sample: WS-W11-01
+os:
+  description: Operating system facts and whether passive mode is supported there.
+  returned: success
+  type: dict
+  contains:
+    caption:
+      description: C(Win32_OperatingSystem.Caption).
+      type: str
+      sample: Microsoft Windows 11 Enterprise
+    version:
+      description: The version, for example C(10.0.22631).
+      type: str
+    build:
+      description: The build number.
+      type: int
+      sample: 22631
+    ubr:
+      description: The update build revision, when known.
+      type: int
+    product_type:
+      description: 1 workstation, 2 domain controller, 3 server.
+      type: int
+    kind:
+      description: V(workstation), V(server) or V(domain_controller).
+      type: str
+    edition:
+      description: The C(EditionID).
+      type: str
+    support:
+      description: The support classification (C(supported), C(family), C(name), C(passive_automatic),
+        C(needs_force_passive), C(needs_unified_agent), C(reason), C(detail)).
+      type: dict
+defender:
+  description: Microsoft Defender Antivirus.
+  returned: success
+  type: dict
+  contains:
+    installed:
+      description: Whether Defender Antivirus is present.
+      type: bool
+    mode:
+      description: The normalised running mode.
+      type: str
+      sample: passive
+    am_running_mode:
+      description: C(AMRunningMode) as C(Get-MpComputerStatus) reports it.
+      type: str
+      sample: Passive Mode
+    real_time_protection_enabled:
+      description: C(RealTimeProtectionEnabled).
+      type: bool
+    platform_version:
+      description: C(AMProductVersion).
+      type: str
+    engine_version:
+      description: C(AMEngineVersion).
+      type: str
+    signature_version:
+      description: C(AntivirusSignatureVersion).
+      type: str
+    tamper_protected:
+      description: C(IsTamperProtected).
+      type: bool
+    status:
+      description: The C(Get-MpComputerStatus) properties the collection reads, or null.
+      type: dict
+    status_error:
+      description: Why the status could not be read, or null.
+      type: str
+services:
+  description: The C(windefend), C(sense) and C(wscsvc) services (C(exists), C(state), C(start_mode), C(running)).
+  returned: success
+  type: dict
+onboarding:
+  description: Defender for Endpoint onboarding.
+  returned: success
+  type: dict
+  contains:
+    onboarded:
+      description: C(OnboardingState) is 1.
+      type: bool
+    onboarding_state:
+      description: The raw C(OnboardingState) value, or null.
+      type: int
+    org_id:
+      description: The organisation id from C(OnboardingInfo), or null.
+      type: str
+    sense_running:
+      description: The Sense service is running.
+      type: bool
+    sense_installed:
+      description: The Sense service exists.
+      type: bool
+    expected_org_id:
+      description: O(expected_org_id), normalised.
+      type: str
+    org_matches:
+      description: Whether the org id is the expected one (null when either is unknown).
+      type: bool
+policy:
+  description: The policy registry values that matter (null when not set).
+  returned: success
+  type: dict
+  contains:
+    force_defender_passive_mode:
+      description: C(HKLM\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection\ForceDefenderPassiveMode).
+      type: int
+    guide_force_passive_mode:
+      description: The source guide's C(HKLM\SOFTWARE\Policies\Microsoft\Windows Defender\ForcePassiveMode), which Windows ignores.
+      type: int
+    disable_antispyware:
+      description: C(DisableAntiSpyware) ("Turn off Microsoft Defender Antivirus").
+      type: int
+    disable_realtime_monitoring:
+      description: C(DisableRealtimeMonitoring) ("Turn off real-time protection").
+      type: int
+security_center:
+  description: Windows Security Center (C(applicable) on workstations only, C(available), C(service_running), C(error)).
+  returned: success
+  type: dict
+antivirus:
+  description: Antivirus products and whether a third-party one provides real-time protection.
+  returned: success
+  type: dict
+  contains:
+    products:
+      description: Each product with C(name), C(microsoft), C(third_party), C(enabled), C(real_time),
+        C(up_to_date), C(state), C(product_state), C(found_by) (V(security_center), V(service),
+        V(installed_product), V(user_pattern)), C(registered), C(service), C(service_state).
+      type: list
+      elements: dict
+    third_party_present:
+      description: A non-Microsoft antivirus was found.
+      type: bool
+    third_party_active:
+      description: A non-Microsoft antivirus has real-time protection on.
+      type: bool
+    third_party_names:
+      description: Names of the third-party products.
+      type: list
+      elements: str
+    active_names:
+      description: Names of the third-party products with real-time protection on.
+      type: list
+      elements: str
+tamper_protection:
+  description: Tamper protection is on (null when unknown).
+  returned: success
+  type: bool
+reboot_pending:
+  description: A reboot is pending.
+  returned: success
+  type: bool
+reboot_pending_reasons:
+  description: Which markers say so (V(component_based_servicing), V(windows_update), V(pending_file_rename)).
+  returned: success
+  type: list
+  elements: str
+domain:
+  description: Domain membership (C(joined), C(name)).
+  returned: success
+  type: dict
+last_boot_filetime:
+  description: Last boot time as a Windows FILETIME.
+  returned: success
+  type: int
+diagnosis:
+  description: Whether the passive-mode goal is met, and why not.
+  returned: success
+  type: dict
+  contains:
+    compliant:
+      description: Defender passive (or EDR block mode), onboarded (to O(expected_org_id) when given), sensor
+        running, and a third-party antivirus with real-time protection on.
+      type: bool
+    protected:
+      description: The host has real-time antivirus protection (Defender active, or a third-party antivirus).
+      type: bool
+    goal_met:
+      description: Defender's mode is V(passive) or V(edr_block).
+      type: bool
+    mode:
+      description: The normalised mode.
+      type: str
+    problems:
+      description: Problems found, each with C(reason), C(family), C(severity) (V(error), V(warning), V(info)),
+        C(msg) and C(remediation). See the reason codes in the collection's docs.
+      type: list
+      elements: dict
+    reasons:
+      description: The C(reason) of every problem.
+      type: list
+      elements: str
+    summary:
+      description: One line for people.
+      type: str
+reason:
+  description: On failure, a stable code (for example V(invalid_argument), V(host_error)).
+  returned: failure
+  type: str
+"""

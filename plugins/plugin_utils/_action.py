@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mdeops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Base class of the collection's Windows action plugins. PRIVATE: may change in any release.
+
+An action plugin holds the decisions of a module and calls the thin same-named PowerShell
+module through :meth:`MdeActionBase._run_ps`. Subclasses set ``MODULE`` and implement
+:meth:`MdeActionBase.run_module`; arguments are validated here with the spec from
+``module_utils/_specs.py`` before anything is sent to the host.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible.errors import AnsibleConnectionFailure
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
+from ansible_collections.mdeops.defender.plugins.module_utils._reasons import REASONS
+from ansible_collections.mdeops.defender.plugins.module_utils._specs import spec_for
+
+display = Display()
+
+
+class MdeActionBase(ActionBase):
+    """Validate, run the PowerShell side, shape the result."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = True
+    #: short module name, e.g. ``win_mde_info``
+    MODULE = ""
+    #: keys of the user's arguments never echoed back in ``invocation``
+    SECRET_ARGS: tuple[str, ...] = ()
+
+    @property
+    def fqcn(self) -> str:
+        return "mdeops.defender.%s" % self.MODULE
+
+    def validate_args(self) -> dict:
+        spec = spec_for(self.MODULE)
+        validator = ArgumentSpecValidator(
+            spec["argument_spec"],
+            mutually_exclusive=spec.get("mutually_exclusive"),
+            required_together=spec.get("required_together"),
+            required_one_of=spec.get("required_one_of"),
+            required_if=spec.get("required_if"),
+            required_by=spec.get("required_by"),
+        )
+        checked = validator.validate(dict(self._task.args))
+        if checked.error_messages:
+            raise MdeError(
+                "invalid_argument",
+                "%s: %s" % (self.fqcn, "; ".join(checked.error_messages)),
+            )
+        return checked.validated_parameters
+
+    def run(self, tmp: Any = None, task_vars: dict | None = None) -> dict:
+        self._supports_check_mode = True
+        self._supports_async = False
+        result = super().run(tmp, task_vars)
+        del tmp
+        task_vars = task_vars or {}
+        try:
+            args = self.validate_args()
+            result.update(self.run_module(args, task_vars))
+            result.setdefault("changed", False)
+            result["invocation"] = {"module_args": self._invocation_args(args)}
+        except MdeError as exc:
+            result.update(exc.to_result())
+            result.setdefault("changed", False)
+        except AnsibleConnectionFailure:
+            raise
+        return result
+
+    def _invocation_args(self, args: dict) -> dict:
+        return {k: ("VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" if k in self.SECRET_ARGS and v is not None else v)
+                for k, v in args.items()}
+
+    def run_module(self, args: dict, task_vars: dict) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _run_ps(self, module_args: dict, task_vars: dict, module: str | None = None) -> dict:
+        """Run a PowerShell module of the collection once (one WinRM round trip).
+
+        ``module`` defaults to this plugin's own module; another one can be named (e.g. the
+        read-only ``win_mde_info`` before a change). A failure there becomes :class:`MdeError`.
+        The PowerShell modules support check mode themselves: they guard every change.
+        """
+        name = "mdeops.defender.%s" % (module or self.MODULE)
+        display.vvv("%s: running %s.ps1" % (self.fqcn, name), host=self._play_context.remote_addr)
+        raw = self._execute_module(module_name=name, module_args=module_args, task_vars=task_vars)
+        if raw.get("unreachable"):
+            raise AnsibleConnectionFailure(raw.get("msg", "host unreachable"))
+        if raw.get("failed"):
+            msg = raw.get("msg") or "the PowerShell side of %s failed" % name
+            reason = raw.get("reason") if raw.get("reason") in REASONS else self.ps_failure_reason(raw)
+            extra = {k: raw[k] for k in ("exception", "rc", "stdout", "stderr") if k in raw}
+            raise MdeError(reason, "%s: %s" % (name, msg), **extra)
+        return raw
+
+    def ps_failure_reason(self, raw: dict) -> str:
+        """Reason code for an unexpected failure of the PowerShell side (override per module)."""
+        del raw
+        return "host_error"
