@@ -1,4 +1,4 @@
-"""Twins of win_mde_info.ps1 and win_antivirus_info.ps1 (read-only)."""
+"""Twin of win_mde_info.ps1 (read-only)."""
 
 from __future__ import annotations
 

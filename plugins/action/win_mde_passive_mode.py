@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mdeops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of mdeops.defender.win_mde_passive_mode (step 4 of the guide, done Microsoft's way).
+
+Round trips: one read (``win_mde_info.ps1`` through :func:`gather`), then one change call
+(``win_mde_passive_mode.ps1``, which writes and reads the values back) only when a value
+differs and not in check mode. Nothing to change = 1 round trip; a change = 2.
+The decisions (guard, change, reboot, tamper protection, diff) are in ``module_utils/_passive.py``.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.mdeops.defender.plugins.action.win_mde_info import gather
+from ansible_collections.mdeops.defender.plugins.module_utils import _passive
+from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
+from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase
+
+
+def _unknown_result() -> dict:
+    unknown = dict.fromkeys(_passive.VALUES)
+    return {
+        "before": dict(unknown),
+        "after": dict(unknown),
+        "reboot_required": False,
+        "tamper_protection_blocks_passive": False,
+        "defender_mode": None,
+        "onboarded": None,
+        "os_kind": None,
+        "third_party_av": None,
+    }
+
+
+class ActionModule(MdeActionBase):
+    MODULE = "win_mde_passive_mode"
+
+    def run_module(self, args: dict, task_vars: dict) -> dict:
+        state = args["state"]
+        try:
+            host_state = gather(self, task_vars, args["av_name_patterns"], "microsoft", None)
+        except MdeError as exc:
+            # The host could not be read: nothing was changed; the documented keys are still there.
+            exc.extra.update(_unknown_result())
+            raise
+        before = _passive.values_from_state(host_state)
+        desired = _passive.desired_values(state, args["guide_value"], before)
+        view = _passive.third_party_view(host_state)
+        result: dict = {
+            "changed": False,
+            "before": before,
+            "after": dict(before),
+            "reboot_required": False,
+            "tamper_protection_blocks_passive": False,
+            "remediation": None,
+            "defender_mode": host_state["defender"]["mode"],
+            "onboarded": bool(host_state["onboarding"]["onboarded"]),
+            "os_kind": host_state["os"]["kind"],
+            "third_party_av": view,
+        }
+        warnings: list[str] = []
+        if state == "present":
+            host = host_state.get("hostname") or task_vars.get("inventory_hostname") or "the host"
+            try:
+                warnings.extend(_passive.check_guard(host_state, args["require_third_party_av"], host=str(host)))
+            except MdeError as exc:
+                # Refused before any change: the result keeps its documented shape.
+                exc.extra.update({k: v for k, v in result.items() if k not in ("changed", "remediation")})
+                raise
+        advice, blocked, remediation = _passive.advisories(state, host_state)
+        warnings.extend(advice)
+        result["tamper_protection_blocks_passive"] = blocked
+        result["remediation"] = remediation
+
+        after = desired
+        if _passive.needs_change(before, desired):
+            if self._task.check_mode:
+                result["changed"] = True
+            else:
+                raw = self._run_ps(
+                    {
+                        "value": desired["force_defender_passive_mode"],
+                        "guide_state": _passive.guide_state(state, args["guide_value"]),
+                    },
+                    task_vars,
+                )
+                result["before"] = before = _passive.values_from_raw(raw.get("before"))
+                after = _passive.values_from_raw(raw.get("after"))
+                result["changed"] = bool(raw.get("changed"))
+                warnings.extend(raw.get("warnings") or [])
+        result["after"] = after
+        result["reboot_required"] = _passive.reboot_required(state, before, after, host_state)
+        if self._task.diff:
+            result["diff"] = _passive.build_diff(before, after, args["guide_value"])
+        if warnings:
+            result["warnings"] = warnings
+        return result

@@ -1,0 +1,62 @@
+#!powershell
+
+# Copyright: (c) 2026, mdeops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+#AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ..module_utils._MdeDefender
+
+# The PowerShell side of mdeops.defender.win_antivirus_info: read, in one round trip, what
+# tells which antivirus products protect the host. Workstations: Security Center
+# (root\SecurityCenter2). Servers have none: services and installed-product entries that
+# match the patterns the action plugin sends. Defender's own status comes from
+# Get-MpComputerStatus. Everything is returned raw; the action plugin decodes it.
+
+$spec = @{
+    options = @{
+        mp_status_fields = @{ type = 'list'; elements = 'str'; required = $true }
+        service_patterns = @{ type = 'list'; elements = 'str'; default = @() }
+        product_patterns = @{ type = 'list'; elements = 'str'; default = @() }
+    }
+    supports_check_mode = $true
+}
+
+$module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
+$mpStatusFields = $module.Params.mp_status_fields
+$servicePatterns = $module.Params.service_patterns
+$productPatterns = $module.Params.product_patterns
+
+$module.Result.changed = $false
+$module.Result.os = $null
+$module.Result.services = @{}
+$module.Result.security_center = $null
+$module.Result.av_services = @()
+$module.Result.installed_products = @()
+$module.Result.mp_status = $null
+$module.Result.mp_status_error = $null
+
+try {
+    $module.Result.os = Get-MdeOsInfo
+}
+catch {
+    $module.FailJson("reading the operating system with CIM: $($_.Exception.Message)", $_)
+}
+
+foreach ($name in @('WinDefend', 'WscSvc')) {
+    $module.Result.services.$name = Get-MdeServiceInfo -Name $name
+}
+
+if ($module.Result.os.product_type -eq 1) {
+    $module.Result.security_center = Get-MdeSecurityCenterProduct
+}
+else {
+    $module.Result.security_center = @{ available = $false; error = 'Security Center does not exist on Windows Server'; products = @() }
+}
+$module.Result.av_services = Get-MdeAvService -Pattern $servicePatterns
+$module.Result.installed_products = Get-MdeInstalledProduct -Pattern $productPatterns
+
+$status = Get-MdeComputerStatus -FieldName $mpStatusFields
+$module.Result.mp_status = $status.status
+$module.Result.mp_status_error = $status.error
+
+$module.ExitJson()
