@@ -242,6 +242,33 @@ Function Test-MdeUnifiedAgent {
     return ($products.Count -gt 0)
 }
 
+Function Get-MdeOnboardingOrgId {
+    <#
+    .SYNOPSIS
+    Returns the orgId inside the OnboardingInfo registry value, or $null.
+    .DESCRIPTION
+    OnboardingInfo is JSON whose 'body' is JSON text holding orgId. Only the id leaves the host:
+    the value also carries the onboarding signature and certificate.
+    #>
+    [CmdletBinding()]
+    [OutputType([String])]
+    param (
+        [Parameter(Mandatory = $true)][String]$Path
+    )
+    $info = Get-MdeRegistryValue -Path $Path -Name 'OnboardingInfo'
+    if (-not $info) {
+        return $null
+    }
+    try {
+        $outer = ConvertFrom-Json -InputObject $info -ErrorAction Stop
+        $body = ConvertFrom-Json -InputObject $outer.body -ErrorAction Stop
+        return [String]$body.orgId
+    }
+    catch {
+        return 'unreadable'
+    }
+}
+
 Function Get-MdePolicyValue {
     <#
     .SYNOPSIS
@@ -256,7 +283,7 @@ Function Get-MdePolicyValue {
     @{
         onboarding_state = Get-MdeRegistryValue -Path $atpStatus -Name 'OnboardingState'
         status_org_id = Get-MdeRegistryValue -Path $atpStatus -Name 'OrgId'
-        onboarding_info = Get-MdeRegistryValue -Path $atpPolicy -Name 'OnboardingInfo'
+        onboarding_org_id = Get-MdeOnboardingOrgId -Path $atpPolicy
         force_defender_passive_mode = Get-MdeRegistryValue -Path $atpPolicy -Name 'ForceDefenderPassiveMode'
         guide_force_passive_mode = Get-MdeRegistryValue -Path $defenderPolicy -Name 'ForcePassiveMode'
         disable_antispyware = Get-MdeRegistryValue -Path $defenderPolicy -Name 'DisableAntiSpyware'
@@ -267,6 +294,6 @@ Function Get-MdePolicyValue {
 $exportMembers = @{
     Function = 'Get-MdeRegistryValue', 'Get-MdeOsInfo', 'Get-MdeComputerInfo', 'Get-MdeComputerStatus',
     'Get-MdeServiceInfo', 'Get-MdeSecurityCenterProduct', 'Get-MdeAvService', 'Get-MdeInstalledProduct',
-    'Get-MdePendingReboot', 'Test-MdeUnifiedAgent', 'Get-MdePolicyValue'
+    'Get-MdePendingReboot', 'Test-MdeUnifiedAgent', 'Get-MdeOnboardingOrgId', 'Get-MdePolicyValue'
 }
 Export-ModuleMember @exportMembers

@@ -171,6 +171,7 @@ def write_set(out_dir: str, org_id: str, other_org: str | None = None) -> dict:
                                     offboarding_zip(org_id, today - datetime.timedelta(days=3))),
         "corrupt_zip": ("Corrupt-WindowsDefenderATPOnboardingPackage.zip", b"PK\x03\x04this is not a zip"),
         "empty_zip": ("NoScript-WindowsDefenderATPOnboardingPackage.zip", _zip_without_script()),
+        "installer": ("md4ws.msi", fake_installer()),
     }
     paths = {}
     for key, (name, data) in files.items():
@@ -181,6 +182,11 @@ def write_set(out_dir: str, org_id: str, other_org: str | None = None) -> dict:
     paths["org_id"] = org_id
     paths["other_org_id"] = other_org
     return paths
+
+
+def fake_installer() -> bytes:
+    """A stand-in for md4ws.msi: the OLE compound-file signature, then filler (not an installer)."""
+    return b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504 + b"simulated md4ws.msi for tests\n"
 
 
 def _zip_without_script() -> bytes:

@@ -34,9 +34,8 @@ def twin(*names: str, sample_args: dict | None = None) -> Callable[[TwinFunc], T
 
 
 def load_all() -> None:
-    """Import every twin module (registration happens at import)."""
-    if not TWINS:
-        _load_all()
+    """Import every twin module (registration happens at import; importing twice is a no-op)."""
+    _load_all()
 
 
 def user_args(args: dict) -> dict:
@@ -73,7 +72,7 @@ def _load_all() -> None:
 
 def dispatch(host: SimHost, module: str, args: dict) -> tuple[int, dict, TwinContext]:
     """Run the twin of ``module`` on ``host``. Returns (rc, result, context)."""
-    if not TWINS:
+    if module not in TWINS:
         _load_all()
     ctx = TwinContext(
         check_mode=bool(args.get("_ansible_check_mode", False)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 
 from .. import rules
 from ..host import (
@@ -92,11 +93,22 @@ def mp_status(host: SimHost, fields: list[str]) -> tuple[dict | None, str | None
     return {f: full.get(f) for f in fields}, None
 
 
+def onboarding_org_id(host: SimHost) -> str | None:
+    """Get-MdeOnboardingOrgId: the orgId inside OnboardingInfo (JSON whose body is JSON text)."""
+    info = host.reg_get(ATP_POLICY_KEY, "OnboardingInfo")
+    if not info:
+        return None
+    try:
+        return str(json.loads(json.loads(info)["body"])["orgId"])
+    except (ValueError, KeyError, TypeError):
+        return "unreadable"
+
+
 def policy_values(host: SimHost) -> dict:
     return {
         "onboarding_state": host.reg_get(ATP_STATUS_KEY, "OnboardingState"),
         "status_org_id": host.reg_get(ATP_STATUS_KEY, "OrgId"),
-        "onboarding_info": host.reg_get(ATP_POLICY_KEY, "OnboardingInfo"),
+        "onboarding_org_id": onboarding_org_id(host),
         "force_defender_passive_mode": host.reg_get(ATP_POLICY_KEY, "ForceDefenderPassiveMode"),
         "guide_force_passive_mode": host.reg_get(DEFENDER_POLICY_KEY, "ForcePassiveMode"),
         "disable_antispyware": host.reg_get(DEFENDER_POLICY_KEY, "DisableAntiSpyware"),

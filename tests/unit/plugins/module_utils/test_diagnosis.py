@@ -9,7 +9,6 @@ import pytest
 from ansible_collections.mdeops.defender.plugins.module_utils._diagnosis import diagnose
 from ansible_collections.mdeops.defender.plugins.module_utils._mde_state import build_state
 from ansible_collections.mdeops.defender.plugins.module_utils._reasons import FAMILIES, REASONS
-from tests.winsim.fleet import onboarding_info_json
 
 ORG = "0a1b2c3d-1111-2222-3333-444455556666"
 OTHER = "99d1c52c-a198-4a16-8826-0a81f6f4ea5a"
@@ -54,7 +53,7 @@ def raw(
     server = kind == "server"
     reg = {
         "onboarding_state": 1 if onboarded else None,
-        "onboarding_info": onboarding_info_json(org) if org else None,
+        "onboarding_org_id": org,
         "force_defender_passive_mode": None,
         "guide_force_passive_mode": None,
         "disable_antispyware": None,

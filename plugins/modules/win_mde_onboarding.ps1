@@ -1,0 +1,140 @@
+#!powershell
+
+# Copyright: (c) 2026, mdeops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+#AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ..module_utils._MdeDefender
+#AnsibleRequires -PowerShell ..module_utils._MdeOnboarding
+
+# The PowerShell side of mdeops.defender.win_mde_onboarding. The action plugin has read and
+# checked the package and decided that something must run; this file only does it:
+#   read_package      return the bytes of a package on the host (remote_package)
+#   onboard/offboard  install md4ws.msi when asked and missing, run the script unattended,
+#                     wait for the onboarding state, return what it observed and the events.
+
+$spec = @{
+    options = @{
+        action = @{ type = 'str'; required = $true; choices = @('read_package', 'onboard', 'offboard') }
+        path = @{ type = 'str' }
+        max_bytes = @{ type = 'int'; default = 2097152 }
+        # The script carries the tenant's onboarding data: whoever has it can onboard devices.
+        # no_log keeps it out of the invocation, the Ansible event log entry and messages.
+        script = @{ type = 'str'; no_log = $true }
+        script_name = @{ type = 'str'; default = 'WindowsDefenderATPOnboardingScript.cmd' }
+        timeout = @{ type = 'int'; default = 300 }
+        installer = @{ type = 'str' }
+        installer_force_passive = @{ type = 'bool'; default = $true }
+    }
+    required_if = @(
+        @('action', 'read_package', @('path')),
+        @('action', 'onboard', @('script')),
+        @('action', 'offboard', @('script'))
+    )
+    supports_check_mode = $true
+}
+
+$module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
+$action = $module.Params.action
+$path = $module.Params.path
+$maxBytes = $module.Params.max_bytes
+$script = $module.Params.script
+$scriptName = $module.Params.script_name
+$timeout = $module.Params.timeout
+$installer = $module.Params.installer
+$forcePassive = $module.Params.installer_force_passive
+
+# msiexec can take minutes on a slow server; it is never stopped before this.
+$installerTimeout = 1800
+$installerSuccess = @(0, 1641, 3010)
+
+$module.Result.changed = $false
+$module.Result.package = $null
+$module.Result.installer = $null
+$module.Result.script_run = $null
+$module.Result.events = @()
+$module.Result.observed = $null
+$module.Result.reboot_required = $false
+
+if ($action -eq 'read_package') {
+    try {
+        $module.Result.package = Read-MdePackageFile -Path $path -MaxBytes $maxBytes
+    }
+    catch {
+        $module.FailJson("reading the package '$path': $($_.Exception.Message)", $_)
+    }
+}
+else {
+    $wanted = 'present'
+    if ($action -eq 'offboard') {
+        $wanted = 'absent'
+    }
+    $proceed = $true
+    if ($installer) {
+        $install = @{
+            path = $installer
+            exists = $true
+            already_installed = $false
+            ran = $false
+            exit_code = $null
+            timed_out = $false
+            duration_s = 0
+            log_path = $null
+        }
+        if (Test-MdeUnifiedAgent) {
+            $install.already_installed = $true
+        }
+        elseif (-not (Test-Path -LiteralPath $installer -PathType Leaf)) {
+            # Nothing has changed yet: report it and leave the script alone.
+            $install.exists = $false
+            $proceed = $false
+        }
+        else {
+            if (-not $module.CheckMode) {
+                try {
+                    $run = Install-MdeUnifiedAgent -Path $installer -ForcePassive:$forcePassive -TimeoutSeconds $installerTimeout
+                }
+                catch {
+                    $module.FailJson("running msiexec for '$installer': $($_.Exception.Message)", $_)
+                }
+                $install.ran = $true
+                $install.exit_code = $run.exit_code
+                $install.timed_out = $run.timed_out
+                $install.duration_s = $run.duration_s
+                $install.log_path = $run.log_path
+                if ($run.exit_code -eq 3010 -or $run.exit_code -eq 1641) {
+                    $module.Result.reboot_required = $true
+                }
+                if ($installerSuccess -notcontains $run.exit_code) {
+                    $proceed = $false
+                }
+            }
+            $module.Result.changed = $true
+        }
+        $module.Result.installer = $install
+    }
+    if ($proceed) {
+        if (-not $module.CheckMode) {
+            $start = Get-Date
+            try {
+                $run = Invoke-MdeOnboardingScript -Script $script -ScriptName $scriptName -TimeoutSeconds $timeout
+            }
+            catch {
+                $module.FailJson("running the $action script '$scriptName': $($_.Exception.Message)", $_)
+            }
+            $run.waited_s = 0
+            $run.wait_timed_out = $false
+            if ($run.exit_code -eq 0 -and -not $run.timed_out) {
+                $wait = Wait-MdeOnboardingState -State $wanted -TimeoutSeconds ([Math]::Max(0, $timeout - $run.duration_s))
+                $run.waited_s = $wait.waited_s
+                $run.wait_timed_out = -not $wait.reached
+            }
+            $module.Result.script_run = $run
+            $module.Result.events = Get-MdeOnboardingEvent -Since $start
+        }
+        $module.Result.changed = $true
+    }
+    $module.Result.observed = Get-MdeOnboardingObservation
+}
+
+$module.ExitJson()
