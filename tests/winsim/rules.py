@@ -135,8 +135,10 @@ def derive_running_mode(state: dict) -> str | None:
     if _is_downlevel_server(state) and not mde.get("unified_agent"):
         return NORMAL  # §1.4/§9.1: old MMA-based solution, passive unsupported
     if not onboarded:
-        if mde.get("unified_agent_force_passive"):
-            return PASSIVE  # §1.2: FORCEPASSIVEMODE=1 on md4ws.msi, immediately at install
+        if mde.get("unified_agent_force_passive") and policy.get("ForceDefenderPassiveMode") != 0:
+            # §1.2: FORCEPASSIVEMODE=1 on md4ws.msi, immediately at install. MODEL: the documented
+            # way back to active (ForceDefenderPassiveMode = 0, reboot) also ends it.
+            return PASSIVE
         if policy.get("DisableAntiSpyware") == 1:
             return NOT_RUNNING  # §1.1/§9.1: disabled by policy
         return NORMAL  # §1.1: server, not onboarded -> stays active

@@ -1,0 +1,68 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mdeops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of mdeops.defender.fleet_report: the report from host variables, on the controller."""
+
+from __future__ import annotations
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.mdeops.defender.plugins.module_utils import _report
+from ansible_collections.mdeops.defender.plugins.module_utils._specs import spec_for
+
+CALLBACK = "mdeops.defender.fleet_report"
+
+
+def _callback_enabled() -> bool:
+    from ansible import constants as C
+
+    enabled = getattr(C, "CALLBACKS_ENABLED", None) or []
+    return CALLBACK in enabled or "fleet_report" in enabled
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        self._supports_check_mode = True
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        spec = spec_for("fleet_report")
+        checked = ArgumentSpecValidator(spec["argument_spec"]).validate(dict(self._task.args))
+        if checked.error_messages:
+            result.update(failed=True, reason="invalid_argument",
+                          msg="mdeops.defender.fleet_report: %s" % "; ".join(checked.error_messages))
+            return result
+        args = checked.validated_parameters
+        hostvars = task_vars.get("hostvars", {})
+        names = args["hosts"] if args["hosts"] is not None else [
+            h for h in task_vars.get("groups", {}).get("all", []) if h not in ("localhost", "127.0.0.1")]
+        records = []
+        for name in names:
+            hv = hostvars.get(name, {}) if hasattr(hostvars, "get") else {}
+            progress = dict(hv.get("mde_report_host") or {})
+            failure = progress.get("failure")
+            records.append(_report.host_record(
+                name, mde=hv.get("mde"), progress=progress, failure=failure,
+                check_mode=bool(self._task.check_mode or task_vars.get("ansible_check_mode")),
+                goal=args["goal"]))
+        run = {"playbook": args["playbook"], "check_mode": bool(task_vars.get("ansible_check_mode")),
+               "aborted": False, "abort_reason": None}
+        report = _report.build_report(records, run)
+        write = args["write"] == "always" or (args["write"] == "auto" and not _callback_enabled())
+        result["changed"] = False
+        result["totals"] = report["totals"]
+        result["stats"] = _report.set_stats_totals(report)
+        result["written_by"] = "action" if write else "callback"
+        if write:
+            result["paths"] = _report.write_report(report, args["report_dir"], args["basename"])
+        else:
+            result["paths"] = {
+                "json": "%s/%s.json" % (args["report_dir"], args["basename"]),
+                "csv": "%s/%s.csv" % (args["report_dir"], args["basename"]),
+                "html": "%s/%s.html" % (args["report_dir"], args["basename"]),
+            }
+            result["msg"] = "the fleet_report callback writes the report when the run ends"
+        return result
