@@ -18,6 +18,7 @@ import asyncio
 import json
 import os
 import resource
+import shutil
 import signal
 import sys
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from typing import Any
 import yaml
 
 from . import fleet as fleet_mod
+from . import twins
 from .host import SimHost, _atomic_write
 from .server import Fleet, HostEndpoint, TlsMaterial, make_tls_material
 
@@ -110,6 +112,12 @@ def _raise_fd_limit(needed: int) -> None:
 async def serve(args: argparse.Namespace) -> int:
     fleet = fleet_mod.load_fleet(args.fleet)
     os.makedirs(args.state_dir, exist_ok=True)
+    if args.reset:
+        # The domain (GPOs, links) is state too.
+        shutil.rmtree(os.path.join(args.state_dir, "domain"), ignore_errors=True)
+    # Twins register boot hooks (e.g. Group Policy at boot) when they are imported: load them all
+    # before the first reboot can happen.
+    twins.load_all()
     hosts = load_hosts(fleet, args.state_dir, args.reset)
     _raise_fd_limit(len(hosts) * 4 + 256)
     tls = make_tls_material(args.state_dir) if args.https else None

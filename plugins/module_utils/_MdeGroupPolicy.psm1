@@ -1,0 +1,451 @@
+# Copyright: (c) 2026, mdeops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# PRIVATE to the mdeops.defender collection: these functions may change in any release.
+# Group Policy reads and changes for win_mde_gpo (on a domain controller or a management
+# server with the GroupPolicy module) and win_mde_policy_refresh (on the members). They
+# return plain hashtables, throw on failure and never call FailJson; the Python action
+# plugins decide what the observations mean.
+
+Function Test-MdeGroupPolicyModule {
+    <#
+    .SYNOPSIS
+    Returns $true when the GroupPolicy module (GPMC / RSAT) is available on this host.
+
+    .DESCRIPTION
+    The module ships with the Group Policy Management feature: on domain controllers, and on
+    management servers or workstations with RSAT. Get-Command loads it on demand.
+    #>
+    [CmdletBinding()]
+    [OutputType([Bool])]
+    param ()
+    $command = Get-Command -Name New-GPO -ErrorAction SilentlyContinue
+    return ($null -ne $command)
+}
+
+Function Get-MdeDomainName {
+    <#
+    .SYNOPSIS
+    Returns the DNS name of the domain this host belongs to.
+    #>
+    [CmdletBinding()]
+    [OutputType([String])]
+    param ()
+    $cs = Get-CimInstance -ClassName Win32_ComputerSystem -Property Domain
+    return [String]$cs.Domain
+}
+
+Function Get-MdeGpo {
+    <#
+    .SYNOPSIS
+    Returns a GPO by display name, or $null when there is none.
+
+    .PARAMETER Name
+    The display name of the GPO.
+    #>
+    [CmdletBinding()]
+    [OutputType([Hashtable])]
+    param (
+        [Parameter(Mandatory = $true)][String]$Name
+    )
+    try {
+        $gpo = Get-GPO -Name $Name -ErrorAction Stop
+    }
+    catch {
+        # "GPO with the name ... was not found" (an ArgumentException, error id GpoWithNameNotFound)
+        # means there is none; anything else (access denied, no domain controller) is a failure.
+        if ($_.Exception -is [System.ArgumentException] -or $_.FullyQualifiedErrorId -like 'GpoWithNameNotFound*') {
+            return $null
+        }
+        throw
+    }
+    @{
+        id = $gpo.Id.ToString()
+        display_name = $gpo.DisplayName
+        description = $gpo.Description
+        gpo_status = $gpo.GpoStatus.ToString()
+        domain_name = $gpo.DomainName
+        computer_version = [int]$gpo.Computer.DSVersion
+    }
+}
+
+Function Get-MdeGpoPreferenceValue {
+    <#
+    .SYNOPSIS
+    Returns the Group Policy Preferences registry items of a GPO that configure one value.
+
+    .DESCRIPTION
+    There may be several items for the same value (Set-GPPrefRegistryValue adds one on every
+    call); all are returned. An empty list means none is configured.
+
+    .PARAMETER GpoId
+    The GUID of the GPO.
+
+    .PARAMETER Key
+    The registry key, for example HKLM\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection.
+
+    .PARAMETER ValueName
+    The registry value name.
+    #>
+    [CmdletBinding()]
+    [OutputType([Object[]])]
+    param (
+        [Parameter(Mandatory = $true)][Guid]$GpoId,
+        [Parameter(Mandatory = $true)][String]$Key,
+        [Parameter(Mandatory = $true)][String]$ValueName
+    )
+    try {
+        $items = Get-GPPrefRegistryValue -Guid $GpoId -Context Computer -Key $Key -ValueName $ValueName -ErrorAction Stop
+    }
+    catch {
+        # The cmdlet throws when no item configures the value; that is "not configured" here.
+        # A real failure to read the GPO shows up again, loudly, when it is changed.
+        return , @()
+    }
+    $found = foreach ($item in $items) {
+        @{
+            hive = $item.Hive.ToString()
+            key = $item.KeyPath
+            value_name = $item.ValueName
+            type = $item.Type.ToString()
+            value = $item.Value
+            action = $item.Action.ToString()
+            order = [int]$item.Order
+            disabled = [bool]$item.DisabledDirectly
+        }
+    }
+    , @($found)
+}
+
+Function Get-MdeGpoPolicyValue {
+    <#
+    .SYNOPSIS
+    Returns the Registry.pol (Administrative Templates) value of a GPO, as a list of zero or one item.
+
+    .PARAMETER GpoId
+    The GUID of the GPO.
+
+    .PARAMETER Key
+    The registry key.
+
+    .PARAMETER ValueName
+    The registry value name.
+    #>
+    [CmdletBinding()]
+    [OutputType([Object[]])]
+    param (
+        [Parameter(Mandatory = $true)][Guid]$GpoId,
+        [Parameter(Mandatory = $true)][String]$Key,
+        [Parameter(Mandatory = $true)][String]$ValueName
+    )
+    try {
+        $items = Get-GPRegistryValue -Guid $GpoId -Key $Key -ValueName $ValueName -ErrorAction Stop
+    }
+    catch {
+        # Thrown when the value is not configured in the GPO.
+        return , @()
+    }
+    $found = foreach ($item in $items) {
+        @{
+            hive = $item.Hive.ToString()
+            key = $item.KeyPath
+            value_name = $item.ValueName
+            type = $item.Type.ToString()
+            value = $item.Value
+            state = $item.PolicyState.ToString()
+        }
+    }
+    , @($found)
+}
+
+Function Get-MdeGpoLinkedSom {
+    <#
+    .SYNOPSIS
+    Returns the domain and OU objects whose gPLink attribute links the GPO, with the raw attribute.
+
+    .PARAMETER GpoId
+    The GUID of the GPO.
+    #>
+    [CmdletBinding()]
+    [OutputType([Object[]])]
+    param (
+        [Parameter(Mandatory = $true)][Guid]$GpoId
+    )
+    $searcher = [System.DirectoryServices.DirectorySearcher]::new("(gPLink=*$($GpoId.ToString('B'))*)")
+    $null = $searcher.PropertiesToLoad.Add('distinguishedName')
+    $null = $searcher.PropertiesToLoad.Add('gPLink')
+    $results = $searcher.FindAll()
+    try {
+        $found = foreach ($entry in $results) {
+            @{
+                target = [String]$entry.Properties['distinguishedname'][0]
+                gplink = [String]$entry.Properties['gplink'][0]
+            }
+        }
+    }
+    finally {
+        $results.Dispose()
+    }
+    , @($found)
+}
+
+Function Get-MdeGpoTarget {
+    <#
+    .SYNOPSIS
+    Returns whether an OU exists, the GPO links on it and the GPOs it inherits (Get-GPInheritance).
+
+    .PARAMETER Target
+    The distinguished name of the OU or of the domain.
+    #>
+    [CmdletBinding()]
+    [OutputType([Hashtable])]
+    param (
+        [Parameter(Mandatory = $true)][String]$Target
+    )
+    $result = @{ target = $Target; exists = $false; error = $null; blocks_inheritance = $false; links = @(); inherited = @() }
+    try {
+        $som = Get-GPInheritance -Target $Target -ErrorAction Stop
+    }
+    catch {
+        $result.error = $_.Exception.Message
+        return $result
+    }
+    $result.exists = $true
+    $result.blocks_inheritance = [bool]$som.GpoInheritanceBlocked
+    $result.links = @(foreach ($link in $som.GpoLinks) { ConvertTo-MdeGpoLink -Link $link })
+    $result.inherited = @(foreach ($link in $som.InheritedGpoLinks) { ConvertTo-MdeGpoLink -Link $link })
+    $result
+}
+
+Function ConvertTo-MdeGpoLink {
+    <#
+    .SYNOPSIS
+    Converts a GpoLink object of the GroupPolicy module to a hashtable.
+
+    .PARAMETER Link
+    The GpoLink.
+    #>
+    [CmdletBinding()]
+    [OutputType([Hashtable])]
+    param (
+        [Parameter(Mandatory = $true)][Object]$Link
+    )
+    @{
+        gpo_id = $Link.GpoId.ToString()
+        display_name = $Link.DisplayName
+        enabled = [bool]$Link.Enabled
+        enforced = [bool]$Link.Enforced
+        order = [int]$Link.Order
+        target = [String]$Link.Target
+    }
+}
+
+Function Get-MdeGpoConflict {
+    <#
+    .SYNOPSIS
+    Returns the values that other GPOs reaching the target OUs set, for the values asked for.
+
+    .PARAMETER Target
+    The results of Get-MdeGpoTarget.
+
+    .PARAMETER Value
+    Hashtables with key and value_name.
+
+    .PARAMETER ExcludeGpoId
+    The GUID of the module's own GPO, or an empty string.
+    #>
+    [CmdletBinding()]
+    [OutputType([Object[]])]
+    param (
+        [Parameter(Mandatory = $true)][AllowEmptyCollection()][Object[]]$Target,
+        [Parameter(Mandatory = $true)][AllowEmptyCollection()][Object[]]$Value,
+        [Parameter(Mandatory = $true)][AllowEmptyString()][String]$ExcludeGpoId
+    )
+    $reach = @{}
+    foreach ($t in $Target) {
+        foreach ($link in $t.inherited) {
+            if ($link.gpo_id -eq $ExcludeGpoId) {
+                continue
+            }
+            if (-not $reach.ContainsKey($link.gpo_id)) {
+                $reach[$link.gpo_id] = @{ display_name = $link.display_name; targets = [System.Collections.Generic.List[String]]::new() }
+            }
+            $reach[$link.gpo_id].targets.Add($t.target)
+        }
+    }
+    $found = foreach ($gpoId in $reach.Keys) {
+        foreach ($v in $Value) {
+            # Both functions return their list as one object; @($list) enumerates it.
+            $policyItems = Get-MdeGpoPolicyValue -GpoId $gpoId -Key $v.key -ValueName $v.value_name
+            $preferenceItems = Get-MdeGpoPreferenceValue -GpoId $gpoId -Key $v.key -ValueName $v.value_name
+            foreach ($item in (@($policyItems) + @($preferenceItems))) {
+                @{
+                    gpo_id = $gpoId
+                    display_name = $reach[$gpoId].display_name
+                    kind = if ($item.ContainsKey('action')) { 'preference' } else { 'policy' }
+                    key = $v.key
+                    value_name = $v.value_name
+                    value = $item.value
+                    targets = @($reach[$gpoId].targets)
+                }
+            }
+        }
+    }
+    , @($found)
+}
+
+Function ConvertTo-MdeYesNo {
+    <#
+    .SYNOPSIS
+    $true -> Yes, $false -> No (the EnableLink enumeration of New-GPLink and Set-GPLink).
+
+    .PARAMETER Value
+    The boolean.
+    #>
+    [CmdletBinding()]
+    [OutputType([String])]
+    param (
+        [Parameter(Mandatory = $true)][Bool]$Value
+    )
+    if ($Value) {
+        return 'Yes'
+    }
+    return 'No'
+}
+
+Function Invoke-MdeGpoChange {
+    <#
+    .SYNOPSIS
+    Performs one change of a GPO (one GroupPolicy cmdlet call, two for a preference item).
+
+    .DESCRIPTION
+    The change is a hashtable with op and the fields of that operation, as the action plugin
+    planned it: create_gpo (comment), set_comment (comment), set_preference and set_policy
+    (key, value_name, type, value), remove_preference and remove_policy (key, value_name),
+    new_link, set_link (target, enabled, enforced), remove_link (target), remove_gpo.
+
+    .PARAMETER Name
+    The display name of the GPO.
+
+    .PARAMETER Change
+    The change.
+    #>
+    [CmdletBinding()]
+    param (
+        [Parameter(Mandatory = $true)][String]$Name,
+        [Parameter(Mandatory = $true)][Hashtable]$Change
+    )
+    $value = $Change.value
+    if ($Change.type -eq 'DWord') {
+        $value = [Int32]$Change.value
+    }
+    $item = @{ Name = $Name; Key = $Change.key; ValueName = $Change.value_name; ErrorAction = 'Stop' }
+    switch ($Change.op) {
+        'create_gpo' { $null = New-GPO -Name $Name -Comment $Change.comment -ErrorAction Stop }
+        'set_comment' { (Get-GPO -Name $Name -ErrorAction Stop).Description = $Change.comment }
+        'set_preference' {
+            # Set-GPPrefRegistryValue adds an item on every call: remove the old ones first.
+            Remove-MdeGpoPreferenceValue @item
+            $null = Set-GPPrefRegistryValue @item -Context Computer -Action Update -Type $Change.type -Value $value
+        }
+        'remove_preference' { Remove-MdeGpoPreferenceValue @item }
+        'set_policy' { $null = Set-GPRegistryValue @item -Type $Change.type -Value $value }
+        'remove_policy' { $null = Remove-GPRegistryValue @item }
+        'new_link' {
+            $null = New-GPLink -Name $Name -Target $Change.target -LinkEnabled (ConvertTo-MdeYesNo $Change.enabled) -Enforced (ConvertTo-MdeYesNo $Change.enforced) -ErrorAction Stop
+        }
+        'set_link' {
+            $null = Set-GPLink -Name $Name -Target $Change.target -LinkEnabled (ConvertTo-MdeYesNo $Change.enabled) -Enforced (ConvertTo-MdeYesNo $Change.enforced) -ErrorAction Stop
+        }
+        'remove_link' { $null = Remove-GPLink -Name $Name -Target $Change.target -ErrorAction Stop }
+        'remove_gpo' { Remove-GPO -Name $Name -Confirm:$false -ErrorAction Stop }
+        default { throw "unknown Group Policy change '$($Change.op)'" }
+    }
+}
+
+Function Remove-MdeGpoPreferenceValue {
+    <#
+    .SYNOPSIS
+    Removes every Group Policy Preferences registry item of a GPO that configures one value.
+
+    .PARAMETER Name
+    The display name of the GPO.
+
+    .PARAMETER Key
+    The registry key.
+
+    .PARAMETER ValueName
+    The registry value name.
+    #>
+    [CmdletBinding()]
+    param (
+        [Parameter(Mandatory = $true)][String]$Name,
+        [Parameter(Mandatory = $true)][String]$Key,
+        [Parameter(Mandatory = $true)][String]$ValueName
+    )
+    $gpo = Get-GPO -Name $Name -ErrorAction Stop
+    $existing = Get-MdeGpoPreferenceValue -GpoId $gpo.Id -Key $Key -ValueName $ValueName
+    if ($existing.Count -gt 0) {
+        $null = Remove-GPPrefRegistryValue -Name $Name -Context Computer -Key $Key -ValueName $ValueName -ErrorAction Stop
+    }
+}
+
+Function Invoke-MdeGpUpdate {
+    <#
+    .SYNOPSIS
+    Refreshes computer policy (gpupdate /target:computer /force) and returns its exit code and output.
+
+    .PARAMETER TimeoutSeconds
+    How long gpupdate waits for policy processing (/wait).
+    #>
+    [CmdletBinding()]
+    [OutputType([Hashtable])]
+    param (
+        [Parameter(Mandatory = $true)][Int32]$TimeoutSeconds
+    )
+    # "N" answers the "OK to restart?" question gpupdate asks when a startup-only extension
+    # (software installation) is pending: this module never reboots.
+    $output = 'N' | & gpupdate.exe /target:computer /force "/wait:$TimeoutSeconds" 2>&1 | Out-String
+    @{
+        rc = $LASTEXITCODE
+        stdout = $output
+    }
+}
+
+Function Get-MdeGpResultXml {
+    <#
+    .SYNOPSIS
+    Returns the computer's RSOP report (gpresult /scope computer /x) as text, or the error.
+
+    .PARAMETER Path
+    Where gpresult writes the report (a file in the module's temporary directory).
+    #>
+    [CmdletBinding()]
+    [OutputType([Hashtable])]
+    param (
+        [Parameter(Mandatory = $true)][String]$Path
+    )
+    # /scope computer: without it gpresult exits 0 and writes nothing when the connecting
+    # account has no user RSOP data, which is the case over WinRM.
+    $output = & gpresult.exe /scope computer /x $Path /f 2>&1 | Out-String
+    $rc = $LASTEXITCODE
+    if ($rc -ne 0 -or -not (Test-Path -LiteralPath $Path)) {
+        return @{ xml = $null; error = "gpresult /scope computer /x exited with $($rc): $($output.Trim())" }
+    }
+    try {
+        # The report is UTF-16 with a byte order mark; ReadAllText detects it.
+        $xml = [System.IO.File]::ReadAllText($Path)
+    }
+    finally {
+        Remove-Item -LiteralPath $Path -Force -ErrorAction SilentlyContinue
+    }
+    @{ xml = $xml; error = $null }
+}
+
+$exportMembers = @{
+    Function = 'Test-MdeGroupPolicyModule', 'Get-MdeDomainName', 'Get-MdeGpo', 'Get-MdeGpoPreferenceValue',
+    'Get-MdeGpoPolicyValue', 'Get-MdeGpoLinkedSom', 'Get-MdeGpoTarget', 'ConvertTo-MdeGpoLink', 'Get-MdeGpoConflict',
+    'ConvertTo-MdeYesNo', 'Invoke-MdeGpoChange', 'Remove-MdeGpoPreferenceValue', 'Invoke-MdeGpUpdate',
+    'Get-MdeGpResultXml'
+}
+Export-ModuleMember @exportMembers

@@ -1,0 +1,109 @@
+#!powershell
+
+# Copyright: (c) 2026, mdeops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+#AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ..module_utils._MdeGroupPolicy
+
+# The PowerShell side of mdeops.defender.win_mde_gpo. Runs on a host with the GroupPolicy
+# module (a domain controller or a management server). It performs the changes the action
+# plugin planned (none on the first call, never in check mode), then reads the GPO back:
+# the managed values, its links and what the target OUs inherit. The action plugin decides.
+
+$valueOptions = @{
+    key = @{ type = 'str'; required = $true }
+    value_name = @{ type = 'str'; required = $true }
+}
+$changeOps = 'create_gpo', 'set_comment', 'set_preference', 'remove_preference', 'set_policy', 'remove_policy',
+'new_link', 'set_link', 'remove_link', 'remove_gpo'
+$spec = @{
+    options = @{
+        name = @{ type = 'str'; required = $true }
+        target_ous = @{ type = 'list'; elements = 'str'; default = @() }
+        preference_values = @{ type = 'list'; elements = 'dict'; options = $valueOptions; default = @() }
+        policy_values = @{ type = 'list'; elements = 'dict'; options = $valueOptions; default = @() }
+        conflict_values = @{ type = 'list'; elements = 'dict'; options = $valueOptions; default = @() }
+        changes = @{
+            type = 'list'
+            elements = 'dict'
+            default = @()
+            options = @{
+                op = @{ type = 'str'; required = $true; choices = $changeOps }
+                comment = @{ type = 'str' }
+                key = @{ type = 'str' }
+                value_name = @{ type = 'str' }
+                type = @{ type = 'str' }
+                value = @{ type = 'raw' }
+                target = @{ type = 'str' }
+                enabled = @{ type = 'bool' }
+                enforced = @{ type = 'bool' }
+            }
+        }
+    }
+    supports_check_mode = $true
+}
+
+$module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
+$name = $module.Params.name
+$targetOus = $module.Params.target_ous
+$preferenceValues = $module.Params.preference_values
+$policyValues = $module.Params.policy_values
+$conflictValues = $module.Params.conflict_values
+$changes = $module.Params.changes
+
+$module.Result.changed = $false
+$module.Result.group_policy_module = $false
+$module.Result.domain = $null
+$module.Result.gpo = $null
+$module.Result.preferences = @()
+$module.Result.policies = @()
+$module.Result.links = @()
+$module.Result.targets = @()
+$module.Result.conflicts = @()
+$module.Result.applied = @()
+
+$module.Result.group_policy_module = Test-MdeGroupPolicyModule
+if (-not $module.Result.group_policy_module -and $changes.Count -gt 0) {
+    $module.FailJson("the GroupPolicy PowerShell module is not available on this host (Get-Command New-GPO failed): run on a domain controller or a server with the Group Policy Management feature (RSAT)")
+}
+
+if ($module.Result.group_policy_module) {
+    $module.Result.domain = Get-MdeDomainName
+
+    foreach ($change in $changes) {
+        try {
+            if (-not $module.CheckMode) {
+                Invoke-MdeGpoChange -Name $name -Change $change
+            }
+        }
+        catch {
+            $module.FailJson("changing GPO '$name' ($($change.op)) failed: $($_.Exception.Message)", $_)
+        }
+        $module.Result.applied += $change.op
+        $module.Result.changed = $true
+    }
+
+    try {
+        $gpo = Get-MdeGpo -Name $name
+        $module.Result.gpo = $gpo
+        if ($null -ne $gpo) {
+            # The Get-MdeGpo*Value functions return their list as one object: enumerate each list.
+            $module.Result.preferences = @(foreach ($v in $preferenceValues) {
+                    foreach ($item in (Get-MdeGpoPreferenceValue -GpoId $gpo.id -Key $v.key -ValueName $v.value_name)) { $item }
+                })
+            $module.Result.policies = @(foreach ($v in $policyValues) {
+                    foreach ($item in (Get-MdeGpoPolicyValue -GpoId $gpo.id -Key $v.key -ValueName $v.value_name)) { $item }
+                })
+            $module.Result.links = Get-MdeGpoLinkedSom -GpoId $gpo.id
+        }
+        $module.Result.targets = @(foreach ($ou in $targetOus) { Get-MdeGpoTarget -Target $ou })
+        $ownId = if ($null -ne $gpo) { $gpo.id } else { '' }
+        $module.Result.conflicts = Get-MdeGpoConflict -Target $module.Result.targets -Value $conflictValues -ExcludeGpoId $ownId
+    }
+    catch {
+        $module.FailJson("reading GPO '$name': $($_.Exception.Message)", $_)
+    }
+}
+
+$module.ExitJson()

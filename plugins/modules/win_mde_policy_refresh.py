@@ -1,0 +1,160 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mdeops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This is a documentation stub: the module is an action plugin (plugins/action/win_mde_policy_refresh.py)
+# that runs plugins/modules/win_mde_policy_refresh.ps1 on the host.
+
+DOCUMENTATION = r"""
+---
+module: win_mde_policy_refresh
+short_description: Refresh computer Group Policy and prove that ForceDefenderPassiveMode arrived, and from which GPO
+version_added: 0.1.0
+description:
+  - Runs C(gpupdate /target:computer /force), then reads C(ForceDefenderPassiveMode) under
+    C(HKLM\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection) and the computer's Resultant Set of
+    Policy (C(gpresult /scope computer /x)) to tell which GPO set it.
+  - Fails with reason V(policy_not_applied) when the value is not O(expected_value) after the refresh, or when
+    O(expected_gpo) is given and the RSOP shows another GPO (or none) set it. The message lists the GPOs that
+    were applied and those that were not, and why (security filtering, disabled link, ...).
+  - Reports RV(reboot_required) when the refresh changed the value on a host that is already onboarded, because
+    Defender reads it at boot. The module never reboots; use M(ansible.windows.win_reboot).
+  - Part of step 5 of the passive-mode guide (after M(mdeops.defender.win_mde_gpo)); the verification Microsoft
+    describes with C(gpupdate /force) and C(gpresult).
+options:
+  expected_value:
+    description:
+      - The value C(ForceDefenderPassiveMode) must have, V(1) for passive, V(0) for back to active.
+    type: int
+    choices: [0, 1]
+    default: 1
+  expected_gpo:
+    description:
+      - The display name of the GPO that must have set the value (compared case-insensitively with the RSOP).
+      - When the RSOP report cannot be read, a warning is given instead of a failure.
+    type: str
+  timeout:
+    description:
+      - Seconds C(gpupdate) waits for policy processing to finish (C(/wait)).
+    type: int
+    default: 120
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: C(gpupdate) is not run; the module reports the value and the RSOP as they are now and does not fail
+      when the value has not arrived (RV(msg) says so).
+  diff_mode:
+    support: none
+  platform:
+    platforms: windows
+notes:
+  - C(gpresult /scope computer) needs administrative rights on the host.
+  - Computer policy also applies at boot, so after a reboot the value is there without a refresh.
+  - A value written by M(mdeops.defender.win_mde_passive_mode) is not from Group Policy; RV(source_gpo) is null then.
+seealso:
+  - module: mdeops.defender.win_mde_gpo
+  - module: mdeops.defender.win_mde_info
+  - module: ansible.windows.win_reboot
+author:
+  - mdeops.defender contributors (@mdeops)
+"""
+
+EXAMPLES = r"""
+- name: Refresh policy on the servers and prove the value came from the passive-mode GPO
+  mdeops.defender.win_mde_policy_refresh:
+    expected_gpo: MDE - Defender passive mode
+  register: refresh
+
+- name: Reboot where Defender must read the new value
+  ansible.windows.win_reboot:
+  when: refresh.reboot_required
+"""
+
+RETURN = r"""
+value:
+  description: C(ForceDefenderPassiveMode) after the refresh (null when not set).
+  returned: always
+  type: int
+  sample: 1
+value_before:
+  description: C(ForceDefenderPassiveMode) before the refresh.
+  returned: always
+  type: int
+expected_value:
+  description: O(expected_value).
+  returned: always
+  type: int
+arrived:
+  description: The value equals O(expected_value).
+  returned: always
+  type: bool
+source_gpo:
+  description: The display name of the GPO that set the value, according to the RSOP; null when no GPO sets it
+    or the report could not be read.
+  returned: always
+  type: str
+  sample: MDE - Defender passive mode
+source:
+  description: The winning setting in the RSOP (C(gpo), C(gpo_id), C(kind) - V(preference) or V(policy) -,
+    C(precedence), C(action)), or null.
+  returned: always
+  type: dict
+applied_gpos:
+  description: The GPOs Windows applied to the computer, in processing order (the last one wins).
+  returned: always
+  type: list
+  elements: str
+not_applied_gpos:
+  description: GPOs that reach the computer but were not applied, with C(name), C(id) and C(reason).
+  returned: always
+  type: list
+  elements: dict
+som:
+  description: Where the computer account is, as the RSOP names it (for example C(corp.example.com/Corp/Servers)).
+  returned: always
+  type: str
+defender_turned_off_by:
+  description: Applied GPOs that set "Turn off Microsoft Defender Antivirus" (C(DisableAntiSpyware) = 1).
+  returned: always
+  type: list
+  elements: str
+guide_force_passive_mode:
+  description: The source guide's C(Windows Defender\ForcePassiveMode) (ignored by Windows), or null.
+  returned: always
+  type: int
+disable_antispyware:
+  description: C(DisableAntiSpyware) in the registry after the refresh, or null.
+  returned: always
+  type: int
+onboarded:
+  description: The host is onboarded to Defender for Endpoint (C(OnboardingState) = 1).
+  returned: always
+  type: bool
+reboot_required:
+  description: The refresh changed the value and the host is onboarded; Defender reads the value at boot.
+  returned: always
+  type: bool
+refreshed:
+  description: C(gpupdate) ran (false in check mode).
+  returned: always
+  type: bool
+gpupdate:
+  description: C(rc) and C(stdout) of C(gpupdate), or null in check mode.
+  returned: always
+  type: dict
+rsop_error:
+  description: Why the RSOP report could not be read, or null.
+  returned: always
+  type: str
+msg:
+  description: In check mode, a note that gpupdate was not run; on failure, what did not arrive and what to check.
+  returned: check mode or failure
+  type: str
+reason:
+  description: On failure, a stable code - V(policy_not_applied), V(invalid_argument), V(host_error).
+  returned: failure
+  type: str
+  sample: policy_not_applied
+"""

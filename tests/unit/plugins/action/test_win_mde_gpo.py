@@ -1,0 +1,296 @@
+"""Action plugins of win_mde_gpo and win_mde_policy_refresh with a mocked ``_execute_module``.
+
+The mock answers from simulated hosts (the simulator's twins, a domain in a temporary state
+directory), records every module call and lets the tests assert the contract: check mode never
+sends a change to the PowerShell side, nothing to change = one round trip, a change = two, the
+guide's opt-ins warn, failures carry their reason codes.
+"""
+
+from __future__ import annotations
+
+import os
+from unittest.mock import MagicMock
+
+import pytest
+from ansible.playbook.task import Task
+
+from ansible_collections.mdeops.defender.plugins.action.win_mde_gpo import ActionModule as GpoAction
+from ansible_collections.mdeops.defender.plugins.action.win_mde_policy_refresh import ActionModule as RefreshAction
+from ansible_collections.mdeops.defender.plugins.module_utils import _gpo
+from tests.winsim import domain
+from tests.winsim.fleet import new_state
+from tests.winsim.host import ATP_POLICY_KEY, SimHost
+from tests.winsim.twins import dispatch
+
+GPO = "mdeops.defender.win_mde_gpo"
+REFRESH = "mdeops.defender.win_mde_policy_refresh"
+ROOT = "DC=corp,DC=example,DC=com"
+SRV = "OU=Servers,OU=Corp," + ROOT
+WKS = "OU=Workstations,OU=Corp," + ROOT
+ORG = "0a1b2c3d-1111-2222-3333-444455556666"
+NAME = "MDE - Defender passive mode"
+
+
+class FakeHost:
+    """Stands in for ``_execute_module``: runs the module's twin on a simulated host."""
+
+    def __init__(self, host: SimHost, fail: dict | None = None) -> None:
+        self.host = host
+        self.calls: list[tuple[str, dict]] = []
+        self.fail = fail or {}
+        self.check_mode = False
+
+    def __call__(self, module_name=None, module_args=None, task_vars=None, **kwargs):
+        self.calls.append((module_name, dict(module_args or {})))
+        if module_name in self.fail:
+            return dict(self.fail[module_name])
+        _rc, result, _ctx = dispatch(
+            self.host, module_name, dict(module_args or {}, _ansible_check_mode=self.check_mode)
+        )
+        return result
+
+
+@pytest.fixture
+def fleet(tmp_path):
+    """A DC, a server in OU=Servers (onboarded), a workstation in OU=Workstations; one state directory."""
+    state_dir = str(tmp_path / "state")
+    os.makedirs(state_dir)
+    hosts = {}
+    for name, settings in {
+        "dc-01": {"os": "server2022", "domain_controller": True, "ou": "OU=Domain Controllers," + ROOT},
+        "srv-01": {
+            "os": "server2022",
+            "domain_joined": True,
+            "ou": SRV,
+            "onboarded_org": ORG,
+            "third_party_av": [{"name": "CrowdStrike Falcon"}],
+        },
+        "ws-01": {"os": "windows11_23h2", "domain_joined": True, "ou": WKS},
+    }.items():
+        host = SimHost(name, new_state(name, settings), state_dir)
+        host.save_if_changed()
+        hosts[name] = host
+    yield hosts
+    domain.forget(state_dir)
+
+
+def run(
+    plugin_cls, host: SimHost, args: dict, check_mode: bool = False, diff: bool = False, fail: dict | None = None
+) -> tuple[dict, FakeHost]:
+    task = MagicMock(Task)
+    task.args = dict(args)
+    task.check_mode = check_mode
+    task.diff = diff
+    task.async_val = 0
+    task.delegate_to = None
+    task.action = GPO if plugin_cls is GpoAction else REFRESH
+    fake = FakeHost(host, fail)
+    fake.check_mode = check_mode
+    connection = MagicMock()
+    connection._shell.tmpdir = None
+    plugin = plugin_cls(task, connection, MagicMock(), loader=None, templar=None, shared_loader_obj=None)
+    plugin._execute_module = fake
+    return plugin.run(task_vars={"inventory_hostname": host.name}), fake
+
+
+def domain_bytes(hosts) -> bytes | None:
+    path = domain.domain_path(hosts["dc-01"].state_dir, "corp.example.com")
+    return open(path, "rb").read() if os.path.exists(path) else None
+
+
+def changes_sent(fake: FakeHost) -> list[list[dict]]:
+    return [args["changes"] for name, args in fake.calls if name == GPO and args.get("changes")]
+
+
+# ------------------------------------------------------------------------------ win_mde_gpo
+
+
+def test_check_mode_reads_once_and_sends_no_change(fleet):
+    result, fake = run(GpoAction, fleet["dc-01"], {"name": NAME, "target_ous": [SRV]}, check_mode=True, diff=True)
+    assert result["changed"] is True
+    assert [op["op"] for op in result["operations"]] == ["create_gpo", "set_preference", "new_link"]
+    assert len(fake.calls) == 1 and changes_sent(fake) == []
+    assert fake.calls[0][1]["changes"] == []
+    assert domain_bytes(fleet) is None  # nothing written, not even the new domain
+    assert result["gpo"] == {"id": None, "name": NAME, "comment": "", "exists": True}
+    assert result["diff"]["before"]["exists"] is False
+    assert result["diff"]["after"]["links"] == [{"target": SRV, "enabled": True, "enforced": False, "order": None}]
+
+
+def test_real_run_then_rerun_is_idempotent(fleet):
+    first, fake = run(GpoAction, fleet["dc-01"], {"name": NAME, "comment": "managed", "target_ous": [SRV]})
+    assert first["changed"] is True and len(fake.calls) == 2
+    assert [c["op"] for c in changes_sent(fake)[0]] == ["create_gpo", "set_preference", "new_link"]
+    written = domain_bytes(fleet)
+    assert written is not None
+    dom = domain.load(fleet["dc-01"].state_dir, "corp.example.com")
+    gpo = dom.gpo_by_name(NAME)
+    assert first["gpo"]["id"] == gpo["id"] and first["gpo"]["comment"] == "managed"
+    assert [(p["key"], p["value_name"], p["value"], p["action"]) for p in gpo["preferences"]] == [
+        (ATP_POLICY_KEY, "ForceDefenderPassiveMode", 1, "update")
+    ]
+    assert first["links"] == [{"target": SRV, "enabled": True, "enforced": False, "order": 1}]
+    assert first["after"]["settings"] == first["settings"]
+
+    again, fake = run(GpoAction, fleet["dc-01"], {"name": NAME, "comment": "managed", "target_ous": [SRV]}, diff=True)
+    assert again["changed"] is False and again["operations"] == [] and len(fake.calls) == 1
+    assert again["diff"]["before"] == again["diff"]["after"]
+    assert domain_bytes(fleet) == written
+
+
+def test_check_mode_diff_equals_real_diff(fleet):
+    run(GpoAction, fleet["dc-01"], {"name": NAME, "target_ous": [SRV]})
+    args = {"name": NAME, "target_ous": [SRV, WKS], "enforced": True}
+    checked, fake = run(GpoAction, fleet["dc-01"], args, check_mode=True, diff=True)
+    assert changes_sent(fake) == []
+    real, _fake = run(GpoAction, fleet["dc-01"], args, diff=True)
+    assert checked["operations"] == real["operations"]
+    assert checked["diff"]["before"] == real["diff"]["before"]
+    # the prediction equals the result except for the link order Windows assigns
+    predicted = [dict(link, order=None) for link in checked["diff"]["after"]["links"]]
+    assert predicted == [dict(link, order=None) for link in real["diff"]["after"]["links"]]
+
+
+def test_guide_opt_in_warns_and_writes_disable_antispyware(fleet):
+    result, _fake = run(
+        GpoAction,
+        fleet["dc-01"],
+        {"name": NAME, "target_ous": [SRV], "guide_turn_off_defender": True, "guide_value": True},
+    )
+    assert result["changed"] is True
+    assert _gpo.GUIDE_TURN_OFF_WARNING in result["warnings"] and _gpo.GUIDE_VALUE_WARNING in result["warnings"]
+    assert any("NOT a passive-mode setting" in w for w in result["warnings"])
+    kinds = sorted((i["kind"], i["value_name"], i["value"]) for i in result["settings"])
+    assert kinds == [
+        ("policy", "DisableAntiSpyware", 1),
+        ("preference", "ForceDefenderPassiveMode", 1),
+        ("preference", "ForcePassiveMode", 1),
+    ]
+    # back to the default: the GPO stops turning Defender off and drops the guide's value
+    result, _fake = run(GpoAction, fleet["dc-01"], {"name": NAME, "target_ous": [SRV]})
+    assert sorted(op["op"] for op in result["operations"]) == ["remove_policy", "remove_preference"]
+    assert [i["value_name"] for i in result["settings"]] == ["ForceDefenderPassiveMode"]
+    assert "warnings" not in result
+
+
+def test_default_run_does_not_warn_about_the_guide(fleet):
+    result, _fake = run(GpoAction, fleet["dc-01"], {"name": NAME, "target_ous": [SRV]})
+    assert "warnings" not in result
+
+
+def test_both_defender_options_explicit_is_refused_before_any_call(fleet):
+    result, fake = run(
+        GpoAction,
+        fleet["dc-01"],
+        {"name": NAME, "guide_turn_off_defender": True, "ensure_defender_not_turned_off": True},
+    )
+    assert result["failed"] is True and result["reason"] == "invalid_argument"
+    assert "mutually exclusive" in result["msg"] and fake.calls == []
+
+
+def test_not_a_domain_controller_is_gpo_module_missing(fleet):
+    result, fake = run(GpoAction, fleet["srv-01"], {"name": NAME, "target_ous": [SRV]})
+    assert result["failed"] is True and result["reason"] == "gpo_module_missing"
+    assert "domain controller" in result["msg"] and len(fake.calls) == 1 and changes_sent(fake) == []
+
+
+@pytest.mark.parametrize(
+    "target, match",
+    [
+        ("Servers", "not a distinguished name"),
+        ("CN=Computers," + ROOT, "container"),
+    ],
+)
+def test_malformed_ou_is_refused_before_any_call(fleet, target, match):
+    result, fake = run(GpoAction, fleet["dc-01"], {"name": NAME, "target_ous": [target]})
+    assert result["reason"] == "invalid_argument" and match in result["msg"] and fake.calls == []
+
+
+def test_unknown_ou_or_other_domain_is_refused_after_the_read(fleet):
+    result, fake = run(GpoAction, fleet["dc-01"], {"name": NAME, "target_ous": ["OU=Nope," + ROOT]})
+    assert result["reason"] == "invalid_argument" and "not found" in result["msg"]
+    assert len(fake.calls) == 1 and changes_sent(fake) == []
+    result, fake = run(GpoAction, fleet["dc-01"], {"name": NAME, "target_ous": ["OU=X,DC=other,DC=test"]})
+    assert result["reason"] == "invalid_argument" and "not in the domain" in result["msg"]
+
+
+def test_conflicting_gpo_is_reported(fleet):
+    state_dir = fleet["dc-01"].state_dir
+    domain.seed(
+        state_dir,
+        {
+            "name": "corp.example.com",
+            "gpos": [
+                {
+                    "name": "Legacy AV policy",
+                    "policies": [
+                        {
+                            "key": r"HKLM\SOFTWARE\Policies\Microsoft\Windows Defender",
+                            "value_name": "DisableAntiSpyware",
+                            "value": 1,
+                        }
+                    ],
+                    "links": [{"target": "OU=Corp," + ROOT}],
+                }
+            ],
+        },
+    )
+    result, _fake = run(GpoAction, fleet["dc-01"], {"name": NAME, "target_ous": [SRV]})
+    assert [c["gpo"] for c in result["conflicts"]] == ["Legacy AV policy"]
+    assert result["conflicts"][0]["targets"] == [SRV]
+    assert any("Legacy AV policy" in w and "DisableAntiSpyware" in w for w in result["warnings"])
+
+
+def test_absent_deletes_the_gpo_and_check_mode_does_not(fleet):
+    run(GpoAction, fleet["dc-01"], {"name": NAME, "target_ous": [SRV]})
+    before = domain_bytes(fleet)
+    checked, fake = run(GpoAction, fleet["dc-01"], {"name": NAME, "state": "absent"}, check_mode=True)
+    assert checked["changed"] is True and changes_sent(fake) == [] and domain_bytes(fleet) == before
+    removed, _fake = run(GpoAction, fleet["dc-01"], {"name": NAME, "state": "absent"})
+    assert removed["changed"] is True and removed["gpo"]["exists"] is False
+    dom = domain.load(fleet["dc-01"].state_dir, "corp.example.com")
+    assert dom.gpo_by_name(NAME) is None and dom.links_on(SRV) == []
+    again, _fake = run(GpoAction, fleet["dc-01"], {"name": NAME, "state": "absent"})
+    assert again["changed"] is False
+
+
+def test_powershell_failure_becomes_host_error(fleet):
+    result, _fake = run(GpoAction, fleet["dc-01"], {"name": NAME}, fail={GPO: {"failed": True, "msg": "access denied"}})
+    assert result["failed"] is True and result["reason"] == "host_error" and "access denied" in result["msg"]
+
+
+# ------------------------------------------------------------------------------ win_mde_policy_refresh
+
+
+def test_refresh_proves_the_value_and_its_gpo(fleet):
+    run(GpoAction, fleet["dc-01"], {"name": NAME, "target_ous": [SRV]})
+    result, fake = run(RefreshAction, fleet["srv-01"], {"expected_gpo": NAME})
+    assert [name for name, _args in fake.calls] == [REFRESH]
+    assert result.get("failed") is not True, result.get("msg")
+    assert result["arrived"] is True and result["value"] == 1 and result["source_gpo"] == NAME
+    assert result["reboot_required"] is True and result["changed"] is True
+    assert result["applied_gpos"] == ["Default Domain Policy", NAME]
+    assert fleet["srv-01"].reg_get(ATP_POLICY_KEY, "ForceDefenderPassiveMode") == 1
+
+
+def test_refresh_in_an_unlinked_ou_fails_with_policy_not_applied(fleet):
+    run(GpoAction, fleet["dc-01"], {"name": NAME, "target_ous": [SRV]})
+    result, _fake = run(RefreshAction, fleet["ws-01"], {})
+    assert result["failed"] is True and result["reason"] == "policy_not_applied"
+    assert result["arrived"] is False and result["value"] is None
+    assert "corp.example.com/Corp/Workstations" in result["msg"] and "gpresult" in result["msg"]
+
+
+def test_refresh_check_mode_does_not_run_gpupdate(fleet):
+    run(GpoAction, fleet["dc-01"], {"name": NAME, "target_ous": [SRV]})
+    before = fleet["srv-01"].serialise()
+    result, _fake = run(RefreshAction, fleet["srv-01"], {}, check_mode=True)
+    assert result.get("failed") is not True
+    assert result["refreshed"] is False and result["gpupdate"] is None and result["arrived"] is False
+    assert result["msg"] == _gpo.REFRESH_CHECK_MODE_MSG
+    assert fleet["srv-01"].serialise() == before
+
+
+def test_refresh_rejects_a_zero_timeout(fleet):
+    result, fake = run(RefreshAction, fleet["srv-01"], {"timeout": 0})
+    assert result["reason"] == "invalid_argument" and fake.calls == []
