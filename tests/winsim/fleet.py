@@ -281,6 +281,7 @@ def new_state(name: str, settings: dict) -> dict:
     if org and sense_installed:
         state["registry"].setdefault(ATP_POLICY_KEY, {})["OnboardingInfo"] = {"type": "REG_SZ", "data": onboarding_info_json(org)}
         state["registry"].setdefault(ATP_STATUS_KEY, {})["OnboardingState"] = {"type": "REG_DWORD", "data": 1}
+        state["registry"][ATP_STATUS_KEY]["OrgId"] = {"type": "REG_SZ", "data": org}
         state["services"]["Sense"]["state"] = "running"
         state["services"]["Sense"]["start_mode"] = "auto"
         if settings.get("sense_running") is False:
