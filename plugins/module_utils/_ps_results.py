@@ -51,6 +51,17 @@ PS_RESULT_KEYS: dict[str, tuple[str, ...]] = {
     ),
     # --- END win_mde_passive_mode
     # --- BEGIN win_mde_gpo / win_mde_policy_refresh / win_mde_detection_test (edit only this block)
+    "win_mde_detection_test": (
+        "ran",
+        "ran_at_utc",
+        "process_id",
+        "command_line",
+        "directory_created",
+        "process_stopped",
+        "directory_removed",
+        "onboarding_state",
+        "sense_status",
+    ),
     "win_mde_gpo": (
         "group_policy_module",
         "domain",

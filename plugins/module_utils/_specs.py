@@ -31,7 +31,7 @@ SPECS: dict = {
             hosts=dict(type="list", elements="str"),
             report_dir=dict(type="path", default="./reports"),
             basename=dict(type="str", default="fleet-report"),
-            read_only=dict(type="bool", default=False),
+            goal=dict(type="str", choices=["passive", "offboarded", "audit"], default="passive"),
             playbook=dict(type="str"),
             write=dict(type="str", choices=["auto", "always", "never"], default="auto"),
         ),
@@ -65,6 +65,12 @@ SPECS: dict = {
     ),
     # --- END win_mde_passive_mode
     # --- BEGIN win_mde_gpo / win_mde_policy_refresh / win_mde_detection_test (edit only this block)
+    "win_mde_detection_test": dict(
+        argument_spec=dict(
+            directory=dict(type="str", default="C:\\test-MDATP-test"),
+            stop_after=dict(type="int", default=10),
+        ),
+    ),
     "win_mde_gpo": dict(
         argument_spec=dict(
             name=dict(type="str", required=True),

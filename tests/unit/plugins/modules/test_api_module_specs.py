@@ -1,0 +1,105 @@
+"""Each controller-side API module's argument_spec matches its DOCUMENTATION (doc fragment merged).
+
+Like tests/unit/test_specs_match_docs.py does for the action plugins: names, type, default,
+choices, required, elements, aliases and suboptions (module docs cannot say no_log, so a
+separate test checks that every secret is no_log in the spec).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.mdeops.defender.plugins.doc_fragments.api import ModuleDocFragment
+from ansible_collections.mdeops.defender.plugins.module_utils._api import API_ARGUMENT_SPEC
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+MODULES = ["mde_machine_info", "mde_hunting_query", "mde_alert_info", "intune_configuration_policy"]
+SECRET_WORDS = ("secret", "key", "passphrase", "blob", "password", "token")
+
+
+def documentation(name: str) -> dict:
+    with open(os.path.join(ROOT, "plugins", "modules", name + ".py"), encoding="utf-8") as fh:
+        tree = ast.parse(fh.read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "DOCUMENTATION":
+            return yaml.safe_load(node.value.value)
+    raise AssertionError("%s.py has no DOCUMENTATION" % name)
+
+
+def _norm(spec: dict) -> dict:
+    out = {}
+    for opt, s in spec.items():
+        entry = {
+            "type": s.get("type", "str"),
+            "default": s.get("default"),
+            "choices": list(s["choices"]) if s.get("choices") is not None else None,
+            "required": bool(s.get("required", False)),
+            "elements": s.get("elements"),
+            "aliases": sorted(s.get("aliases") or []),
+        }
+        sub = s.get("options") or s.get("suboptions")
+        entry["suboptions"] = _norm(sub) if sub else None
+        out[opt] = entry
+    return out
+
+
+def documented_options(name: str) -> dict:
+    doc = documentation(name)
+    assert "mdeops.defender.api" in doc.get("extends_documentation_fragment", [])
+    options = dict(yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"])
+    options.update(doc.get("options") or {})
+    return options
+
+
+def test_fragment_documents_the_shared_spec():
+    fragment = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+    assert _norm(fragment) == _norm(API_ARGUMENT_SPEC)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_spec_matches_documentation(name):
+    module = importlib.import_module("ansible_collections.mdeops.defender.plugins.modules." + name)
+    documented = _norm(documented_options(name))
+    validated = _norm(module.argument_spec())
+    assert sorted(documented) == sorted(validated), "option names differ"
+    for opt in validated:
+        assert documented[opt] == validated[opt], "option %r differs between spec and docs" % opt
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_every_secret_is_no_log(name):
+    module = importlib.import_module("ansible_collections.mdeops.defender.plugins.modules." + name)
+
+    def walk(spec: dict, prefix: str = ""):
+        for opt, s in spec.items():
+            yield prefix + opt, s
+            if s.get("options"):
+                yield from walk(s["options"], prefix + opt + ".")
+
+    for opt, s in walk(module.argument_spec()):
+        leaf = opt.rsplit(".", 1)[-1]
+        if any(w in leaf for w in SECRET_WORDS) and leaf not in ("client_certificate_thumbprint", "update_secrets"):
+            assert s.get("no_log") is True, "%s.%s must be no_log" % (name, opt)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docs_have_attributes_examples_and_return(name):
+    doc = documentation(name)
+    assert {"check_mode", "diff_mode", "platform"} <= set(doc["attributes"])
+    with open(os.path.join(ROOT, "plugins", "modules", name + ".py"), encoding="utf-8") as fh:
+        tree = ast.parse(fh.read())
+    values = {
+        n.targets[0].id: n.value.value
+        for n in tree.body
+        if isinstance(n, ast.Assign)
+        and isinstance(getattr(n, "value", None), ast.Constant)
+        and getattr(n.targets[0], "id", None) in ("EXAMPLES", "RETURN")
+    }
+    assert yaml.safe_load(values["EXAMPLES"])
+    ret = yaml.safe_load(values["RETURN"])
+    assert "reason" in ret and "api_calls" in ret
