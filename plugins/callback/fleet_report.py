@@ -95,9 +95,9 @@ class CallbackModule(CallbackBase):
         except Exception:  # pylint: disable=broad-except
             variables = {}
         if variables.get("mde_report_dir"):
-            self._report_dir = variables["mde_report_dir"]
+            self._report_dir = self._render(play, variables, variables["mde_report_dir"])
         if variables.get("mde_report_name"):
-            self._basename = variables["mde_report_name"]
+            self._basename = self._render(play, variables, variables["mde_report_name"])
         if variables.get("mde_report_goal") in _report.GOALS:
             self._goal = variables["mde_report_goal"]
         try:
@@ -108,6 +108,16 @@ class CallbackModule(CallbackBase):
                     self._hosts.append(name)
         except Exception:  # pylint: disable=broad-except
             pass
+
+    @staticmethod
+    def _render(play, variables: dict, value):
+        """Play variables may be templates (e.g. a report name with the AWX job id)."""
+        try:
+            from ansible.template import Templar
+
+            return Templar(loader=play._loader, variables=variables).template(value)  # pylint: disable=protected-access
+        except Exception:  # pylint: disable=broad-except
+            return value
 
     # ---------------------------------------------------------------- results
     def _host(self, result) -> str:
@@ -142,13 +152,17 @@ class CallbackModule(CallbackBase):
         if ignore_errors:
             return
         progress = self._progress.get(host) or {}
+        task_name = result._task.get_name()  # pylint: disable=protected-access
+        reason = res.get("reason") or res.get("mde_reason")
+        if not reason and task_name.startswith("Validating arguments against arg spec"):
+            reason = "invalid_argument"  # a role variable of the wrong type, missing or unknown
         self._failure[host] = {
-            "reason": res.get("reason") or res.get("mde_reason"),
+            "reason": reason,
             "family": res.get("family"),
             "remediation": res.get("remediation"),
             "msg": res.get("msg"),
             "step": res.get("mde_step") or progress.get("current_step"),
-            "task": result._task.get_name(),  # pylint: disable=protected-access
+            "task": task_name,
         }
 
     def v2_runner_on_unreachable(self, result):

@@ -22,6 +22,8 @@ import json
 import os
 import tempfile
 
+from ._reasons import REASONS, family_of, remediation_of
+
 SCHEMA_VERSION = 1
 
 # The guide's seven steps, in the guide's order, plus the assessment read.
@@ -91,9 +93,11 @@ def host_record(name: str, mde: dict | None = None, progress: dict | None = None
         if failed_step in steps:
             steps[failed_step] = "failed"
         if reason and not any(p.get("reason") == reason for p in problems):
+            known = reason in REASONS
             problems.insert(0, {
-                "reason": reason, "family": failure.get("family"), "severity": "error",
-                "msg": msg, "remediation": failure.get("remediation"),
+                "reason": reason, "family": failure.get("family") or (family_of(reason) if known else None),
+                "severity": "error", "msg": msg,
+                "remediation": failure.get("remediation") or (remediation_of(reason) if known else None),
             })
     if unreachable is not None:
         current = progress.get("current_step") or "assess"
