@@ -32,24 +32,40 @@ class ActionModule(ActionBase):
         spec = spec_for("fleet_report")
         checked = ArgumentSpecValidator(spec["argument_spec"]).validate(dict(self._task.args))
         if checked.error_messages:
-            result.update(failed=True, reason="invalid_argument",
-                          msg="mdeops.defender.fleet_report: %s" % "; ".join(checked.error_messages))
+            result.update(
+                failed=True,
+                reason="invalid_argument",
+                msg="mdeops.defender.fleet_report: %s" % "; ".join(checked.error_messages),
+            )
             return result
         args = checked.validated_parameters
         hostvars = task_vars.get("hostvars", {})
-        names = args["hosts"] if args["hosts"] is not None else [
-            h for h in task_vars.get("groups", {}).get("all", []) if h not in ("localhost", "127.0.0.1")]
+        names = (
+            args["hosts"]
+            if args["hosts"] is not None
+            else [h for h in task_vars.get("groups", {}).get("all", []) if h not in ("localhost", "127.0.0.1")]
+        )
         records = []
         for name in names:
             hv = hostvars.get(name, {}) if hasattr(hostvars, "get") else {}
             progress = dict(hv.get("mde_report_host") or {})
             failure = progress.get("failure")
-            records.append(_report.host_record(
-                name, mde=hv.get("mde"), progress=progress, failure=failure,
-                check_mode=bool(self._task.check_mode or task_vars.get("ansible_check_mode")),
-                goal=args["goal"]))
-        run = {"playbook": args["playbook"], "check_mode": bool(task_vars.get("ansible_check_mode")),
-               "aborted": False, "abort_reason": None}
+            records.append(
+                _report.host_record(
+                    name,
+                    mde=hv.get("mde"),
+                    progress=progress,
+                    failure=failure,
+                    check_mode=bool(self._task.check_mode or task_vars.get("ansible_check_mode")),
+                    goal=args["goal"],
+                )
+            )
+        run = {
+            "playbook": args["playbook"],
+            "check_mode": bool(task_vars.get("ansible_check_mode")),
+            "aborted": False,
+            "abort_reason": None,
+        }
         report = _report.build_report(records, run)
         write = args["write"] == "always" or (args["write"] == "auto" and not _callback_enabled())
         result["changed"] = False

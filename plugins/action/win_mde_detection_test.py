@@ -26,7 +26,7 @@ def parse_ran_at(value: object) -> tuple[str | None, float | None]:
     when = datetime.datetime.fromisoformat(
         "%s.%s%s" % (m.group(1), fraction, (m.group(3) or "Z").replace("Z", "+00:00"))
     )
-    when = when.astimezone(datetime.UTC)
+    when = when.astimezone(datetime.timezone.utc)
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + (m.group(2) or "0").ljust(7, "0")[:7] + "Z", when.timestamp()
 
 

@@ -13,16 +13,20 @@ from ansible_collections.mdeops.defender.plugins.module_utils._package import is
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase
 
 
-def gather(action: MdeActionBase, task_vars: dict, patterns: list[str], support_policy: str,
-           expected_org_id: str | None) -> dict:
+def gather(
+    action: MdeActionBase, task_vars: dict, patterns: list[str], support_policy: str, expected_org_id: str | None
+) -> dict:
     """Read a host once and return ``(state, diagnosis)`` merged as win_mde_info reports it.
 
     Shared by the other action plugins, which need the same view before and after a change.
     """
     pats = _av.patterns_for(patterns)
     raw = action._run_ps(
-        {"mp_status_fields": list(MP_STATUS_FIELDS), "service_patterns": pats["services"],
-         "product_patterns": pats["products"]},
+        {
+            "mp_status_fields": list(MP_STATUS_FIELDS),
+            "service_patterns": pats["services"],
+            "product_patterns": pats["products"],
+        },
         task_vars,
         module="win_mde_info",
     )
@@ -36,8 +40,11 @@ def check_org_id(value: str | None, option: str = "expected_org_id") -> str | No
     if value is None or value == "":
         return None
     if not is_guid(value):
-        raise MdeError("invalid_argument", "%s must be an organisation id (a GUID such as "
-                       "0a1b2c3d-1111-2222-3333-444455556666), got %r" % (option, value))
+        raise MdeError(
+            "invalid_argument",
+            "%s must be an organisation id (a GUID such as "
+            "0a1b2c3d-1111-2222-3333-444455556666), got %r" % (option, value),
+        )
     return normalize_guid(value)
 
 

@@ -45,7 +45,9 @@ def report_step(progress: object, step: str, outcome: object = "ok", **extra: ob
     steps = dict(record.get("steps") or {})
     value = step_outcome(outcome) if isinstance(outcome, dict) else str(outcome)
     if value not in STEP_OUTCOMES:
-        raise AnsibleFilterError("report_step: unknown outcome %r; expected one of %s" % (value, ", ".join(STEP_OUTCOMES)))
+        raise AnsibleFilterError(
+            "report_step: unknown outcome %r; expected one of %s" % (value, ", ".join(STEP_OUTCOMES))
+        )
     # A step that changed something stays "changed" when it is checked again later.
     if not (steps.get(step) == "changed" and value == "ok"):
         steps[step] = value

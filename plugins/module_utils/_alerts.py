@@ -21,7 +21,7 @@ from ._mde_machines import normalize_name
 __all__ = ["DETECTION_TEST_TITLE", "alert_filter", "alert_record", "match_alerts", "parse_since"]
 
 #: Module code may run on a Python older than 3.11 (no datetime.UTC there).
-_UTC = datetime.timezone.utc  # noqa: UP017
+_UTC = datetime.timezone.utc
 #: The title of the alert Microsoft's detection test raises. UNCONFIRMED (not in the pages read;
 #: community reports); the module matches case-insensitively on a substring by default.
 DETECTION_TEST_TITLE = "[Test Alert] Suspicious Powershell commandline"

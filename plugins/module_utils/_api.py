@@ -76,7 +76,7 @@ __all__ = [
 ]
 
 #: Module code may run on a Python older than 3.11 (no datetime.UTC there).
-_UTC = datetime.timezone.utc  # noqa: UP017
+_UTC = datetime.timezone.utc
 #: Longest wait the client accepts from a ``Retry-After`` header (seconds).
 MAX_RETRY_AFTER = 60.0
 #: Backoff without ``Retry-After``: BACKOFF_BASE * 2**attempt, capped.

@@ -23,12 +23,21 @@ from ._wsc import decode_product_state, is_microsoft_product
 CATALOG: dict[str, dict[str, list[str]]] = {
     "CrowdStrike Falcon": {"services": ["CSFalconService"], "products": ["CrowdStrike*Sensor*"]},
     "SentinelOne": {"services": ["SentinelAgent"], "products": ["Sentinel Agent*"]},
-    "Sophos Endpoint": {"services": ["Sophos Endpoint Defense Service", "SAVService"], "products": ["Sophos Endpoint Agent*", "Sophos Anti-Virus*"]},
+    "Sophos Endpoint": {
+        "services": ["Sophos Endpoint Defense Service", "SAVService"],
+        "products": ["Sophos Endpoint Agent*", "Sophos Anti-Virus*"],
+    },
     "Trend Micro": {"services": ["ds_agent", "ntrtscan", "TmCCSF"], "products": ["Trend Micro*"]},
     "Symantec Endpoint Protection": {"services": ["SepMasterService"], "products": ["Symantec Endpoint Protection*"]},
-    "Trellix / McAfee Endpoint Security": {"services": ["mfemms", "mfefire", "McShield"], "products": ["Trellix Endpoint Security*", "McAfee Endpoint Security*", "McAfee VirusScan*"]},
+    "Trellix / McAfee Endpoint Security": {
+        "services": ["mfemms", "mfefire", "McShield"],
+        "products": ["Trellix Endpoint Security*", "McAfee Endpoint Security*", "McAfee VirusScan*"],
+    },
     "ESET": {"services": ["ekrn"], "products": ["ESET*"]},
-    "Bitdefender": {"services": ["EPSecurityService", "EPProtectedService"], "products": ["Bitdefender Endpoint Security*"]},
+    "Bitdefender": {
+        "services": ["EPSecurityService", "EPProtectedService"],
+        "products": ["Bitdefender Endpoint Security*"],
+    },
     "Kaspersky": {"services": ["kavfs", "AVP*", "klnagent"], "products": ["Kaspersky*"]},
     "Cortex XDR": {"services": ["cyserver", "CyveraService"], "products": ["Cortex XDR*"]},
     "Carbon Black": {"services": ["CbDefense", "CarbonBlack"], "products": ["Carbon Black*"]},
@@ -80,26 +89,30 @@ def from_security_center(raw_products: list[dict]) -> list[dict]:
         name = str(item.get("displayName") or item.get("display_name") or "")
         decoded = decode_product_state(item.get("productState"))
         microsoft = is_microsoft_product(name, decoded["owner"])
-        out.append({
-            "name": name,
-            "microsoft": microsoft,
-            "third_party": not microsoft,
-            "enabled": decoded["enabled"],
-            "real_time": decoded["real_time"],
-            "up_to_date": decoded["up_to_date"],
-            "state": decoded["state"],
-            "product_state": decoded["raw"],
-            "product_state_hex": decoded["hex"],
-            "instance_guid": item.get("instanceGuid"),
-            "path": item.get("pathToSignedProductExe"),
-            "found_by": ["security_center"],
-            "service": None,
-            "service_state": None,
-        })
+        out.append(
+            {
+                "name": name,
+                "microsoft": microsoft,
+                "third_party": not microsoft,
+                "enabled": decoded["enabled"],
+                "real_time": decoded["real_time"],
+                "up_to_date": decoded["up_to_date"],
+                "state": decoded["state"],
+                "product_state": decoded["raw"],
+                "product_state_hex": decoded["hex"],
+                "instance_guid": item.get("instanceGuid"),
+                "path": item.get("pathToSignedProductExe"),
+                "found_by": ["security_center"],
+                "service": None,
+                "service_state": None,
+            }
+        )
     return out
 
 
-def from_server_inventory(services: list[dict], installed: list[dict], user_patterns: list[str] | None = None) -> list[dict]:
+def from_server_inventory(
+    services: list[dict], installed: list[dict], user_patterns: list[str] | None = None
+) -> list[dict]:
     """Products detected on a server from services and installed-product entries."""
     by_vendor: dict[str, dict] = {}
     for svc in services or []:

@@ -103,7 +103,9 @@ def mp_status_from_raw(raw: dict | None) -> dict | None:
 
 def build_state(raw: dict, support_policy: str = "microsoft", expected_org_id: str | None = None) -> dict:
     """The documented state of a host (everything but the diagnosis)."""
-    services = {name.lower(): _service((raw.get("services") or {}).get(name)) for name in ("WinDefend", "Sense", "WscSvc")}
+    services = {
+        name.lower(): _service((raw.get("services") or {}).get(name)) for name in ("WinDefend", "Sense", "WscSvc")
+    }
     reg = raw.get("registry") or {}
     mp = mp_status_from_raw(raw.get("mp_status"))
     mode_raw = mp.get("AMRunningMode") if mp else None
@@ -149,21 +151,29 @@ def build_state(raw: dict, support_policy: str = "microsoft", expected_org_id: s
         # AV products that run but are not registered with Security Center: Defender cannot
         # see them (§1.1), report them without counting them.
         seen = {p["name"].lower() for p in products}
-        for extra in _av.from_server_inventory(raw.get("av_services") or [], raw.get("installed_products") or [],
-                                               raw.get("user_patterns") or []):
-            if extra["name"].lower() not in seen and not any(extra["name"].lower() in s or s in extra["name"].lower() for s in seen):
-                extra = dict(extra, registered=False, real_time_service=extra["real_time"], real_time=False, enabled=False)
+        for extra in _av.from_server_inventory(
+            raw.get("av_services") or [], raw.get("installed_products") or [], raw.get("user_patterns") or []
+        ):
+            if extra["name"].lower() not in seen and not any(
+                extra["name"].lower() in s or s in extra["name"].lower() for s in seen
+            ):
+                extra = dict(
+                    extra, registered=False, real_time_service=extra["real_time"], real_time=False, enabled=False
+                )
                 products.append(extra)
         for p in products:
             p.setdefault("registered", True)
     else:
-        products = _av.from_server_inventory(raw.get("av_services") or [], raw.get("installed_products") or [],
-                                             raw.get("user_patterns") or [])
+        products = _av.from_server_inventory(
+            raw.get("av_services") or [], raw.get("installed_products") or [], raw.get("user_patterns") or []
+        )
         for p in products:
             p["registered"] = None
     av_summary = _av.summarize(products)
     rp = raw.get("reboot_pending") or {}
-    pending_reasons = [name for name in ("component_based_servicing", "windows_update", "pending_file_rename") if rp.get(name)]
+    pending_reasons = [
+        name for name in ("component_based_servicing", "windows_update", "pending_file_rename") if rp.get(name)
+    ]
     computer = raw.get("computer") or {}
     tamper = _bool(mp.get("IsTamperProtected")) if mp else None
     rtp = _bool(mp.get("RealTimeProtectionEnabled")) if mp else False
@@ -191,6 +201,9 @@ def build_state(raw: dict, support_policy: str = "microsoft", expected_org_id: s
         "tamper_protection": tamper,
         "reboot_pending": bool(pending_reasons),
         "reboot_pending_reasons": pending_reasons,
-        "domain": {"joined": bool(computer.get("part_of_domain")), "name": computer.get("domain") if computer.get("part_of_domain") else None},
+        "domain": {
+            "joined": bool(computer.get("part_of_domain")),
+            "name": computer.get("domain") if computer.get("part_of_domain") else None,
+        },
         "last_boot_filetime": _int_or_none((raw.get("os") or {}).get("last_boot_filetime")),
     }

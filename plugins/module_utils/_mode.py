@@ -90,8 +90,14 @@ def normalize_api_av_mode(value: object) -> str:
     text = str(value).strip()
     if text in _AV_MODE_API:
         return _AV_MODE_API[text]
-    names = {"active": "active", "passive": "passive", "disabled": "disabled", "other": "unknown",
-             "edrblocked": "edr_block", "passiveaudit": "passive"}
+    names = {
+        "active": "active",
+        "passive": "passive",
+        "disabled": "disabled",
+        "other": "unknown",
+        "edrblocked": "edr_block",
+        "passiveaudit": "passive",
+    }
     return names.get(text.lower().replace(" ", ""), "unknown")
 
 

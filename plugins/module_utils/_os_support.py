@@ -39,7 +39,7 @@ _UNSUPPORTED_EDITIONS = ("core", "coren", "corecountryspecific", "coresinglelang
 
 def _build(value: object) -> int:
     try:
-        return int(str(value).split(".")[-1]) if "." in str(value) else int(value)  # type: ignore[arg-type]
+        return int(str(value).rsplit(".", maxsplit=1)[-1]) if "." in str(value) else int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return 0
 
@@ -93,7 +93,8 @@ def classify(os_info: dict, policy: str = "microsoft", unified_agent: bool = Fal
                 result.update(
                     supported=False,
                     reason="unified_agent_required",
-                    detail="%s supports passive mode only with the modern unified solution (md4ws.msi)" % result["name"],
+                    detail="%s supports passive mode only with the modern unified solution (md4ws.msi)"
+                    % result["name"],
                 )
             return result
         if build < SERVER_1803_BUILD:
@@ -101,7 +102,10 @@ def classify(os_info: dict, policy: str = "microsoft", unified_agent: bool = Fal
         return result
     # clients
     if build < 10240:
-        return unsupported("%s is not supported by Defender for Endpoint passive mode" % _UNSUPPORTED_CLIENT_BUILDS.get(build, caption or "this Windows"))
+        return unsupported(
+            "%s is not supported by Defender for Endpoint passive mode"
+            % _UNSUPPORTED_CLIENT_BUILDS.get(build, caption or "this Windows")
+        )
     if edition in _UNSUPPORTED_EDITIONS or " home" in caption.lower():
         return unsupported("Home editions are not supported by Defender for Endpoint")
     result["name"] = caption or ("Windows 11" if build >= 22000 else "Windows 10")

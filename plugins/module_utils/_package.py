@@ -34,10 +34,12 @@ OFFBOARDING = "offboarding"
 
 _GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _ONBOARD_NAME_RE = re.compile(r"(?i)^WindowsDefenderATP(Local)?OnboardingScript\.cmd$")
-_OFFBOARD_NAME_RE = re.compile(r"(?i)^WindowsDefenderATP(Local)?OffboardingScript_valid_until_(\d{4}-\d{2}-\d{2})\.cmd$")
+_OFFBOARD_NAME_RE = re.compile(
+    r"(?i)^WindowsDefenderATP(Local)?OffboardingScript_valid_until_(\d{4}-\d{2}-\d{2})\.cmd$"
+)
 _MDM_NAME_RE = re.compile(r"(?i)\.(onboarding|offboarding)$")
 _REG_ADD_RE = re.compile(r'(?i)/v\s+(OnboardingInfo|696C1FA1-4030-4FA4-8713-FAF9B2EA7C0A)\s+/t\s+REG_SZ\s+/f\s+/d\s+"')
-_ORG_FALLBACK_RE = re.compile(r'(?i)orgId\W{1,12}([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})')
+_ORG_FALLBACK_RE = re.compile(r"(?i)orgId\W{1,12}([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 _INTERACTIVE_RE = re.compile(r"(?im)^\s*set\s+/p\s+\w+\s*=|^\s*:USER_CONSENT\b")
 
 _FILETIME_EPOCH = datetime.datetime(1601, 1, 1, tzinfo=datetime.timezone.utc)
@@ -201,7 +203,9 @@ def _pick_script(names: list[str]) -> str | None:
     """Prefer the unattended Group Policy script over the local one."""
     scripts = [n for n in names if not n.endswith("/") and n.lower().endswith(".cmd")]
     for pattern in (_ONBOARD_NAME_RE, _OFFBOARD_NAME_RE):
-        unattended = [n for n in scripts if pattern.match(os.path.basename(n)) and not pattern.match(os.path.basename(n)).group(1)]
+        unattended = [
+            n for n in scripts if pattern.match(os.path.basename(n)) and not pattern.match(os.path.basename(n)).group(1)
+        ]
         if unattended:
             return sorted(unattended)[0]
     for pattern in (_ONBOARD_NAME_RE, _OFFBOARD_NAME_RE):
@@ -277,7 +281,7 @@ def read_package(path: str) -> dict:
 
 def verify_checksum(package: dict, checksum: str) -> None:
     """``checksum`` is ``[algorithm:]hexdigest``; it may match the zip or the script."""
-    algo, _, digest = checksum.rpartition(":")
+    algo, _sep, digest = checksum.rpartition(":")
     algo = (algo or "sha256").lower()
     if algo != "sha256":
         raise PackageError("invalid_argument", "checksum algorithm '%s' is not supported; use sha256:<hex>" % algo)
@@ -305,7 +309,8 @@ def check_expiry(package: dict, today: datetime.date | None = None) -> None:
     if expires_at and datetime.datetime.fromisoformat(expires_at).date() < today:
         raise PackageError(
             "package_expired",
-            "offboarding package '%s' expired on %s (expirationTimestamp)" % (package.get("script_name"), expires_at[:10]),
+            "offboarding package '%s' expired on %s (expirationTimestamp)"
+            % (package.get("script_name"), expires_at[:10]),
         )
 
 

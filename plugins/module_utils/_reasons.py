@@ -150,7 +150,10 @@ REASONS: dict[str, tuple[str, str]] = {
         "Use the Group Policy onboarding package (WindowsDefenderATPOnboardingScript.cmd); the local script "
         "waits for keyboard input and cannot run unattended.",
     ),
-    "wrong_package_type": ("input", "Use an onboarding package with state=present and an offboarding package with state=absent."),
+    "wrong_package_type": (
+        "input",
+        "Use an onboarding package with state=present and an offboarding package with state=absent.",
+    ),
     # --- connectivity / API
     "unreachable": ("connectivity", "Check WinRM connectivity and credentials for the host."),
     "timeout": ("connectivity", "Raise the timeout or check the host."),

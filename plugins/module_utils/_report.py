@@ -32,15 +32,15 @@ STEP_OUTCOMES = ("ok", "changed", "skipped", "failed", "unreachable", "not_run")
 
 # Per-host outcome of a run.
 OUTCOMES = (
-    "compliant",        # already in the goal state; nothing changed
-    "converged",        # changed during this run and now compliant
-    "would_change",     # check mode: a real run would change this host
-    "pending_reboot",   # changed, needs a reboot that was not allowed
-    "refused",          # a precondition failed; the host was not touched
-    "failed",           # a step failed
-    "unreachable",      # WinRM did not answer
-    "not_run",          # the run stopped (failure threshold, canary) before this host's wave
-    "audited",          # a read-only run that is not compliant (verify)
+    "compliant",  # already in the goal state; nothing changed
+    "converged",  # changed during this run and now compliant
+    "would_change",  # check mode: a real run would change this host
+    "pending_reboot",  # changed, needs a reboot that was not allowed
+    "refused",  # a precondition failed; the host was not touched
+    "failed",  # a step failed
+    "unreachable",  # WinRM did not answer
+    "not_run",  # the run stopped (failure threshold, canary) before this host's wave
+    "audited",  # a read-only run that is not compliant (verify)
 )
 
 # What a run aims at: passive mode (rollout), offboarded and still protected (offboard), or
@@ -48,9 +48,20 @@ OUTCOMES = (
 GOALS = ("passive", "offboarded", "audit")
 
 _REFUSAL_REASONS = {
-    "wrong_org", "unsupported_os", "unified_agent_required", "defender_not_installed", "no_third_party_av",
-    "third_party_av_inactive", "security_center_disabled", "interactive_package", "package_invalid",
-    "package_not_found", "checksum_mismatch", "package_expired", "wrong_package_type", "invalid_argument",
+    "wrong_org",
+    "unsupported_os",
+    "unified_agent_required",
+    "defender_not_installed",
+    "no_third_party_av",
+    "third_party_av_inactive",
+    "security_center_disabled",
+    "interactive_package",
+    "package_invalid",
+    "package_not_found",
+    "checksum_mismatch",
+    "package_expired",
+    "wrong_package_type",
+    "invalid_argument",
 }
 
 
@@ -66,9 +77,16 @@ def _goal_met(goal: str, mde: dict | None) -> bool:
     return bool(diag.get("compliant"))
 
 
-def host_record(name: str, mde: dict | None = None, progress: dict | None = None, failure: dict | None = None,
-                unreachable: str | None = None, check_mode: bool = False, read_only: bool = False,
-                goal: str = "passive") -> dict:
+def host_record(
+    name: str,
+    mde: dict | None = None,
+    progress: dict | None = None,
+    failure: dict | None = None,
+    unreachable: str | None = None,
+    check_mode: bool = False,
+    read_only: bool = False,
+    goal: str = "passive",
+) -> dict:
     """One host's line of the report.
 
     ``goal`` is what the run aims at (:data:`GOALS`); ``read_only`` is the same as ``goal="audit"``.
@@ -76,7 +94,7 @@ def host_record(name: str, mde: dict | None = None, progress: dict | None = None
     if read_only:
         goal = "audit"
     progress = progress or {}
-    steps = {step: "not_run" for step in STEPS}
+    steps = dict.fromkeys(STEPS, "not_run")
     steps.update({k: v for k, v in (progress.get("steps") or {}).items() if k in steps})
     diag = (mde or {}).get("diagnosis") or {}
     onboarding = (mde or {}).get("onboarding") or {}
@@ -94,11 +112,16 @@ def host_record(name: str, mde: dict | None = None, progress: dict | None = None
             steps[failed_step] = "failed"
         if reason and not any(p.get("reason") == reason for p in problems):
             known = reason in REASONS
-            problems.insert(0, {
-                "reason": reason, "family": failure.get("family") or (family_of(reason) if known else None),
-                "severity": "error", "msg": msg,
-                "remediation": failure.get("remediation") or (remediation_of(reason) if known else None),
-            })
+            problems.insert(
+                0,
+                {
+                    "reason": reason,
+                    "family": failure.get("family") or (family_of(reason) if known else None),
+                    "severity": "error",
+                    "msg": msg,
+                    "remediation": failure.get("remediation") or (remediation_of(reason) if known else None),
+                },
+            )
     if unreachable is not None:
         current = progress.get("current_step") or "assess"
         if current in steps:
@@ -110,7 +133,7 @@ def host_record(name: str, mde: dict | None = None, progress: dict | None = None
     if unreachable is not None:
         outcome = "unreachable"
     elif failure:
-        outcome = "refused" if (failed_step == "assess" or reason in _REFUSAL_REASONS and not changed) else "failed"
+        outcome = "refused" if (failed_step == "assess" or (reason in _REFUSAL_REASONS and not changed)) else "failed"
     elif progress.get("pending_reboot"):
         outcome = "pending_reboot"
     elif check_mode and changed:
@@ -183,17 +206,38 @@ def build_report(records: list[dict], run: dict | None = None) -> dict:
         "run": run,
         "totals": totals,
         "waves": [
-            {"wave": w, "hosts": [r["name"] for r in rs],
-             "by_outcome": {o: sum(1 for r in rs if r["outcome"] == o) for o in OUTCOMES}}
+            {
+                "wave": w,
+                "hosts": [r["name"] for r in rs],
+                "by_outcome": {o: sum(1 for r in rs if r["outcome"] == o) for o in OUTCOMES},
+            }
             for w, rs in sorted(waves.items())
         ],
         "hosts": records,
     }
 
 
-CSV_COLUMNS = ("name", "wave", "outcome", "mode", "compliant", "protected", "onboarded", "org_id", "os", "os_kind",
-               "third_party_av", "third_party_active", "changed", "reboots", "failed_step", "reason", "reasons",
-               "msg") + tuple("step_" + s for s in STEPS)
+CSV_COLUMNS = (
+    "name",
+    "wave",
+    "outcome",
+    "mode",
+    "compliant",
+    "protected",
+    "onboarded",
+    "org_id",
+    "os",
+    "os_kind",
+    "third_party_av",
+    "third_party_active",
+    "changed",
+    "reboots",
+    "failed_step",
+    "reason",
+    "reasons",
+    "msg",
+    *("step_" + s for s in STEPS),
+)
 
 
 def to_csv(report: dict) -> str:
@@ -217,9 +261,15 @@ def to_json(report: dict) -> str:
 def set_stats_totals(report: dict) -> dict:
     """The flat totals that go out through ``set_stats`` (AWX artifacts)."""
     t = report["totals"]
-    out = {"mde_hosts": t["hosts"], "mde_compliant": t["compliant"], "mde_protected": t["protected"],
-           "mde_unprotected": t["unprotected"], "mde_onboarded": t["onboarded"], "mde_changed": t["changed"],
-           "mde_reboots": t["reboots"]}
+    out = {
+        "mde_hosts": t["hosts"],
+        "mde_compliant": t["compliant"],
+        "mde_protected": t["protected"],
+        "mde_unprotected": t["unprotected"],
+        "mde_onboarded": t["onboarded"],
+        "mde_changed": t["changed"],
+        "mde_reboots": t["reboots"],
+    }
     out.update({"mde_outcome_" + k: v for k, v in t["by_outcome"].items()})
     out["mde_problems"] = t["by_problem"]
     out["mde_modes"] = t["by_mode"]

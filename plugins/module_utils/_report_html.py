@@ -13,10 +13,22 @@ import html
 import json
 
 _COLORS = {
-    "compliant": "#2e7d32", "converged": "#43a047", "would_change": "#1e88e5", "pending_reboot": "#fb8c00",
-    "refused": "#8e24aa", "failed": "#c62828", "unreachable": "#6d4c41", "not_run": "#9e9e9e", "audited": "#f9a825",
-    "passive": "#2e7d32", "edr_block": "#388e3c", "active": "#1565c0", "disabled": "#c62828", "sxs_passive": "#f9a825",
-    "not_installed": "#6d4c41", "unknown": "#9e9e9e",
+    "compliant": "#2e7d32",
+    "converged": "#43a047",
+    "would_change": "#1e88e5",
+    "pending_reboot": "#fb8c00",
+    "refused": "#8e24aa",
+    "failed": "#c62828",
+    "unreachable": "#6d4c41",
+    "not_run": "#9e9e9e",
+    "audited": "#f9a825",
+    "passive": "#2e7d32",
+    "edr_block": "#388e3c",
+    "active": "#1565c0",
+    "disabled": "#c62828",
+    "sxs_passive": "#f9a825",
+    "not_installed": "#6d4c41",
+    "unknown": "#9e9e9e",
 }
 
 _CSS = """
@@ -73,20 +85,26 @@ def _bar_chart(title: str, counts: dict, width: int = 360) -> str:
     items = [(k, v) for k, v in counts.items() if v]
     if not items:
         return '<div class="chart"><h2>%s</h2><p class="muted">none</p></div>' % _e(title)
-    top = max(v for _, v in items)
+    top = max(count for _label, count in items)
     row_h = 22
     label_w = 170
     height = row_h * len(items) + 4
-    parts = ['<svg role="img" aria-label="%s" width="%d" height="%d" xmlns="http://www.w3.org/2000/svg">'
-             % (_e(title), width, height)]
+    parts = [
+        '<svg role="img" aria-label="%s" width="%d" height="%d" xmlns="http://www.w3.org/2000/svg">'
+        % (_e(title), width, height)
+    ]
     for i, (label, value) in enumerate(items):
         y = i * row_h + 2
-        bar = max(2, int((width - label_w - 40) * value / top))
+        bar_width = max(2, int((width - label_w - 40) * value / top))
         color = _COLORS.get(label, "#486581")
         parts.append('<text x="0" y="%d" font-size="12" fill="#334e68">%s</text>' % (y + 14, _e(label)))
-        parts.append('<rect x="%d" y="%d" width="%d" height="16" rx="3" fill="%s"><title>%s: %d</title></rect>'
-                     % (label_w, y + 2, bar, color, _e(label), value))
-        parts.append('<text x="%d" y="%d" font-size="12" fill="#102a43">%d</text>' % (label_w + bar + 4, y + 14, value))
+        parts.append(
+            '<rect x="%d" y="%d" width="%d" height="16" rx="3" fill="%s"><title>%s: %d</title></rect>'
+            % (label_w, y + 2, bar_width, color, _e(label), value)
+        )
+        parts.append(
+            '<text x="%d" y="%d" font-size="12" fill="#102a43">%d</text>' % (label_w + bar_width + 4, y + 14, value)
+        )
     parts.append("</svg>")
     return '<div class="chart"><h2>%s</h2>%s</div>' % (_e(title), "".join(parts))
 
@@ -99,8 +117,10 @@ def _wave_chart(report: dict, width: int = 420) -> str:
     label_w = 70
     height = row_h * len(waves) + 4
     most = max(sum(w["by_outcome"].values()) for w in waves) or 1
-    parts = ['<svg role="img" aria-label="progress by wave" width="%d" height="%d" xmlns="http://www.w3.org/2000/svg">'
-             % (width, height)]
+    parts = [
+        '<svg role="img" aria-label="progress by wave" width="%d" height="%d" xmlns="http://www.w3.org/2000/svg">'
+        % (width, height)
+    ]
     for i, wave in enumerate(waves):
         y = i * row_h + 2
         parts.append('<text x="0" y="%d" font-size="12" fill="#334e68">wave %s</text>' % (y + 15, _e(wave["wave"])))
@@ -109,13 +129,25 @@ def _wave_chart(report: dict, width: int = 420) -> str:
             if not n:
                 continue
             w = max(2, int((width - label_w - 10) * n / most))
-            parts.append('<rect x="%d" y="%d" width="%d" height="18" fill="%s"><title>%s: %d</title></rect>'
-                         % (x, y + 2, w, _COLORS.get(outcome, "#486581"), _e(outcome), n))
+            parts.append(
+                '<rect x="%d" y="%d" width="%d" height="18" fill="%s"><title>%s: %d</title></rect>'
+                % (x, y + 2, w, _COLORS.get(outcome, "#486581"), _e(outcome), n)
+            )
             x += w
     parts.append("</svg>")
-    legend = " ".join('<span class="pill" style="background:%s">%s</span>' % (_COLORS[o], _e(o))
-                      for o in ("compliant", "converged", "would_change", "pending_reboot", "refused", "failed",
-                                "unreachable", "not_run"))
+    legend = " ".join(
+        '<span class="pill" style="background:%s">%s</span>' % (_COLORS[o], _e(o))
+        for o in (
+            "compliant",
+            "converged",
+            "would_change",
+            "pending_reboot",
+            "refused",
+            "failed",
+            "unreachable",
+            "not_run",
+        )
+    )
     return '<div class="chart"><h2>Progress by wave</h2>%s<p>%s</p></div>' % ("".join(parts), legend)
 
 
@@ -129,57 +161,112 @@ def _host_row(r: dict) -> str:
     cells = [
         ("name", _e(r["name"]), r["name"]),
         ("wave", _e(r["wave"]), r["wave"] if r["wave"] is not None else 9999),
-        ("outcome", '<span class="pill" style="background:%s">%s</span>' % (_COLORS.get(r["outcome"], "#486581"), _e(r["outcome"])), r["outcome"]),
+        (
+            "outcome",
+            '<span class="pill" style="background:%s">%s</span>'
+            % (_COLORS.get(r["outcome"], "#486581"), _e(r["outcome"])),
+            r["outcome"],
+        ),
         ("mode", _e(r["mode"]), r["mode"]),
         ("compliant", "yes" if r["compliant"] else "no", int(bool(r["compliant"]))),
-        ("protected", {True: "yes", False: "NO", None: "?"}[r["protected"]], {True: 1, False: 0, None: -1}[r["protected"]]),
+        (
+            "protected",
+            {True: "yes", False: "NO", None: "?"}[r["protected"]],
+            {True: 1, False: 0, None: -1}[r["protected"]],
+        ),
         ("onboarded", "yes" if r["onboarded"] else "no", int(bool(r["onboarded"]))),
         ("org", _e(r["org_id"]), r["org_id"]),
         ("os", _e(r["os"]), r["os"]),
         ("av", _e(", ".join(r["third_party_av"])), ", ".join(r["third_party_av"])),
         ("reboots", _e(r["reboots"]), r["reboots"]),
-        ("steps", '<span class="steps" title="o=ok c=changed s=skipped f=failed u=unreachable -=not run">%s</span>' % _e(steps), steps),
-        ("problems", '<ul class="problems">%s</ul>' % problems if problems else '<span class="muted">none</span>',
-         ";".join(p["reason"] for p in r["problems"])),
+        (
+            "steps",
+            '<span class="steps" title="o=ok c=changed s=skipped f=failed u=unreachable -=not run">%s</span>'
+            % _e(steps),
+            steps,
+        ),
+        (
+            "problems",
+            '<ul class="problems">%s</ul>' % problems if problems else '<span class="muted">none</span>',
+            ";".join(p["reason"] for p in r["problems"]),
+        ),
     ]
     return '<tr data-outcome="%s">%s</tr>' % (
-        _e(r["outcome"]), "".join('<td data-v="%s">%s</td>' % (_e(v), c) for _, c, v in cells))
+        _e(r["outcome"]),
+        "".join('<td data-v="%s">%s</td>' % (_e(v), c) for _name, c, v in cells),
+    )
 
 
 def to_html(report: dict) -> str:
     t = report["totals"]
     run = report.get("run") or {}
     cards = [
-        ("hosts", t["hosts"], ""), ("compliant", t["compliant"], "good"), ("protected", t["protected"], "good"),
-        ("unprotected", t["unprotected"], "bad" if t["unprotected"] else ""), ("onboarded", t["onboarded"], ""),
-        ("changed", t["changed"], ""), ("reboots", t["reboots"], ""),
+        ("hosts", t["hosts"], ""),
+        ("compliant", t["compliant"], "good"),
+        ("protected", t["protected"], "good"),
+        ("unprotected", t["unprotected"], "bad" if t["unprotected"] else ""),
+        ("onboarded", t["onboarded"], ""),
+        ("changed", t["changed"], ""),
+        ("reboots", t["reboots"], ""),
         ("failed", t["by_outcome"].get("failed", 0), "bad" if t["by_outcome"].get("failed") else ""),
         ("unreachable", t["by_outcome"].get("unreachable", 0), "bad" if t["by_outcome"].get("unreachable") else ""),
     ]
     options = "".join('<option value="%s">%s (%d)</option>' % (o, o, n) for o, n in t["by_outcome"].items() if n)
-    subtitle = " · ".join(_e(x) for x in (
-        run.get("playbook"), "check mode" if run.get("check_mode") else None,
-        "STOPPED: %s" % run.get("abort_reason") if run.get("aborted") else None,
-        "finished %s" % run.get("finished") if run.get("finished") else None) if x)
-    return "".join([
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
-        "<title>Defender passive-mode fleet report</title><style>%s</style></head><body>" % _CSS,
-        "<header><h1>Defender for Endpoint passive-mode fleet report</h1><p>%s</p></header><main>" % subtitle,
-        '<div class="cards">%s</div>' % "".join(
-            '<div class="card %s"><b>%s</b><span>%s</span></div>' % (cls, _e(v), _e(k)) for k, v, cls in cards),
-        '<div class="charts">%s%s%s%s</div>' % (
-            _bar_chart("Hosts by outcome", {k: v for k, v in t["by_outcome"].items() if v}),
-            _bar_chart("Hosts by Defender mode", t["by_mode"]),
-            _bar_chart("Problems by reason", t["by_problem"]),
-            _wave_chart(report)),
-        '<div class="filters"><input id="q" type="search" placeholder="filter hosts, reasons, OS…" aria-label="filter">',
-        '<select id="outcome" aria-label="outcome"><option value="">all outcomes</option>%s</select>' % options,
-        '<span class="muted"><span id="shown">%d</span> of %d hosts shown</span></div>' % (t["hosts"], t["hosts"]),
-        '<table id="hosts"><thead><tr>%s</tr></thead><tbody>%s</tbody></table>' % (
-            "".join("<th>%s</th>" % h for h in ("host", "wave", "outcome", "mode", "compliant", "protected", "onboarded",
-                                                "org id", "OS", "third-party AV", "reboots", "steps", "problems")),
-            "".join(_host_row(r) for r in report["hosts"])),
-        '<script type="application/json" id="report-data">%s</script>' % json.dumps(report["totals"]).replace("</", "<\\/"),
-        "<script>%s</script></main></body></html>\n" % _JS,
-    ])
+    subtitle = " · ".join(
+        _e(x)
+        for x in (
+            run.get("playbook"),
+            "check mode" if run.get("check_mode") else None,
+            "STOPPED: %s" % run.get("abort_reason") if run.get("aborted") else None,
+            "finished %s" % run.get("finished") if run.get("finished") else None,
+        )
+        if x
+    )
+    return "".join(
+        [
+            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            "<title>Defender passive-mode fleet report</title><style>%s</style></head><body>" % _CSS,
+            "<header><h1>Defender for Endpoint passive-mode fleet report</h1><p>%s</p></header><main>" % subtitle,
+            '<div class="cards">%s</div>'
+            % "".join(
+                '<div class="card %s"><b>%s</b><span>%s</span></div>' % (cls, _e(v), _e(k)) for k, v, cls in cards
+            ),
+            '<div class="charts">%s%s%s%s</div>'
+            % (
+                _bar_chart("Hosts by outcome", {k: v for k, v in t["by_outcome"].items() if v}),
+                _bar_chart("Hosts by Defender mode", t["by_mode"]),
+                _bar_chart("Problems by reason", t["by_problem"]),
+                _wave_chart(report),
+            ),
+            '<div class="filters">'
+            '<input id="q" type="search" placeholder="filter hosts, reasons, OS…" aria-label="filter">',
+            '<select id="outcome" aria-label="outcome"><option value="">all outcomes</option>%s</select>' % options,
+            '<span class="muted"><span id="shown">%d</span> of %d hosts shown</span></div>' % (t["hosts"], t["hosts"]),
+            '<table id="hosts"><thead><tr>%s</tr></thead><tbody>%s</tbody></table>'
+            % (
+                "".join(
+                    "<th>%s</th>" % h
+                    for h in (
+                        "host",
+                        "wave",
+                        "outcome",
+                        "mode",
+                        "compliant",
+                        "protected",
+                        "onboarded",
+                        "org id",
+                        "OS",
+                        "third-party AV",
+                        "reboots",
+                        "steps",
+                        "problems",
+                    )
+                ),
+                "".join(_host_row(r) for r in report["hosts"]),
+            ),
+            '<script type="application/json" id="report-data">%s</script>'
+            % json.dumps(report["totals"]).replace("</", "<\\/"),
+            "<script>%s</script></main></body></html>\n" % _JS,
+        ]
+    )

@@ -32,11 +32,25 @@ def decode_product_state(value: object) -> dict:
     try:
         raw = int(str(value).strip(), 0) if isinstance(value, str) else int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        return {"raw": value, "hex": None, "state": "unknown", "enabled": False, "real_time": False,
-                "up_to_date": None, "owner": "unknown"}
+        return {
+            "raw": value,
+            "hex": None,
+            "state": "unknown",
+            "enabled": False,
+            "real_time": False,
+            "up_to_date": None,
+            "owner": "unknown",
+        }
     if raw < 0 or raw > 0xFFFFFF:
-        return {"raw": raw, "hex": None, "state": "unknown", "enabled": False, "real_time": False,
-                "up_to_date": None, "owner": "unknown"}
+        return {
+            "raw": raw,
+            "hex": None,
+            "state": "unknown",
+            "enabled": False,
+            "real_time": False,
+            "up_to_date": None,
+            "owner": "unknown",
+        }
     state = _STATES.get((raw >> 12) & 0xF, "unknown")
     owner = "microsoft" if (raw >> 8) & 0xF == 0x1 else "third_party"
     up_to_date = (raw >> 4) & 0xF == 0x0

@@ -267,7 +267,7 @@ def main() -> None:
     client = None
     try:
         client = client_from_module(module)
-        now = datetime.datetime.now(datetime.timezone.utc)  # noqa: UP017 - may run on Python < 3.11
+        now = datetime.datetime.now(datetime.timezone.utc)  # module code may run on Python < 3.11
         result.update(poll(module, client, now))
     except MdeError as exc:
         result["api_calls"] = client.summary() if client else {}

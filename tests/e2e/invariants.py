@@ -70,14 +70,21 @@ class Invariants:
     def protected_before(self) -> dict[str, bool]:
         return {h: rules.host_has_real_time_protection(s) for h, s in self.before.items()}
 
-    def check(self, *outputs: str, check_mode: bool = False, report_dir: str | os.PathLike | None = None,
-              logs: list[str | os.PathLike] | tuple = ()) -> None:
+    def check(
+        self,
+        *outputs: str,
+        check_mode: bool = False,
+        report_dir: str | os.PathLike | None = None,
+        logs: list[str | os.PathLike] | tuple = (),
+    ) -> None:
         after = self._states()
         problems = []
         for host, was in self.protected_before().items():
             if was and not rules.host_has_real_time_protection(after[host]):
-                problems.append("%s lost real-time protection (Defender %s, third-party RTP %s)" % (
-                    host, rules.derive_running_mode(after[host]), rules.third_party_rtp_active(after[host])))
+                problems.append(
+                    "%s lost real-time protection (Defender %s, third-party RTP %s)"
+                    % (host, rules.derive_running_mode(after[host]), rules.third_party_rtp_active(after[host]))
+                )
         for host, state in after.items():
             org = onboarded_org(state)
             before_org = onboarded_org(self.before[host])
@@ -87,7 +94,9 @@ class Invariants:
                 problems.append("%s was onboarded to %s and the run changed it to %s" % (host, before_org, org))
         if check_mode:
             now = self._bytes()
-            changed = sorted(name for name in set(now) | set(self.before_bytes) if now.get(name) != self.before_bytes.get(name))
+            changed = sorted(
+                name for name in set(now) | set(self.before_bytes) if now.get(name) != self.before_bytes.get(name)
+            )
             if changed:
                 problems.append("check mode changed state files: %s" % ", ".join(changed))
         texts = [("output %d" % i, o) for i, o in enumerate(outputs) if o]

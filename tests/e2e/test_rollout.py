@@ -46,8 +46,12 @@ REFUSED = {"noav": "no_third_party_av", "other": "wrong_org", "legacy": "unsuppo
 def recap(out: str) -> dict[str, dict[str, int]]:
     rows = {}
     for m in re.finditer(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", out, re.M):
-        rows[m.group(1)] = {"ok": int(m.group(2)), "changed": int(m.group(3)), "unreachable": int(m.group(4)),
-                            "failed": int(m.group(5))}
+        rows[m.group(1)] = {
+            "ok": int(m.group(2)),
+            "changed": int(m.group(3)),
+            "unreachable": int(m.group(4)),
+            "failed": int(m.group(5)),
+        }
     return rows
 
 
@@ -61,12 +65,25 @@ def env(tmp_path_factory):
     reports = base / "reports"
 
     def run(playbook: str, *args: str, **extra_vars):
-        ev = {"mde_rollout_expected_org_id": ORG, "mde_report_dir": str(reports), "mde_targets": "all:!localhost",
-              "mde_rollout_onboarding_package": pkgs["onboarding_zip"]}
+        ev = {
+            "mde_rollout_expected_org_id": ORG,
+            "mde_report_dir": str(reports),
+            "mde_targets": "all:!localhost",
+            "mde_rollout_onboarding_package": pkgs["onboarding_zip"],
+        }
         ev.update(extra_vars)
-        return sim.run(["ansible-playbook", "-i", str(sim.inventory), str(ROOT / "playbooks" / playbook),
-                        "-e", json.dumps(ev), *args],
-                       env={"ANSIBLE_CALLBACKS_ENABLED": "mdeops.defender.fleet_report"})
+        return sim.run(
+            [
+                "ansible-playbook",
+                "-i",
+                str(sim.inventory),
+                str(ROOT / "playbooks" / playbook),
+                "-e",
+                json.dumps(ev),
+                *args,
+            ],
+            env={"ANSIBLE_CALLBACKS_ENABLED": "mdeops.defender.fleet_report"},
+        )
 
     yield sim, run, reports, pkgs
     sim.stop()
@@ -81,9 +98,9 @@ def load_report(reports: Path, name: str) -> dict:
 
 
 def test_1_check_mode_changes_nothing_and_reports_what_would(env):
-    sim, run, reports, _ = env
+    sim, run, reports, _pkgs = env
     guard = Invariants(sim, expected_org=ORG)
-    rc, out, err = run("rollout.yml", "--check", "--diff")
+    _rc, out, err = run("rollout.yml", "--check", "--diff")
     guard.check(out, err, check_mode=True, report_dir=reports)
     report = load_report(reports, "fleet-report")
     outcomes = {h["name"]: h["outcome"] for h in report["hosts"]}
@@ -94,7 +111,7 @@ def test_1_check_mode_changes_nothing_and_reports_what_would(env):
 
 
 def test_2_rollout_in_waves(env):
-    sim, run, reports, _ = env
+    sim, run, reports, _pkgs = env
     before = {h: sim.counters(h).get("commands", 0) for h in FLEET["hosts"]}
     guard = Invariants(sim, expected_org=ORG)
     rc, out, err = run("rollout.yml", "-e", json.dumps({"mde_waves": [1, 2, "100%"]}))
@@ -119,7 +136,11 @@ def test_2_rollout_in_waves(env):
     for client in ("c1", "c2", "c3", "c4"):
         assert hosts[client]["steps"]["registry"] == "skipped"
         state = sim.state(client)
-        atp = [v for k, v in state["registry"].items() if k.lower().endswith("policies\\microsoft\\windows advanced threat protection")]
+        atp = [
+            v
+            for k, v in state["registry"].items()
+            if k.lower().endswith("policies\\microsoft\\windows advanced threat protection")
+        ]
         assert not any("ForceDefenderPassiveMode" in v for v in atp)
     # the report's numbers follow the simulator's state
     states = sim.all_states()
@@ -128,7 +149,10 @@ def test_2_rollout_in_waves(env):
         if name == "down":
             continue
         mode = rules.derive_running_mode(states[name])
-        assert h["mode"] == {"Passive Mode": "passive", "Normal": "active", "Not running": "disabled", None: "not_installed"}[mode]
+        assert (
+            h["mode"]
+            == {"Passive Mode": "passive", "Normal": "active", "Not running": "disabled", None: "not_installed"}[mode]
+        )
         assert h["protected"] == rules.host_has_real_time_protection(states[name])
         assert h["onboarded"] == (onboarded_org(states[name]) is not None)
     # round trips: clients 4, servers 6 (assess, passive mode read+write, onboarding read+run, verify)
@@ -139,10 +163,10 @@ def test_2_rollout_in_waves(env):
 
 
 def test_3_rerun_changes_nothing_in_one_round_trip_per_host(env):
-    sim, run, reports, _ = env
+    sim, run, reports, _pkgs = env
     before = {h: sim.counters(h).get("commands", 0) for h in FLEET["hosts"]}
     guard = Invariants(sim, expected_org=ORG)
-    rc, out, err = run("rollout.yml")
+    _rc, out, err = run("rollout.yml")
     guard.check(out, err, report_dir=reports)
     rows = recap(out)
     assert all(row["changed"] == 0 for row in rows.values()), rows
@@ -155,10 +179,10 @@ def test_3_rerun_changes_nothing_in_one_round_trip_per_host(env):
 
 
 def test_4_verify_is_read_only_and_fast(env):
-    sim, run, reports, _ = env
+    sim, run, reports, _pkgs = env
     before = {h: sim.counters(h).get("commands", 0) for h in FLEET["hosts"]}
     guard = Invariants(sim, expected_org=ORG)
-    rc, out, err = run("verify.yml", "-e", json.dumps({"mde_verify_expected_org_id": ORG}))
+    _rc, out, err = run("verify.yml", "-e", json.dumps({"mde_verify_expected_org_id": ORG}))
     guard.check(out, err, check_mode=True, report_dir=reports)  # read-only: nothing may change
     report = load_report(reports, "verify-report")
     assert report["totals"]["compliant"] == len(CONVERGE)
@@ -170,9 +194,17 @@ def test_4_verify_is_read_only_and_fast(env):
 def test_5_rollback(env):
     sim, run, reports, pkgs = env
     guard = Invariants(sim, expected_org=ORG)
-    rc, out, err = run("offboard.yml", "-e", json.dumps({
-        "mde_offboard_expected_org_id": ORG, "mde_offboard_package": pkgs["offboarding_zip"],
-        "mde_offboard_allow_reboot": True}))
+    _rc, out, err = run(
+        "offboard.yml",
+        "-e",
+        json.dumps(
+            {
+                "mde_offboard_expected_org_id": ORG,
+                "mde_offboard_package": pkgs["offboarding_zip"],
+                "mde_offboard_allow_reboot": True,
+            }
+        ),
+    )
     guard.check(out, err, report_dir=reports)
     report = load_report(reports, "offboard-report")
     hosts = {h["name"]: h for h in report["hosts"]}
@@ -183,7 +215,15 @@ def test_5_rollback(env):
         assert hosts[server]["reboots"] == 1 and hosts[server]["mode"] == "active"
     assert hosts["other"]["outcome"] == "refused" and onboarded_org(sim.state("other")) == OTHER
     # and again: nothing to do
-    rc, out, err = run("offboard.yml", "-e", json.dumps({
-        "mde_offboard_expected_org_id": ORG, "mde_offboard_package": pkgs["offboarding_zip"],
-        "mde_offboard_allow_reboot": True}))
+    _rc, out, err = run(
+        "offboard.yml",
+        "-e",
+        json.dumps(
+            {
+                "mde_offboard_expected_org_id": ORG,
+                "mde_offboard_package": pkgs["offboarding_zip"],
+                "mde_offboard_allow_reboot": True,
+            }
+        ),
+    )
     assert all(row["changed"] == 0 for row in recap(out).values())

@@ -46,13 +46,24 @@ def rollout(stand, extra: dict, *args: str):
         "mde_rollout_api_tenant_id": conn["tenant_id"],
         "mde_rollout_api_client_id": conn["client_id"],
         "mde_rollout_api_client_secret": conn["client_secret"],
-        "mde_rollout_api_options": {k: conn[k] for k in ("api_base_url", "graph_base_url", "authority_host", "ca_path")},
+        "mde_rollout_api_options": {
+            k: conn[k] for k in ("api_base_url", "graph_base_url", "authority_host", "ca_path")
+        },
     }
     ev.update(extra)
     vars_file = stand.base / "rollout.vars.json"
     vars_file.write_text(json.dumps(ev), encoding="utf-8")
-    cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(stand.local_inventory),
-           "-i", str(stand.sim.inventory), str(ROOT / "playbooks" / "rollout.yml"), "-e", "@%s" % vars_file, *args]
+    cmd = [
+        str(Path(sys.executable).parent / "ansible-playbook"),
+        "-i",
+        str(stand.local_inventory),
+        "-i",
+        str(stand.sim.inventory),
+        str(ROOT / "playbooks" / "rollout.yml"),
+        "-e",
+        "@%s" % vars_file,
+        *args,
+    ]
     env = {**stand.env, "ANSIBLE_CALLBACKS_ENABLED": "mdeops.defender.fleet_report"}
     proc = subprocess.run(cmd, cwd=stand.base, env=env, capture_output=True, timeout=900, check=False)
     return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
@@ -64,11 +75,15 @@ def test_rollout_confirms_edr_and_manages_intune_per_wave(cloud_stand):
     secret = stand.cloud.connection()["client_secret"]
     guard = Invariants(stand.sim, expected_org=ORG, secrets=[secret])
     stand.cloud.reset_counters()
-    rc, out, err = rollout(stand, {
-        "mde_rollout_confirm_edr_enabled": True,
-        "mde_rollout_intune_enabled": True,
-        "mde_rollout_intune_group_ids": ["0b5e7a52-3c61-4d0a-9f2c-5f1d8e3c9a10"],
-    }, "-vvv")
+    rc, out, err = rollout(
+        stand,
+        {
+            "mde_rollout_confirm_edr_enabled": True,
+            "mde_rollout_intune_enabled": True,
+            "mde_rollout_intune_group_ids": ["0b5e7a52-3c61-4d0a-9f2c-5f1d8e3c9a10"],
+        },
+        "-vvv",
+    )
     guard.check(out, err, report_dir=stand.base / "reports")
     assert rc == 0, out[-6000:] + err[-3000:]
     report = json.loads((stand.base / "reports" / "fleet-report.json").read_text())

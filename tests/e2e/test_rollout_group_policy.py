@@ -21,14 +21,21 @@ ROOT = Path(__file__).resolve().parents[2]
 ORG = "3b2f6c1e-7d4a-4e8b-9c1f-2a6d8e0b4c71"
 SERVERS_OU = "OU=Servers,OU=Corp,DC=corp,DC=example,DC=com"
 FLEET = {
-    "defaults": {"reboot_seconds": 1, "domain_joined": True, "ou": SERVERS_OU,
-                 "third_party_av": [{"name": "SentinelOne"}]},
+    "defaults": {
+        "reboot_seconds": 1,
+        "domain_joined": True,
+        "ou": SERVERS_OU,
+        "third_party_av": [{"name": "SentinelOne"}],
+    },
     "hosts": {
         "dc1": {"os": "server2022", "domain_controller": True, "ou": "OU=Domain Controllers,DC=corp,DC=example,DC=com"},
         "srv1": {"os": "server2022"},
         "srv2": {"os": "server2019"},
-        "ws1": {"os": "windows11_23h2", "ou": "OU=Clients,OU=Corp,DC=corp,DC=example,DC=com",
-                "third_party_av": [{"name": "CrowdStrike Falcon"}]},
+        "ws1": {
+            "os": "windows11_23h2",
+            "ou": "OU=Clients,OU=Corp,DC=corp,DC=example,DC=com",
+            "third_party_av": [{"name": "CrowdStrike Falcon"}],
+        },
     },
 }
 
@@ -38,13 +45,20 @@ def test_servers_get_the_value_from_the_gpo_before_onboarding(winsim, tmp_path):
     pkgs = packages.write_set(str(tmp_path / "packages"), ORG)
     guard = Invariants(sim, expected_org=ORG)
     ev = {
-        "mde_rollout_expected_org_id": ORG, "mde_rollout_onboarding_package": pkgs["onboarding_zip"],
-        "mde_targets": "srv1:srv2:ws1", "mde_report_dir": str(tmp_path / "reports"), "mde_waves": ["100%"],
-        "mde_rollout_passive_method": "group_policy", "mde_rollout_group_policy_enabled": True,
-        "mde_rollout_group_policy_host": "dc1", "mde_rollout_group_policy_target_ous": [SERVERS_OU],
+        "mde_rollout_expected_org_id": ORG,
+        "mde_rollout_onboarding_package": pkgs["onboarding_zip"],
+        "mde_targets": "srv1:srv2:ws1",
+        "mde_report_dir": str(tmp_path / "reports"),
+        "mde_waves": ["100%"],
+        "mde_rollout_passive_method": "group_policy",
+        "mde_rollout_group_policy_enabled": True,
+        "mde_rollout_group_policy_host": "dc1",
+        "mde_rollout_group_policy_target_ous": [SERVERS_OU],
     }
-    rc, out, err = sim.run(["ansible-playbook", "-i", str(sim.inventory), str(ROOT / "playbooks" / "rollout.yml"),
-                            "-e", json.dumps(ev)], env={"ANSIBLE_CALLBACKS_ENABLED": "mdeops.defender.fleet_report"})
+    rc, out, err = sim.run(
+        ["ansible-playbook", "-i", str(sim.inventory), str(ROOT / "playbooks" / "rollout.yml"), "-e", json.dumps(ev)],
+        env={"ANSIBLE_CALLBACKS_ENABLED": "mdeops.defender.fleet_report"},
+    )
     guard.check(out, err, report_dir=tmp_path / "reports")
     assert rc == 0, out[-6000:]
     report = {h["name"]: h for h in json.loads((tmp_path / "reports" / "fleet-report.json").read_text())["hosts"]}

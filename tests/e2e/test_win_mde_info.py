@@ -8,22 +8,42 @@ pytestmark = pytest.mark.e2e
 
 ORG = "3b2f6c1e-7d4a-4e8b-9c1f-2a6d8e0b4c71"
 OTHER = "c0ffee00-1234-4abc-8def-0123456789ab"
-FORCE = {"key": r"HKLM\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection",
-         "name": "ForceDefenderPassiveMode", "data": 1}
+FORCE = {
+    "key": r"HKLM\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection",
+    "name": "ForceDefenderPassiveMode",
+    "data": 1,
+}
 
 FLEET = {
     "defaults": {"reboot_seconds": 1},
     "hosts": {
-        "w11-passive": {"os": "windows11_23h2", "third_party_av": [{"name": "CrowdStrike Falcon"}], "onboarded_org": ORG},
+        "w11-passive": {
+            "os": "windows11_23h2",
+            "third_party_av": [{"name": "CrowdStrike Falcon"}],
+            "onboarded_org": ORG,
+        },
         "w10-noav": {"os": "windows10_22h2"},
         "w10-other": {"os": "windows10_22h2", "third_party_av": [{"name": "Sophos Endpoint"}], "onboarded_org": OTHER},
-        "w10-nowsc": {"os": "windows10_22h2", "security_center_enabled": False,
-                      "third_party_av": [{"name": "ESET Endpoint Antivirus"}], "onboarded_org": ORG},
+        "w10-nowsc": {
+            "os": "windows10_22h2",
+            "security_center_enabled": False,
+            "third_party_av": [{"name": "ESET Endpoint Antivirus"}],
+            "onboarded_org": ORG,
+        },
         "s22-active": {"os": "server2022", "third_party_av": [{"name": "SentinelOne"}], "onboarded_org": ORG},
-        "s22-passive": {"os": "server2022", "third_party_av": [{"name": "SentinelOne"}], "onboarded_org": ORG,
-                        "registry": [FORCE]},
-        "s22-tp": {"os": "server2022", "third_party_av": [{"name": "SentinelOne"}], "onboarded_org": ORG,
-                   "tamper_protection": True, "registry": [FORCE]},
+        "s22-passive": {
+            "os": "server2022",
+            "third_party_av": [{"name": "SentinelOne"}],
+            "onboarded_org": ORG,
+            "registry": [FORCE],
+        },
+        "s22-tp": {
+            "os": "server2022",
+            "third_party_av": [{"name": "SentinelOne"}],
+            "onboarded_org": ORG,
+            "tamper_protection": True,
+            "registry": [FORCE],
+        },
         "w7": {"os": "windows7_sp1", "third_party_av": [{"name": "Symantec Endpoint Protection"}]},
         "s16": {"os": "server2016", "third_party_av": [{"name": "Trend Micro Deep Security"}]},
         "down": {"os": "server2019", "faults": {"down": True}},
@@ -73,11 +93,14 @@ def test_diagnosis_of_varied_hosts_in_one_module_run_each(fleet):
 
 
 def test_details(fleet):
-    res = fleet.module("w10-other:s22-active:w10-nowsc", "mdeops.defender.win_mde_info",
-                       {"expected_org_id": ORG, "support_policy": "guide"})
+    res = fleet.module(
+        "w10-other:s22-active:w10-nowsc",
+        "mdeops.defender.win_mde_info",
+        {"expected_org_id": ORG, "support_policy": "guide"},
+    )
     other = res["w10-other"]
     assert other["onboarding"]["org_id"] == OTHER and other["onboarding"]["org_matches"] is False
-    wrong = [p for p in other["diagnosis"]["problems"] if p["reason"] == "wrong_org"][0]
+    wrong = next(p for p in other["diagnosis"]["problems"] if p["reason"] == "wrong_org")
     assert wrong["family"] == "onboarding" and OTHER in wrong["msg"] and wrong["remediation"]
     server = res["s22-active"]
     assert server["os"]["support"]["supported"] is False  # the guide lists no server

@@ -41,7 +41,9 @@ def render(spec: dict) -> str:
         if opt.get("required"):
             default = "**required**"
         else:
-            default = "`%s`" % (yaml.safe_dump(opt.get("default"), default_flow_style=True).strip().removesuffix("...").strip())
+            default = "`%s`" % (
+                yaml.safe_dump(opt.get("default"), default_flow_style=True).strip().removesuffix("...").strip()
+            )
         desc = _text(opt.get("description"))
         if opt.get("choices"):
             desc += " Choices: %s." % ", ".join("`%s`" % c for c in opt["choices"])
@@ -68,7 +70,7 @@ def main() -> int:
         if BEGIN not in readme or END not in readme:
             stale.append("%s: README has no %s ... %s section" % (role, BEGIN, END))
             continue
-        new = readme[: readme.index(BEGIN)] + render(spec) + readme[readme.index(END) + len(END):]
+        new = readme[: readme.index(BEGIN)] + render(spec) + readme[readme.index(END) + len(END) :]
         if new != readme:
             stale.append(role)
             if not args.check:

@@ -54,6 +54,6 @@ def test_twin_returns_exactly_the_declared_keys(name):
         "h", new_state("h", {"os": "windows11_23h2", "third_party_av": [{"name": "CrowdStrike Falcon"}]}), None
     )
     args = dict(SAMPLE_ARGS[fqcn], _ansible_check_mode=True)
-    rc, result, _ = dispatch(host, fqcn, args)
+    rc, result, _ctx = dispatch(host, fqcn, args)
     assert rc == 0, result
     assert set(result) - IMPLIED == set(PS_RESULT_KEYS[name])

@@ -43,7 +43,11 @@ def test_spec_and_defaults_agree(role):
             assert "default" not in opt, "%s: required %s has a default" % (role, name)
             continue
         assert opt.get("default") == defaults[name], "%s: default of %s differs" % (role, name)
-        assert isinstance(defaults[name], TYPES[opt["type"]]), "%s: default of %s is not a %s" % (role, name, opt["type"])
+        assert isinstance(defaults[name], TYPES[opt["type"]]), "%s: default of %s is not a %s" % (
+            role,
+            name,
+            opt["type"],
+        )
         if opt.get("choices"):
             assert defaults[name] in opt["choices"], "%s: default of %s is not one of its choices" % (role, name)
 
@@ -59,6 +63,10 @@ def test_role_readmes_match_their_argument_specs():
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "tools", "role_readme.py"), "--check"],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "tests", "tools", "role_readme.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

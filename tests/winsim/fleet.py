@@ -28,22 +28,118 @@ DEFAULT_PASSWORD = "Sim-Passw0rd!"  # test fleet only
 
 # product_type: 1 workstation, 2 domain controller, 3 server (Win32_OperatingSystem.ProductType)
 OS_CATALOG: dict[str, dict[str, Any]] = {
-    "windows7_sp1": {"caption": "Microsoft Windows 7 Enterprise", "version": "6.1.7601", "build": 7601, "product_type": 1, "edition": "Enterprise"},
-    "windows81": {"caption": "Microsoft Windows 8.1 Enterprise", "version": "6.3.9600", "build": 9600, "product_type": 1, "edition": "Enterprise"},
-    "windows10_1607": {"caption": "Microsoft Windows 10 Enterprise LTSB", "version": "10.0.14393", "build": 14393, "product_type": 1, "edition": "EnterpriseS"},
-    "windows10_1809": {"caption": "Microsoft Windows 10 Enterprise LTSC", "version": "10.0.17763", "build": 17763, "product_type": 1, "edition": "EnterpriseS"},
-    "windows10_22h2": {"caption": "Microsoft Windows 10 Enterprise", "version": "10.0.19045", "build": 19045, "product_type": 1, "edition": "Enterprise"},
-    "windows10_22h2_pro": {"caption": "Microsoft Windows 10 Pro", "version": "10.0.19045", "build": 19045, "product_type": 1, "edition": "Professional"},
-    "windows10_22h2_home": {"caption": "Microsoft Windows 10 Home", "version": "10.0.19045", "build": 19045, "product_type": 1, "edition": "Core"},
-    "windows11_23h2": {"caption": "Microsoft Windows 11 Enterprise", "version": "10.0.22631", "build": 22631, "product_type": 1, "edition": "Enterprise"},
-    "windows11_24h2": {"caption": "Microsoft Windows 11 Pro", "version": "10.0.26100", "build": 26100, "product_type": 1, "edition": "Professional"},
-    "server2008r2": {"caption": "Microsoft Windows Server 2008 R2 Standard", "version": "6.1.7601", "build": 7601, "product_type": 3, "edition": "ServerStandard"},
-    "server2012r2": {"caption": "Microsoft Windows Server 2012 R2 Standard", "version": "6.3.9600", "build": 9600, "product_type": 3, "edition": "ServerStandard"},
-    "server2016": {"caption": "Microsoft Windows Server 2016 Standard", "version": "10.0.14393", "build": 14393, "product_type": 3, "edition": "ServerStandard"},
-    "server2019": {"caption": "Microsoft Windows Server 2019 Standard", "version": "10.0.17763", "build": 17763, "product_type": 3, "edition": "ServerStandard"},
-    "server2022": {"caption": "Microsoft Windows Server 2022 Datacenter", "version": "10.0.20348", "build": 20348, "product_type": 3, "edition": "ServerDatacenter"},
-    "server2025": {"caption": "Microsoft Windows Server 2025 Datacenter", "version": "10.0.26100", "build": 26100, "product_type": 3, "edition": "ServerDatacenter"},
-    "hyperv_server2019": {"caption": "Microsoft Hyper-V Server 2019", "version": "10.0.17763", "build": 17763, "product_type": 3, "edition": "ServerHyperCore"},
+    "windows7_sp1": {
+        "caption": "Microsoft Windows 7 Enterprise",
+        "version": "6.1.7601",
+        "build": 7601,
+        "product_type": 1,
+        "edition": "Enterprise",
+    },
+    "windows81": {
+        "caption": "Microsoft Windows 8.1 Enterprise",
+        "version": "6.3.9600",
+        "build": 9600,
+        "product_type": 1,
+        "edition": "Enterprise",
+    },
+    "windows10_1607": {
+        "caption": "Microsoft Windows 10 Enterprise LTSB",
+        "version": "10.0.14393",
+        "build": 14393,
+        "product_type": 1,
+        "edition": "EnterpriseS",
+    },
+    "windows10_1809": {
+        "caption": "Microsoft Windows 10 Enterprise LTSC",
+        "version": "10.0.17763",
+        "build": 17763,
+        "product_type": 1,
+        "edition": "EnterpriseS",
+    },
+    "windows10_22h2": {
+        "caption": "Microsoft Windows 10 Enterprise",
+        "version": "10.0.19045",
+        "build": 19045,
+        "product_type": 1,
+        "edition": "Enterprise",
+    },
+    "windows10_22h2_pro": {
+        "caption": "Microsoft Windows 10 Pro",
+        "version": "10.0.19045",
+        "build": 19045,
+        "product_type": 1,
+        "edition": "Professional",
+    },
+    "windows10_22h2_home": {
+        "caption": "Microsoft Windows 10 Home",
+        "version": "10.0.19045",
+        "build": 19045,
+        "product_type": 1,
+        "edition": "Core",
+    },
+    "windows11_23h2": {
+        "caption": "Microsoft Windows 11 Enterprise",
+        "version": "10.0.22631",
+        "build": 22631,
+        "product_type": 1,
+        "edition": "Enterprise",
+    },
+    "windows11_24h2": {
+        "caption": "Microsoft Windows 11 Pro",
+        "version": "10.0.26100",
+        "build": 26100,
+        "product_type": 1,
+        "edition": "Professional",
+    },
+    "server2008r2": {
+        "caption": "Microsoft Windows Server 2008 R2 Standard",
+        "version": "6.1.7601",
+        "build": 7601,
+        "product_type": 3,
+        "edition": "ServerStandard",
+    },
+    "server2012r2": {
+        "caption": "Microsoft Windows Server 2012 R2 Standard",
+        "version": "6.3.9600",
+        "build": 9600,
+        "product_type": 3,
+        "edition": "ServerStandard",
+    },
+    "server2016": {
+        "caption": "Microsoft Windows Server 2016 Standard",
+        "version": "10.0.14393",
+        "build": 14393,
+        "product_type": 3,
+        "edition": "ServerStandard",
+    },
+    "server2019": {
+        "caption": "Microsoft Windows Server 2019 Standard",
+        "version": "10.0.17763",
+        "build": 17763,
+        "product_type": 3,
+        "edition": "ServerStandard",
+    },
+    "server2022": {
+        "caption": "Microsoft Windows Server 2022 Datacenter",
+        "version": "10.0.20348",
+        "build": 20348,
+        "product_type": 3,
+        "edition": "ServerDatacenter",
+    },
+    "server2025": {
+        "caption": "Microsoft Windows Server 2025 Datacenter",
+        "version": "10.0.26100",
+        "build": 26100,
+        "product_type": 3,
+        "edition": "ServerDatacenter",
+    },
+    "hyperv_server2019": {
+        "caption": "Microsoft Hyper-V Server 2019",
+        "version": "10.0.17763",
+        "build": 17763,
+        "product_type": 3,
+        "edition": "ServerHyperCore",
+    },
 }
 
 # Services and uninstall entries of well-known AV products, used when a fleet file names
@@ -64,16 +160,41 @@ KNOWN_AV = {
 }
 
 HOST_KEYS = {
-    "os", "third_party_av", "onboarded_org", "tamper_protection", "defender_platform",
-    "defender_installed", "security_center_enabled", "domain_joined", "edr_block_mode",
-    "registry", "credentials", "faults", "groups", "ou", "reboot_seconds", "unified_agent",
-    "smart_app_control", "dlp_enabled", "limited_periodic_scanning", "pending_reboot",
-    "hostname", "sense_installed", "sense_running", "domain_controller",
+    "os",
+    "third_party_av",
+    "onboarded_org",
+    "tamper_protection",
+    "defender_platform",
+    "defender_installed",
+    "security_center_enabled",
+    "domain_joined",
+    "edr_block_mode",
+    "registry",
+    "credentials",
+    "faults",
+    "groups",
+    "ou",
+    "reboot_seconds",
+    "unified_agent",
+    "smart_app_control",
+    "dlp_enabled",
+    "limited_periodic_scanning",
+    "pending_reboot",
+    "hostname",
+    "sense_installed",
+    "sense_running",
+    "domain_controller",
 }
 AV_KEYS = {"name", "real_time", "up_to_date", "registered", "service", "vendor", "installed", "display_name"}
 FAULT_KEYS = {
-    "latency_ms", "down", "drop_connection", "reboot_never_returns", "onboarding_exit_code",
-    "sense_never_starts", "sense_start_delay_s", "offboarding_exit_code",
+    "latency_ms",
+    "down",
+    "drop_connection",
+    "reboot_never_returns",
+    "onboarding_exit_code",
+    "sense_never_starts",
+    "sense_start_delay_s",
+    "offboarding_exit_code",
 }
 TOP_KEYS = {"defaults", "hosts", "domain", "cloud", "tenant"}
 
@@ -157,8 +278,16 @@ def onboarding_info_json(org_id: str) -> str:
         "version": "1.7",
         "packageGuid": str(uuid.UUID(int=uuid.UUID(org_id).int ^ 0x5A5A)),
     }
-    return json.dumps({"body": json.dumps(body, separators=(",", ":")), "sig": "c2lt", "sha256sig": "c2lt",
-                       "cert": "c2lt", "chain": ["c2lt"]}, separators=(",", ":"))
+    return json.dumps(
+        {
+            "body": json.dumps(body, separators=(",", ":")),
+            "sig": "c2lt",
+            "sha256sig": "c2lt",
+            "cert": "c2lt",
+            "chain": ["c2lt"],
+        },
+        separators=(",", ":"),
+    )
 
 
 def _av_entry(av: dict, workstation: bool) -> dict:
@@ -242,9 +371,17 @@ def new_state(name: str, settings: dict) -> dict:
         "faults": dict(settings.get("faults") or {}),
     }
     if installed:
-        state["services"]["WinDefend"] = {"display_name": "Microsoft Defender Antivirus Service", "start_mode": "auto", "state": "running"}
+        state["services"]["WinDefend"] = {
+            "display_name": "Microsoft Defender Antivirus Service",
+            "start_mode": "auto",
+            "state": "running",
+        }
     if sense_installed:
-        state["services"]["Sense"] = {"display_name": "Windows Defender Advanced Threat Protection Service", "start_mode": "manual", "state": "stopped"}
+        state["services"]["Sense"] = {
+            "display_name": "Windows Defender Advanced Threat Protection Service",
+            "start_mode": "manual",
+            "state": "stopped",
+        }
     if workstation:
         wsc_on = bool(settings.get("security_center_enabled", True))
         state["services"]["wscsvc"] = {
@@ -255,7 +392,8 @@ def new_state(name: str, settings: dict) -> dict:
     for av in state["third_party_av"]:
         if av["installed"]:
             state["services"][av["service"]] = {
-                "display_name": av["display_name"], "start_mode": "auto",
+                "display_name": av["display_name"],
+                "start_mode": "auto",
                 "state": "running" if av["real_time"] else "stopped",
             }
             key = UNINSTALL_KEY + "\\" + av["instance_guid"]
@@ -272,14 +410,20 @@ def new_state(name: str, settings: dict) -> dict:
         }
     for item in settings.get("registry") or []:
         key = item["key"]
-        state["registry"].setdefault(key, {})[item["name"]] = {"type": item.get("type", "REG_DWORD"), "data": item["data"]}
+        state["registry"].setdefault(key, {})[item["name"]] = {
+            "type": item.get("type", "REG_DWORD"),
+            "data": item["data"],
+        }
     # LogonUI recreates this key at every boot; ansible.windows.win_reboot waits for it.
     state["registry"][r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon\AutoLogonChecked"] = {}
     if settings.get("pending_reboot"):
         state["registry"][CBS_REBOOT_PENDING_KEY] = {}
     org = settings.get("onboarded_org")
     if org and sense_installed:
-        state["registry"].setdefault(ATP_POLICY_KEY, {})["OnboardingInfo"] = {"type": "REG_SZ", "data": onboarding_info_json(org)}
+        state["registry"].setdefault(ATP_POLICY_KEY, {})["OnboardingInfo"] = {
+            "type": "REG_SZ",
+            "data": onboarding_info_json(org),
+        }
         state["registry"].setdefault(ATP_STATUS_KEY, {})["OnboardingState"] = {"type": "REG_DWORD", "data": 1}
         state["registry"][ATP_STATUS_KEY]["OrgId"] = {"type": "REG_SZ", "data": org}
         state["services"]["Sense"]["state"] = "running"

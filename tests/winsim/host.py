@@ -53,9 +53,9 @@ def norm_path(path: str) -> str:
 
 def norm_key(key: str) -> str:
     key = key.replace("/", "\\").strip("\\")
-    for long, short in (("HKEY_LOCAL_MACHINE", "HKLM"), ("HKLM:", "HKLM")):
+    for long in ("HKEY_LOCAL_MACHINE", "HKLM:"):
         if key.upper().startswith(long):
-            key = "HKLM" + key[len(long):]
+            key = "HKLM" + key[len(long) :]
     return key.lower()
 
 
@@ -230,7 +230,7 @@ class SimHost:
         for existing in self._reg():
             low = norm_key(existing)
             if low.startswith(prefix):
-                rest = existing[len(prefix):]
+                rest = existing[len(prefix) :]
                 out.add(rest.split("\\")[0])
         return sorted(out)
 
@@ -361,9 +361,15 @@ class SimHost:
         return self.state.get("env", {}).get("TEMP", r"C:\Windows\TEMP")
 
     def expand_env(self, text: str) -> str:
-        env = {"TEMP": self.temp_dir(), "TMP": self.temp_dir(), "WINDIR": r"C:\Windows",
-               "SYSTEMROOT": r"C:\Windows", "PROGRAMFILES": r"C:\Program Files",
-               "PROGRAMDATA": r"C:\ProgramData", "USERPROFILE": r"C:\Users\%s" % self.state.get("credentials", {}).get("username", "ansible")}
+        env = {
+            "TEMP": self.temp_dir(),
+            "TMP": self.temp_dir(),
+            "WINDIR": r"C:\Windows",
+            "SYSTEMROOT": r"C:\Windows",
+            "PROGRAMFILES": r"C:\Program Files",
+            "PROGRAMDATA": r"C:\ProgramData",
+            "USERPROFILE": r"C:\Users\%s" % self.state.get("credentials", {}).get("username", "ansible"),
+        }
         out = text
         for k, v in env.items():
             for variant in (f"%{k}%", f"%{k.lower()}%", f"$env:{k}", f"$env:{k.lower()}"):
@@ -380,11 +386,17 @@ class SimHost:
     def write_event(self, log: str, source: str, event_id: int, level: str, message: str) -> None:
         with self.lock:
             events = self.state.setdefault("events", [])
-            events.append({
-                "log": log, "source": source, "id": int(event_id), "level": level,
-                "message": message, "time": round(self.now(), 3),
-                "record": len(events) + 1,
-            })
+            events.append(
+                {
+                    "log": log,
+                    "source": source,
+                    "id": int(event_id),
+                    "level": level,
+                    "message": message,
+                    "time": round(self.now(), 3),
+                    "record": len(events) + 1,
+                }
+            )
             # Keep the log bounded like a real one.
             del events[:-200]
 
@@ -438,9 +450,11 @@ _TIMER_ACTIONS: dict = {}
 
 def timer_action(name: str):
     """Register a function ``func(host, **kwargs)`` that ``SimHost.schedule`` can run later."""
+
     def register(func):
         _TIMER_ACTIONS[name] = func
         return func
+
     return register
 
 
@@ -454,7 +468,7 @@ def _canonical_key(key: str) -> str:
     upper = key.upper()
     for prefix in ("HKEY_LOCAL_MACHINE\\", "HKLM:\\", "HKLM\\"):
         if upper.startswith(prefix):
-            return "HKLM\\" + key[len(prefix):]
+            return "HKLM\\" + key[len(prefix) :]
     return key
 
 

@@ -19,7 +19,7 @@ import uuid
 import zipfile
 
 OFFBOARDING_VALUE = "696C1FA1-4030-4FA4-8713-FAF9B2EA7C0A"
-_EPOCH = datetime.datetime(1601, 1, 1, tzinfo=datetime.timezone.utc)
+_EPOCH = datetime.datetime(1601, 1, 1, tzinfo=datetime.UTC)
 
 
 def _filetime(when: datetime.datetime) -> int:
@@ -44,13 +44,16 @@ def _cmd_quote(json_text: str) -> str:
 
 
 def _info_json(body: dict) -> str:
-    return json.dumps({
-        "body": json.dumps(body, separators=(",", ":")),
-        "sig": "U0lNVUxBVEVELVNJRw==",
-        "sha256sig": "U0lNVUxBVEVELVNIQTI1Ng==",
-        "cert": "U0lNVUxBVEVELUNFUlQ=",
-        "chain": ["U0lNVUxBVEVELUNIQUlO"],
-    }, separators=(",", ":"))
+    return json.dumps(
+        {
+            "body": json.dumps(body, separators=(",", ":")),
+            "sig": "U0lNVUxBVEVELVNJRw==",
+            "sha256sig": "U0lNVUxBVEVELVNIQTI1Ng==",
+            "cert": "U0lNVUxBVEVELUNFUlQ=",
+            "chain": ["U0lNVUxBVEVELUNIQUlO"],
+        },
+        separators=(",", ":"),
+    )
 
 
 def onboarding_script(org_id: str, local: bool = False) -> str:
@@ -85,13 +88,14 @@ def onboarding_script(org_id: str, local: bool = False) -> str:
         "  GOTO ERROR",
         ")",
         'REG add "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Advanced Threat Protection" /v OnboardingInfo /t REG_SZ /f /d "'
-        + _cmd_quote(_info_json(body)) + '" > %TMP%\\senseTmp.txt 2>&1',
+        + _cmd_quote(_info_json(body))
+        + '" > %TMP%\\senseTmp.txt 2>&1',
         "if %ERRORLEVEL% NEQ 0 (",
         "  set errorCode=10",
         "  GOTO ERROR",
         ")",
         "net start sense > %TMP%\\senseTmp.txt 2>&1",
-        ':SENSE_ONBOARDED_WAIT',
+        ":SENSE_ONBOARDED_WAIT",
         'REG query "HKLM\\SOFTWARE\\Microsoft\\Windows Advanced Threat Protection\\Status" /v OnboardingState | find /i "0x1" >NUL 2>&1',
         "if %ERRORLEVEL% NEQ 0 (",
         "  set errorCode=40",
@@ -109,20 +113,23 @@ def onboarding_script(org_id: str, local: bool = False) -> str:
 
 
 def offboarding_script(org_id: str, valid_until: datetime.date) -> str:
-    expires = datetime.datetime.combine(valid_until, datetime.time(23, 59), tzinfo=datetime.timezone.utc)
+    expires = datetime.datetime.combine(valid_until, datetime.time(23, 59), tzinfo=datetime.UTC)
     body = {"orgIds": [org_id], "orgId": org_id, "expirationTimestamp": _filetime(expires), "version": "1.65"}
     lines = [
         "@echo off",
         "REM Simulated Defender for Endpoint offboarding script (test fixture).",
         "set errorCode=0",
-        'reg query "HKLM\\SOFTWARE\\Microsoft\\Windows Advanced Threat Protection\\Status" /v OrgId | find /i "%s" >NUL 2>&1' % org_id,
+        'reg query "HKLM\\SOFTWARE\\Microsoft\\Windows Advanced Threat Protection\\Status" /v OrgId | find /i "%s" >NUL 2>&1'
+        % org_id,
         "if %ERRORLEVEL% NEQ 0 (",
         "  set errorCode=70",
         "  GOTO ERROR",
         ")",
         'reg delete "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Advanced Threat Protection" /v OnboardingInfo /f >NUL 2>&1',
         'reg add "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Advanced Threat Protection" /v %s /t REG_SZ /f /d "'
-        % OFFBOARDING_VALUE + _cmd_quote(_info_json(body)) + '" >NUL 2>&1',
+        % OFFBOARDING_VALUE
+        + _cmd_quote(_info_json(body))
+        + '" >NUL 2>&1',
         'eventcreate /l Application /so WDATPOffboarding /t Information /id 20 /d "Successfully offboarded machine from Microsoft Defender for Endpoint" >NUL 2>&1',
         "GOTO EXIT",
         ":ERROR",
@@ -166,9 +173,14 @@ def write_set(out_dir: str, org_id: str, other_org: str | None = None) -> dict:
         "onboarding_cmd": ("WindowsDefenderATPOnboardingScript.cmd", onboarding_script(org_id).encode()),
         "onboarding_local_zip": ("WindowsDefenderATPLocalOnboardingPackage.zip", onboarding_zip(org_id, local=True)),
         "onboarding_other_org_zip": ("OtherOrg-WindowsDefenderATPOnboardingPackage.zip", onboarding_zip(other_org)),
-        "offboarding_zip": ("WindowsDefenderATPOffboardingPackage.zip", offboarding_zip(org_id, today + datetime.timedelta(days=7))),
-        "offboarding_expired_zip": ("Expired-WindowsDefenderATPOffboardingPackage.zip",
-                                    offboarding_zip(org_id, today - datetime.timedelta(days=3))),
+        "offboarding_zip": (
+            "WindowsDefenderATPOffboardingPackage.zip",
+            offboarding_zip(org_id, today + datetime.timedelta(days=7)),
+        ),
+        "offboarding_expired_zip": (
+            "Expired-WindowsDefenderATPOffboardingPackage.zip",
+            offboarding_zip(org_id, today - datetime.timedelta(days=3)),
+        ),
         "corrupt_zip": ("Corrupt-WindowsDefenderATPOnboardingPackage.zip", b"PK\x03\x04this is not a zip"),
         "empty_zip": ("NoScript-WindowsDefenderATPOnboardingPackage.zip", _zip_without_script()),
         "installer": ("md4ws.msi", fake_installer()),

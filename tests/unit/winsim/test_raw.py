@@ -78,7 +78,9 @@ def test_shutdown_abort():
 
 def test_logon_check_echoes_the_token_once_logon_ui_is_up(core):
     host = make_host()
-    host.reg_delete_key(r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon\AutoLogonChecked")  # logon not done
+    host.reg_delete_key(
+        r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon\AutoLogonChecked"
+    )  # logon not done
     script = _raw_script(core, "logon_check")
     missing = run_raw(host, script)
     assert missing.rc == 1 and "Cannot find path" in missing.stderr

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..host import ModuleFail, SimHost, TwinContext
 
-__all__ = ["twin", "dispatch", "ModuleFail", "TwinContext", "TWINS", "SAMPLE_ARGS", "check_args", "load_all"]
+__all__ = ["SAMPLE_ARGS", "TWINS", "ModuleFail", "TwinContext", "check_args", "dispatch", "load_all", "twin"]
 
 TwinFunc = Callable[[SimHost, dict, TwinContext], dict]
 TWINS: dict[str, TwinFunc] = {}
@@ -30,6 +31,7 @@ def twin(*names: str, sample_args: dict | None = None) -> Callable[[TwinFunc], T
             if sample_args is not None:
                 SAMPLE_ARGS[name] = sample_args
         return func
+
     return register
 
 
@@ -80,10 +82,14 @@ def dispatch(host: SimHost, module: str, args: dict) -> tuple[int, dict, TwinCon
     )
     func = TWINS.get(module)
     if func is None:
-        return 1, {
-            "failed": True,
-            "msg": "winsim: no simulator twin for module '%s'; the simulated host cannot run it" % module,
-        }, ctx
+        return (
+            1,
+            {
+                "failed": True,
+                "msg": "winsim: no simulator twin for module '%s'; the simulated host cannot run it" % module,
+            },
+            ctx,
+        )
     with host.lock:
         host.tick()
         try:

@@ -135,23 +135,27 @@ def security_center(host: SimHost) -> dict:
     state = host.state
     mode = rules.derive_running_mode(state)
     if mode is not None:
-        products.append({
-            "displayName": "Windows Defender",
-            "productState": _product_state(mode == rules.NORMAL, True, True),
-            "instanceGuid": "{D68DDC3A-831F-4fae-9E44-DA132C1ACF46}",
-            "pathToSignedProductExe": "windowsdefender://",
-            "timestamp": "Sat, 29 Nov 2026 06:00:00 GMT",
-        })
+        products.append(
+            {
+                "displayName": "Windows Defender",
+                "productState": _product_state(mode == rules.NORMAL, True, True),
+                "instanceGuid": "{D68DDC3A-831F-4fae-9E44-DA132C1ACF46}",
+                "pathToSignedProductExe": "windowsdefender://",
+                "timestamp": "Sat, 29 Nov 2026 06:00:00 GMT",
+            }
+        )
     for av in state.get("third_party_av", []):
         if not av.get("installed", True) or not av.get("registered", True):
             continue
-        products.append({
-            "displayName": av["display_name"],
-            "productState": _product_state(bool(av.get("real_time")), bool(av.get("up_to_date", True)), False),
-            "instanceGuid": av["instance_guid"],
-            "pathToSignedProductExe": r"C:\Program Files\%s\agent.exe" % av["vendor"],
-            "timestamp": "Sat, 29 Nov 2026 06:00:00 GMT",
-        })
+        products.append(
+            {
+                "displayName": av["display_name"],
+                "productState": _product_state(bool(av.get("real_time")), bool(av.get("up_to_date", True)), False),
+                "instanceGuid": av["instance_guid"],
+                "pathToSignedProductExe": r"C:\Program Files\%s\agent.exe" % av["vendor"],
+                "timestamp": "Sat, 29 Nov 2026 06:00:00 GMT",
+            }
+        )
     return {"available": True, "error": None, "products": products}
 
 
@@ -161,7 +165,9 @@ def av_services(host: SimHost, patterns: list[str]) -> list[dict]:
         display = svc.get("display_name", name)
         if any(like(name, p) or like(display, p) for p in patterns):
             info = service_info(host, name)
-            out.append({"name": name, "display_name": display, "state": info["state"], "start_mode": info["start_mode"]})
+            out.append(
+                {"name": name, "display_name": display, "state": info["state"], "start_mode": info["start_mode"]}
+            )
     return out
 
 
@@ -171,12 +177,14 @@ def installed_products(host: SimHost, patterns: list[str]) -> list[dict]:
         key = UNINSTALL_KEY + "\\" + sub
         name = host.reg_get(key, "DisplayName")
         if name and any(like(name, p) for p in patterns):
-            out.append({
-                "display_name": name,
-                "publisher": host.reg_get(key, "Publisher"),
-                "version": host.reg_get(key, "DisplayVersion"),
-                "key": sub,
-            })
+            out.append(
+                {
+                    "display_name": name,
+                    "publisher": host.reg_get(key, "Publisher"),
+                    "version": host.reg_get(key, "DisplayVersion"),
+                    "key": sub,
+                }
+            )
     return out
 
 

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from . import check_args, twin
-from . import common
+from . import check_args, common, twin
 
 
-@twin("mdeops.defender.win_mde_info", sample_args={
-    "mp_status_fields": ["AMRunningMode"], "service_patterns": ["*"], "product_patterns": ["*"]})
+@twin(
+    "mdeops.defender.win_mde_info",
+    sample_args={"mp_status_fields": ["AMRunningMode"], "service_patterns": ["*"], "product_patterns": ["*"]},
+)
 def win_mde_info(host, args, ctx):
-    opts = check_args("mdeops.defender.win_mde_info", args, {
-        "mp_status_fields": ..., "service_patterns": [], "product_patterns": [],
-    })
+    opts = check_args(
+        "mdeops.defender.win_mde_info",
+        args,
+        {
+            "mp_status_fields": ...,
+            "service_patterns": [],
+            "product_patterns": [],
+        },
+    )
     status, error = common.mp_status(host, opts["mp_status_fields"])
     return {
         "changed": False,
@@ -21,9 +28,11 @@ def win_mde_info(host, args, ctx):
         "mp_status_error": error,
         "services": {name: common.service_info(host, name) for name in ("WinDefend", "Sense", "WscSvc")},
         "registry": common.policy_values(host),
-        "security_center": (common.security_center(host) if host.is_workstation else
-                            {"available": False, "error": "Security Center does not exist on Windows Server",
-                             "products": []}),
+        "security_center": (
+            common.security_center(host)
+            if host.is_workstation
+            else {"available": False, "error": "Security Center does not exist on Windows Server", "products": []}
+        ),
         "av_services": common.av_services(host, opts["service_patterns"]),
         "installed_products": common.installed_products(host, opts["product_patterns"]),
         "reboot_pending": common.pending_reboot(host),

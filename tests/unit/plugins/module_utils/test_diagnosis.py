@@ -40,8 +40,8 @@ def raw(
     mode="Passive Mode",
     onboarded=True,
     org=ORG,
-    sense=RUNNING,
-    wsc=RUNNING,
+    sense=None,
+    wsc=None,
     sc_products=(THIRD_ON, DEFENDER_OFF),
     av_services=(),
     tamper=False,
@@ -51,6 +51,8 @@ def raw(
     rtp=None,
 ):
     server = kind == "server"
+    sense = RUNNING if sense is None else sense
+    wsc = RUNNING if wsc is None else wsc
     reg = {
         "onboarding_state": 1 if onboarded else None,
         "onboarding_org_id": org,
@@ -170,18 +172,18 @@ def test_unsupported_os():
 def test_unregistered_av_still_protects_but_is_not_seen():
     svc = [{"name": "CSFalconService", "display_name": "CrowdStrike Falcon Sensor", "state": "Running"}]
     state, d = run(raw(sc_products=(DEFENDER_OFF,), av_services=svc, mode="Normal"))
-    product = [p for p in state["antivirus"]["products"] if p["third_party"]][0]
+    product = next(p for p in state["antivirus"]["products"] if p["third_party"])
     assert product["registered"] is False and product["real_time"] is False
     assert state["antivirus"]["third_party_protecting"] and not state["antivirus"]["third_party_active"]
     assert "third_party_av_inactive" in d["reasons"] and not d["compliant"] and d["protected"]
 
 
 def test_passive_with_inactive_third_party_is_unprotected_and_says_so():
-    _, d = run(raw(sc_products=(THIRD_OFF, DEFENDER_OFF), mode="Passive Mode"))
+    _state, d = run(raw(sc_products=(THIRD_OFF, DEFENDER_OFF), mode="Passive Mode"))
     assert d["protected"] is False and not d["compliant"]
     assert (
         "NO real-time antivirus protection"
-        in [p for p in d["problems"] if p["reason"] == "third_party_av_inactive"][0]["msg"]
+        in next(p for p in d["problems"] if p["reason"] == "third_party_av_inactive")["msg"]
     )
 
 

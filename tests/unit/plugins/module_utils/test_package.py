@@ -19,7 +19,8 @@ TODAY = datetime.date(2026, 11, 30)
 PORTAL_STYLE_LINE = (
     'REG add "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Advanced Threat Protection" /v OnboardingInfo '
     '/t REG_SZ /f /d "{\\"body\\":\\"{\\\\\\"previousOrgIds\\\\\\":[\\\\\\"%s\\\\\\"],\\\\\\"orgId\\\\\\":'
-    '\\\\\\"%s\\\\\\",\\\\\\"version\\\\\\":\\\\\\"1.35\\\\\\"}\\",\\"sig\\":\\"abc==\\"}" > %%TMP%%\\senseTmp.txt 2>&1\r\n'
+    '\\\\\\"%s\\\\\\",\\\\\\"version\\\\\\":\\\\\\"1.35\\\\\\"}\\",\\"sig\\":\\"abc==\\"}"'
+    " > %%TMP%%\\senseTmp.txt 2>&1\r\n"
 )
 
 

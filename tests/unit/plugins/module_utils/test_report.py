@@ -30,7 +30,13 @@ def mde(mode="passive", compliant=True, protected=True, onboarded=True, problems
     }
 
 
-NO_AV = {"reason": "no_third_party_av", "family": "av_conflict", "severity": "error", "msg": "none", "remediation": "install"}
+NO_AV = {
+    "reason": "no_third_party_av",
+    "family": "av_conflict",
+    "severity": "error",
+    "msg": "none",
+    "remediation": "install",
+}
 
 
 @pytest.mark.parametrize(
@@ -39,11 +45,25 @@ NO_AV = {"reason": "no_third_party_av", "family": "av_conflict", "severity": "er
         (dict(mde=mde()), "compliant"),
         (dict(mde=mde(), progress={"steps": {"assess": "ok", "onboard": "changed"}, "wave": 2}), "converged"),
         (dict(mde=mde(compliant=False), progress={"steps": {"onboard": "changed"}}, check_mode=True), "would_change"),
-        (dict(mde=mde(compliant=False), progress={"steps": {"registry": "changed"}, "pending_reboot": True}), "pending_reboot"),
-        (dict(mde=mde(mode="active", compliant=False, problems=[NO_AV]),
-              failure={"reason": "no_third_party_av", "msg": "x", "step": "assess"}), "refused"),
-        (dict(mde=mde(compliant=False), progress={"steps": {"onboard": "changed"}, "current_step": "verify_mode"},
-              failure={"reason": "passive_mode_not_reached", "msg": "x"}), "failed"),
+        (
+            dict(mde=mde(compliant=False), progress={"steps": {"registry": "changed"}, "pending_reboot": True}),
+            "pending_reboot",
+        ),
+        (
+            dict(
+                mde=mde(mode="active", compliant=False, problems=[NO_AV]),
+                failure={"reason": "no_third_party_av", "msg": "x", "step": "assess"},
+            ),
+            "refused",
+        ),
+        (
+            dict(
+                mde=mde(compliant=False),
+                progress={"steps": {"onboard": "changed"}, "current_step": "verify_mode"},
+                failure={"reason": "passive_mode_not_reached", "msg": "x"},
+            ),
+            "failed",
+        ),
         (dict(unreachable="connection refused"), "unreachable"),
         (dict(), "not_run"),
         (dict(mde=mde(mode="active", compliant=False), goal="audit"), "audited"),
@@ -56,8 +76,12 @@ def test_host_outcomes(kwargs, outcome):
 
 
 def test_failure_marks_its_step_and_adds_the_problem_once():
-    r = _report.host_record("h", mde=mde(compliant=False), progress={"steps": {"assess": "ok"}, "current_step": "onboard"},
-                            failure={"reason": "onboarding_failed", "msg": "exit 15", "family": "onboarding"})
+    r = _report.host_record(
+        "h",
+        mde=mde(compliant=False),
+        progress={"steps": {"assess": "ok"}, "current_step": "onboard"},
+        failure={"reason": "onboarding_failed", "msg": "exit 15", "family": "onboarding"},
+    )
     assert r["steps"]["onboard"] == "failed" and r["failed_step"] == "onboard"
     assert [p["reason"] for p in r["problems"]] == ["onboarding_failed"]
 
@@ -70,14 +94,18 @@ def test_unreachable_marks_current_step():
 def sample_report():
     records = [
         _report.host_record("a", mde=mde(), progress={"steps": {"assess": "ok", "onboard": "changed"}, "wave": 1}),
-        _report.host_record("b", mde=mde(mode="active", compliant=False, problems=[NO_AV]),
-                            failure={"reason": "no_third_party_av", "step": "assess", "msg": "none"}),
+        _report.host_record(
+            "b",
+            mde=mde(mode="active", compliant=False, problems=[NO_AV]),
+            failure={"reason": "no_third_party_av", "step": "assess", "msg": "none"},
+        ),
         _report.host_record("c", unreachable="refused"),
         _report.host_record("d", mde=mde(), progress={"steps": {"assess": "ok"}, "wave": 2, "reboots": 1}),
         _report.host_record("e<script>", progress={"wave": 3}),
     ]
-    return _report.build_report(records, {"playbook": "rollout.yml", "check_mode": False, "aborted": True,
-                                          "abort_reason": "stopped"})
+    return _report.build_report(
+        records, {"playbook": "rollout.yml", "check_mode": False, "aborted": True, "abort_reason": "stopped"}
+    )
 
 
 def test_totals_and_waves_follow_the_records():
