@@ -49,7 +49,9 @@ th.sorted-asc:after{content:" \\25B2"}th.sorted-desc:after{content:" \\25BC"}
 .pill{display:inline-block;border-radius:10px;padding:1px 8px;color:#fff;font-size:12px}
 .problems{margin:0;padding-left:16px}.problems li{margin-bottom:2px}.muted{color:#7b8794}
 .filters{display:flex;gap:8px;margin:8px 0}.filters input,.filters select{padding:4px 8px;font-size:13px}
-.steps{font-family:Consolas,monospace;font-size:11px;white-space:nowrap}
+.steps{white-space:nowrap}.st{display:inline-block;width:15px;height:15px;margin-right:2px;border-radius:3px;
+color:#fff;font:10px/15px Consolas,monospace;text-align:center}
+.org{font-family:Consolas,monospace;font-size:12px}
 """
 
 _JS = """
@@ -81,13 +83,13 @@ def _e(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _bar_chart(title: str, counts: dict, width: int = 360) -> str:
+def _bar_chart(title: str, counts: dict, width: int = 420) -> str:
     items = [(k, v) for k, v in counts.items() if v]
     if not items:
         return '<div class="chart"><h2>%s</h2><p class="muted">none</p></div>' % _e(title)
     top = max(count for _label, count in items)
     row_h = 22
-    label_w = 170
+    label_w = 230
     height = row_h * len(items) + 4
     parts = [
         '<svg role="img" aria-label="%s" width="%d" height="%d" xmlns="http://www.w3.org/2000/svg">'
@@ -151,8 +153,27 @@ def _wave_chart(report: dict, width: int = 420) -> str:
     return '<div class="chart"><h2>Progress by wave</h2>%s<p>%s</p></div>' % ("".join(parts), legend)
 
 
+_STEP_STYLE = {
+    "ok": ("o", "#2e7d32"),
+    "changed": ("c", "#1565c0"),
+    "skipped": ("s", "#9aa5b1"),
+    "failed": ("f", "#c62828"),
+    "unreachable": ("u", "#6d4c41"),
+    "not_run": ("-", "#d9e2ec"),
+}
+
+
+def _steps_cell(steps: dict) -> str:
+    """One small square per step, in the guide's order; the title says the step and its outcome."""
+    return "".join(
+        '<span class="st" style="background:%s" title="%s: %s">%s</span>'
+        % (_STEP_STYLE.get(v, ("?", "#486581"))[1], _e(k), _e(v), _STEP_STYLE.get(v, ("?", ""))[0])
+        for k, v in steps.items()
+    )
+
+
 def _host_row(r: dict) -> str:
-    steps = " ".join("%s:%s" % (k, v[0] if v != "not_run" else "-") for k, v in r["steps"].items())
+    steps = " ".join("%s:%s" % (k, v) for k, v in r["steps"].items())
     problems = "".join(
         '<li><b>%s</b> (%s) %s<br><span class="muted">%s</span></li>'
         % (_e(p["reason"]), _e(p.get("family")), _e(p.get("msg")), _e(p.get("remediation")))
@@ -175,14 +196,17 @@ def _host_row(r: dict) -> str:
             {True: 1, False: 0, None: -1}[r["protected"]],
         ),
         ("onboarded", "yes" if r["onboarded"] else "no", int(bool(r["onboarded"]))),
-        ("org", _e(r["org_id"]), r["org_id"]),
+        (
+            "org",
+            '<span class="org" title="%s">%s</span>' % (_e(r["org_id"]), _e((r["org_id"] or "")[:8])),
+            r["org_id"],
+        ),
         ("os", _e(r["os"]), r["os"]),
         ("av", _e(", ".join(r["third_party_av"])), ", ".join(r["third_party_av"])),
         ("reboots", _e(r["reboots"]), r["reboots"]),
         (
             "steps",
-            '<span class="steps" title="o=ok c=changed s=skipped f=failed u=unreachable -=not run">%s</span>'
-            % _e(steps),
+            '<span class="steps">%s</span>' % _steps_cell(r["steps"]),
             steps,
         ),
         (
@@ -259,7 +283,9 @@ def to_html(report: dict) -> str:
                         "OS",
                         "third-party AV",
                         "reboots",
-                        "steps",
+                        '<span title="assess, 1 onboard, 2 third-party AV, 3 verify mode, 4 registry, 5 Group Policy,'
+                        ' 6 Intune, 7 confirm EDR; o ok, c changed, s skipped, f failed, u unreachable, - not run">'
+                        "steps (?)</span>",
                         "problems",
                     )
                 ),
