@@ -3,14 +3,17 @@
 
 1. Start `python -m tests.winsim up --fleet tests/winsim/fleets/demo.yml ...` in the
    background (fresh state, under reports/demo/), wait for its inventory.
-2. Run every playbook of PLAYBOOKS that exists (rollout, then verify), with the fleet report
-   callback when the collection has it.
-3. Run the best read-only check available (the first of READ_ONLY_CHECKS whose module exists)
-   and print one table row per host.
-4. Stop the fleet (also on Ctrl-C or failure). The state files stay in reports/demo/state/.
+2. Generate onboarding/offboarding packages for the demo organisation (and a stand-in
+   md4ws.msi for Windows Server 2016) under reports/demo/packages/.
+3. Run playbooks/rollout.yml (waves, fleet report), then playbooks/verify.yml, with the fleet
+   report callback.
+4. Print one row per host from the rollout's fleet report (outcome, Defender mode, protected,
+   reason) with what the demo expects of that host, the totals of the audit, and the path of
+   the HTML report.
+5. Stop the fleet (also on Ctrl-C or failure). The state files stay in reports/demo/state/.
 
-Exit status 0 when the run completed and at least one host answered; the demo fleet has
-hosts that fail on purpose, so per-host failures are content, not errors of the demo.
+The demo fleet has hosts that are refused or fail on purpose: per-host failures are content.
+Exit status 0 when every host ended as DEMO_EXPECTED says (so `make demo` is a smoke test too).
 """
 
 from __future__ import annotations
@@ -33,24 +36,25 @@ FLEET = "tests/winsim/fleets/demo.yml"
 WORK_DIR = REPO_ROOT / "reports" / "demo"
 # The playbooks the demo runs, in order; the ones that do not exist yet are skipped.
 PLAYBOOKS = ["playbooks/rollout.yml", "playbooks/verify.yml"]
+DEMO_ORG = "3b2f6c1e-7d4a-4e8b-9c1f-2a6d8e0b4c71"  # the org of tests/winsim/fleets/demo.yml
+# What each demo host must end as after the rollout: (outcome, Defender mode, reason, why).
+DEMO_EXPECTED: dict[str, tuple[str, str | None, str | None, str]] = {
+    "ws-w11-01": ("converged", "passive", None, "client + AV: passive once onboarded, no registry change"),
+    "ws-w11-02": ("converged", "passive", None, "client + AV: passive once onboarded"),
+    "ws-w10-01": ("converged", "passive", None, "client + AV: passive once onboarded"),
+    "ws-w10-tp": ("converged", "passive", None, "tamper protection does not stop a client"),
+    "ws-w10-noav": ("refused", "active", "no_third_party_av", "no AV: stays active and protected"),
+    "ws-w10-nowsc": ("refused", "active", "security_center_disabled", "Security Center off: left active"),
+    "ws-w10-otherorg": ("refused", "passive", "wrong_org", "onboarded to another org: refused"),
+    "ws-w7-legacy": ("refused", "not_installed", "unsupported_os", "Windows 7: skipped, reason given"),
+    "srv-2016-01": ("converged", "passive", None, "value before onboarding + md4ws.msi"),
+    "srv-2019-01": ("converged", "passive", None, "server: value set before onboarding"),
+    "srv-2022-01": ("converged", "passive", None, "server + tamper protection: value before onboarding"),
+    "srv-2022-tp": ("failed", "active", "tamper_protection_blocks_passive", "onboarded before: TP keeps it active"),
+    "dc-01": ("converged", "passive", None, "domain controller: value before onboarding"),
+    "srv-2025-down": ("unreachable", None, "unreachable", "switched off"),
+}
 FLEET_REPORT_CALLBACK = ("mdeops.defender.fleet_report", "plugins/callback/fleet_report.py")
-# Read-only checks, best first: (module FQCN, repository file that must exist or None, columns).
-# A column is (title, dotted path into the module result).
-READ_ONLY_CHECKS: list[tuple[str, str | None, list[tuple[str, str]]]] = [
-    (
-        "mdeops.defender.win_mde_info",
-        "plugins/modules/win_mde_info.py",
-        [
-            ("os", "os.caption"),
-            ("defender", "defender.mode"),
-            ("rtp", "defender.real_time_protection_enabled"),
-            ("onboarded", "onboarding.onboarded"),
-            ("protected", "diagnosis.protected"),
-            ("problems", "diagnosis.reasons"),
-        ],
-    ),
-    ("ansible.windows.win_ping", None, [("ping", "ping")]),
-]
 START_TIMEOUT = 90.0
 RUN_TIMEOUT = 900.0
 
@@ -103,7 +107,19 @@ def ansible_env(collections_dir: Path) -> dict[str, str]:
     return env
 
 
-def run_playbooks(inventory: Path, env: dict[str, str]) -> list[tuple[str, int]]:
+def demo_vars(packages: dict[str, str]) -> dict[str, Any]:
+    return {
+        "mde_targets": "windows",
+        "mde_report_dir": str(WORK_DIR / "reports"),
+        "mde_rollout_expected_org_id": DEMO_ORG,
+        "mde_rollout_onboarding_package": packages["onboarding_zip"],
+        "mde_rollout_installer": packages["installer"],
+        "mde_rollout_allow_reboot": True,
+        "mde_verify_expected_org_id": DEMO_ORG,
+    }
+
+
+def run_playbooks(inventory: Path, env: dict[str, str], extra_vars: dict[str, Any]) -> list[tuple[str, int]]:
     results = []
     callback, callback_file = FLEET_REPORT_CALLBACK
     pb_env = dict(env)
@@ -113,9 +129,9 @@ def run_playbooks(inventory: Path, env: dict[str, str]) -> list[tuple[str, int]]
         if not (REPO_ROOT / playbook).is_file():
             log(f"{playbook}: not written yet - skipped")
             continue
-        log(f"$ ansible-playbook -i {inventory.name} {playbook}")
+        log(f"$ ansible-playbook -i {inventory.name} {playbook} -e <demo vars>")
         proc = subprocess.run(
-            ["ansible-playbook", "-i", str(inventory), playbook],
+            ["ansible-playbook", "-i", str(inventory), playbook, "-e", json.dumps(extra_vars)],
             cwd=REPO_ROOT,
             env=pb_env,
             timeout=RUN_TIMEOUT,
@@ -124,58 +140,6 @@ def run_playbooks(inventory: Path, env: dict[str, str]) -> list[tuple[str, int]]
         results.append((playbook, proc.returncode))
         log(f"{playbook}: exit {proc.returncode}")
     return results
-
-
-def pick_check() -> tuple[str, list[tuple[str, str]]]:
-    for module, required_file, columns in READ_ONLY_CHECKS:
-        if required_file is None or (REPO_ROOT / required_file).is_file():
-            return module, columns
-    raise AssertionError("READ_ONLY_CHECKS has no fallback")
-
-
-def dig(data: Any, dotted: str) -> str:
-    for key in dotted.split("."):
-        if not isinstance(data, dict) or key not in data:
-            return ""
-        data = data[key]
-    if isinstance(data, list):
-        return ",".join(str(item) for item in data) or "-"
-    return "" if data is None else str(data)
-
-
-def run_check(inventory: Path, env: dict[str, str]) -> tuple[int, list[str], list[list[str]]]:
-    module, columns = pick_check()
-    check_env = dict(env, ANSIBLE_LOAD_CALLBACK_PLUGINS="True", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
-    cmd = ["ansible", "all", "-i", str(inventory), "-m", module, "--forks", "20"]
-    log("$ " + " ".join(cmd) + "   (read-only)")
-    proc = subprocess.run(
-        cmd, cwd=REPO_ROOT, env=check_env, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
-    )
-    try:
-        report = json.loads(proc.stdout[proc.stdout.index("{") :])
-    except ValueError:
-        print(proc.stdout + proc.stderr)
-        raise RuntimeError(f"{module}: no JSON result from ansible (exit {proc.returncode})") from None
-    hosts: dict[str, dict] = {}
-    for play in report.get("plays", []):
-        for task in play.get("tasks", []):
-            hosts.update(task.get("hosts", {}))
-    header = ["host", "status", *[column[0] for column in columns]]
-    rows = []
-    for name in sorted(hosts):
-        result = hosts[name]
-        if result.get("unreachable"):
-            status = "UNREACHABLE"
-        elif result.get("failed"):
-            status = "FAILED"
-        else:
-            status = "changed" if result.get("changed") else "ok"
-        cells = [dig(result, column[1]) for column in columns]
-        if status in ("FAILED", "UNREACHABLE") and not any(cells):
-            reason = f"[{result['reason']}] " if result.get("reason") else ""
-            cells[-1] = (reason + str(result.get("msg", "")).splitlines()[0])[:90]
-        rows.append([name, status, *cells])
-    return proc.returncode, header, rows
 
 
 def print_table(header: list[str], rows: list[list[str]]) -> None:
@@ -189,6 +153,30 @@ def print_table(header: list[str], rows: list[list[str]]) -> None:
     print()
 
 
+def report_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]], int]:
+    """Rows of the per-host table from the rollout's fleet report, checked against DEMO_EXPECTED."""
+    header = ["host", "wave", "outcome", "mode", "protected", "reason", "expected", "why"]
+    rows, mismatches = [], 0
+    for host in sorted(report["hosts"], key=lambda h: h["name"]):
+        expected = DEMO_EXPECTED.get(host["name"])
+        got = (host["outcome"], host["mode"], host["reason"])
+        ok = expected is not None and got == expected[:3]
+        mismatches += 0 if ok else 1
+        rows.append(
+            [
+                host["name"],
+                "" if host["wave"] is None else str(host["wave"]),
+                host["outcome"],
+                str(host["mode"] or "-"),
+                {True: "yes", False: "NO", None: "?"}[host["protected"]],
+                host["reason"] or "-",
+                "ok" if ok else "MISMATCH (expected %s)" % (expected[:3] if expected else "nothing"),
+                expected[3] if expected else "",
+            ]
+        )
+    return header, rows, mismatches
+
+
 def main() -> int:
     if not (REPO_ROOT / FLEET).is_file() or not (REPO_ROOT / "tests" / "winsim" / "__main__.py").is_file():
         log(f"the simulated fleet is not there yet ({FLEET}, tests/winsim/__main__.py) - nothing to demo")
@@ -199,24 +187,41 @@ def main() -> int:
     inventory, state_dir = WORK_DIR / "inventory.yml", WORK_DIR / "state"
     collections_dir = ensure_farm()
     env = ansible_env(collections_dir)
+    sys.path.insert(0, str(REPO_ROOT))
+    from tests.winsim import packages as demo_packages  # test infrastructure, imported once the path is set
+
+    packages = demo_packages.write_set(str(WORK_DIR / "packages"), DEMO_ORG)
+    log(f"packages for org {DEMO_ORG}: {Path(packages['onboarding_zip']).relative_to(REPO_ROOT)}")
     started = time.monotonic()
     proc = start_fleet(inventory, state_dir, WORK_DIR / "winsim.log")
     try:
         log(f"fleet up ({time.monotonic() - started:.1f}s); inventory {inventory.relative_to(REPO_ROOT)}")
-        playbook_results = run_playbooks(inventory, env)
-        rc, header, rows = run_check(inventory, env)
+        playbook_results = run_playbooks(inventory, env, demo_vars(packages))
     finally:
         stop_fleet(proc)
-    print_table(header, rows)
-    answered = sum(1 for r in rows if r[1] != "UNREACHABLE")
-    counts = {s: sum(1 for r in rows if r[1] == s) for s in ("ok", "changed", "FAILED", "UNREACHABLE")}
-    log(f"{len(rows)} hosts: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
-    for playbook, prc in playbook_results:
-        log(f"{playbook}: exit {prc}")
-    log(f"state files: {state_dir.relative_to(REPO_ROOT)}/  (simulator log: reports/demo/winsim.log)")
-    if rc not in (0, 2, 4) or not answered:
-        log(f"FAILED: ansible exit {rc}, {answered} host(s) answered")
+    reports = WORK_DIR / "reports"
+    rollout_json = reports / "fleet-report.json"
+    if not rollout_json.is_file():
+        log("FAILED: the rollout left no fleet report")
         return 1
+    header, rows, mismatches = report_rows(json.loads(rollout_json.read_text(encoding="utf-8")))
+    print_table(header, rows)
+    audit = reports / "verify-report.json"
+    if audit.is_file():
+        totals = json.loads(audit.read_text(encoding="utf-8"))["totals"]
+        log(
+            "audit after the rollout: %d hosts, %d compliant, %d protected, %d unprotected, modes %s"
+            % (totals["hosts"], totals["compliant"], totals["protected"], totals["unprotected"], totals["by_mode"])
+        )
+    for playbook, prc in playbook_results:
+        log(f"{playbook}: exit {prc} (hosts refused, failed or unreachable on purpose make it non-zero)")
+    log(f"HTML report: {(reports / 'fleet-report.html').relative_to(REPO_ROOT)}")
+    log(f"audit report: {(reports / 'verify-report.html').relative_to(REPO_ROOT)}")
+    log(f"state files: {state_dir.relative_to(REPO_ROOT)}/  (simulator log: reports/demo/winsim.log)")
+    if mismatches:
+        log(f"FAILED: {mismatches} host(s) did not end as the demo expects")
+        return 1
+    log(f"every host ended as the demo expects ({time.monotonic() - started:.0f}s)")
     return 0
 
 
