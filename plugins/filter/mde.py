@@ -8,22 +8,12 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mdeops.defender.plugins.module_utils._reasons import REASONS, family_of, remediation_of
-from ansible_collections.mdeops.defender.plugins.module_utils._report import STEP_OUTCOMES, STEPS
+from ansible_collections.mdeops.defender.plugins.module_utils._report import outcome_of, update_progress
 
 
 def step_outcome(result: object) -> str:
     """The report outcome of a registered task result: ok, changed, skipped, failed or unreachable."""
-    if not isinstance(result, dict):
-        return "ok"
-    if result.get("unreachable"):
-        return "unreachable"
-    if result.get("failed"):
-        return "failed"
-    if result.get("skipped"):
-        return "skipped"
-    if result.get("changed"):
-        return "changed"
-    return "ok"
+    return outcome_of(result)
 
 
 def reason_info(reason: str) -> dict:
@@ -39,20 +29,10 @@ def report_step(progress: object, step: str, outcome: object = "ok", **extra: ob
     ``outcome`` may be a registered result (its outcome is derived) or an outcome name.
     Extra keyword arguments are merged into the record (e.g. ``current_step``, ``reboots``).
     """
-    if step not in STEPS:
-        raise AnsibleFilterError("report_step: unknown step %r; expected one of %s" % (step, ", ".join(STEPS)))
-    record = dict(progress) if isinstance(progress, dict) else {}
-    steps = dict(record.get("steps") or {})
-    value = step_outcome(outcome) if isinstance(outcome, dict) else str(outcome)
-    if value not in STEP_OUTCOMES:
-        raise AnsibleFilterError(
-            "report_step: unknown outcome %r; expected one of %s" % (value, ", ".join(STEP_OUTCOMES))
-        )
-    # A step that changed something stays "changed" when it is checked again later.
-    if not (steps.get(step) == "changed" and value == "ok"):
-        steps[step] = value
-    record["steps"] = steps
-    record.setdefault("reboots", 0)
+    try:
+        record = update_progress(progress if isinstance(progress, dict) else {}, step, outcome)
+    except ValueError as exc:
+        raise AnsibleFilterError("report_step: %s" % exc) from exc
     record.update(extra)
     return record
 

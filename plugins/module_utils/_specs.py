@@ -36,6 +36,30 @@ SPECS: dict = {
             write=dict(type="str", choices=["auto", "always", "never"], default="auto"),
         ),
     ),
+    "fleet_progress": dict(
+        argument_spec=dict(
+            step=dict(
+                type="str",
+                required=True,
+                choices=[
+                    "assess",
+                    "onboard",
+                    "third_party_av",
+                    "verify_mode",
+                    "registry",
+                    "group_policy",
+                    "intune",
+                    "confirm_edr",
+                ],
+            ),
+            outcome=dict(type="raw", default="ok"),
+            gate=dict(type="bool"),
+            reason=dict(type="str"),
+            msg=dict(type="str"),
+            reboots=dict(type="int", default=0),
+            set=dict(type="dict"),
+        ),
+    ),
     # --- BEGIN win_mde_onboarding (owned by the win_mde_onboarding work; edit only this block)
     "win_mde_onboarding": dict(
         argument_spec=dict(

@@ -1,12 +1,11 @@
 """meta/runtime.yml stays in step with the modules in plugins/modules/.
 
-Modules land one by one, so the action groups list the *planned* modules before their stubs
-exist. The rules:
+The rules:
 
-(a) every module present in plugins/modules/ (a .py stub or a .ps1) is in the `defender` group;
-(b) the groups name nothing outside the planned module list below - a new module is added
-    here and in meta/runtime.yml together;
-(c) the `api` group is exactly the planned controller-side API modules, all also in `defender`.
+(a) the `defender` group is exactly the modules in plugins/modules/ (a .py stub or a .ps1);
+(b) every module is classified below (Windows, API, controller) - a new module is added here and
+    in meta/runtime.yml together;
+(c) the `api` group is exactly the controller-side API modules, all also in `defender`.
 """
 
 from __future__ import annotations
@@ -34,9 +33,10 @@ PLANNED_API_MODULES = [
     "mde_hunting_query",
     "mde_alert_info",
 ]
-# Controller-side modules that call no API (the fleet report builder).
+# Controller-side modules that call no API (the fleet report and the roles' progress records).
 PLANNED_CONTROLLER_MODULES = [
     "fleet_report",
+    "fleet_progress",
 ]
 PLANNED_MODULES = PLANNED_WINDOWS_MODULES + PLANNED_API_MODULES + PLANNED_CONTROLLER_MODULES
 
@@ -90,6 +90,7 @@ def test_groups_name_only_planned_modules_without_duplicates(runtime: dict, grou
 
 def test_defender_group_lists_every_planned_module(runtime: dict) -> None:
     assert sorted(_group(runtime, "defender")) == sorted(PLANNED_MODULES)
+    assert sorted(PLANNED_MODULES) == sorted(existing_modules()), "every planned module exists, and only those"
 
 
 def test_api_group_is_the_controller_side_api_modules(runtime: dict) -> None:

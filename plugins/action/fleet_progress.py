@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mdeops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of mdeops.defender.fleet_progress: record a step for the fleet report, and gate it.
+
+One task per step does both jobs the roles need after a step: it records the step's outcome in the
+host's progress fact (``mde_report_host``, read by the fleet report) and, when ``gate`` is false,
+stops the host with a stable ``reason``, its family and remediation. Runs on the controller only.
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.mdeops.defender.plugins.module_utils._reasons import REASONS, family_of, remediation_of
+from ansible_collections.mdeops.defender.plugins.module_utils._report import update_progress
+from ansible_collections.mdeops.defender.plugins.module_utils._specs import spec_for
+
+FACT = "mde_report_host"
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        self._supports_check_mode = True
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        checked = ArgumentSpecValidator(spec_for("fleet_progress")["argument_spec"]).validate(dict(self._task.args))
+        if checked.error_messages:
+            result.update(
+                failed=True,
+                reason="invalid_argument",
+                msg="mdeops.defender.fleet_progress: %s" % "; ".join(checked.error_messages),
+            )
+            return result
+        args = checked.validated_parameters
+        current = task_vars.get(FACT)
+        try:
+            record = update_progress(
+                current if isinstance(current, dict) else {},
+                args["step"],
+                args["outcome"],
+                reboots=args["reboots"],
+                **(args["set"] or {}),
+            )
+        except ValueError as exc:
+            result.update(failed=True, reason="invalid_argument", msg="mdeops.defender.fleet_progress: %s" % exc)
+            return result
+        result["changed"] = False
+        gate = args["gate"]
+        if gate is not None and not gate:
+            reason = args["reason"] or "host_error"
+            family = family_of(reason) if reason in REASONS else "unknown"
+            remediation = remediation_of(reason) if reason in REASONS else "See the message."
+            msg = (args["msg"] or "").strip()
+            record = update_progress(record, args["step"], "failed")
+            record["failure"] = {
+                "reason": reason,
+                "family": family,
+                "remediation": remediation,
+                "msg": msg,
+                "step": args["step"],
+            }
+            result.update(
+                failed=True,
+                reason=reason,
+                family=family,
+                remediation=remediation,
+                mde_step=args["step"],
+                msg="[%s] (%s) step %s: %s Remediation: %s" % (reason, family, args["step"], msg, remediation),
+            )
+        result["ansible_facts"] = {FACT: record}
+        result["progress"] = record
+        return result
