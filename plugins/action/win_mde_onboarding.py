@@ -214,6 +214,11 @@ class ActionModule(MdeActionBase):
 
     def _read_controller_package(self, path: str) -> dict:
         found = self._find_controller_file(path, "package")
+        if not os.path.isfile(found):
+            raise MdeError(
+                "package_not_found",
+                "package '%s' is not a file: give the path of the portal's package (the zip or the .cmd in it)" % found,
+            )
         try:
             # Decrypts a package kept encrypted with ansible-vault into a private temporary file.
             real = self._loader.get_real_file(found, decrypt=True)

@@ -44,13 +44,13 @@ author:
   - mdeops.defender contributors (@mdeops)
 """
 
-import datetime
-import os
+import datetime  # noqa: E402 - imports follow the documentation
+import os  # noqa: E402
 
-from ansible import context
-from ansible.plugins.callback import CallbackBase
+from ansible import context  # noqa: E402
+from ansible.plugins.callback import CallbackBase  # noqa: E402
 
-from ansible_collections.mdeops.defender.plugins.module_utils import _report
+from ansible_collections.mdeops.defender.plugins.module_utils import _report  # noqa: E402
 
 _LOCAL = {"localhost", "127.0.0.1"}
 
@@ -78,6 +78,7 @@ class CallbackModule(CallbackBase):
         self._basename = None
         self._expected_org = None
         self._serial_plays: set = set()
+        self._wave_targets: set = set()  # hosts a serial play (a wave) was meant to run
 
     # ---------------------------------------------------------------- playbook / plays
     def v2_playbook_on_start(self, playbook):
@@ -106,6 +107,8 @@ class CallbackModule(CallbackBase):
                 name = host.get_name()
                 if name not in _LOCAL and name not in self._hosts:
                     self._hosts.append(name)
+                if serial and name not in _LOCAL:
+                    self._wave_targets.add(name)
         except Exception:  # pylint: disable=broad-except
             pass
 
@@ -154,7 +157,8 @@ class CallbackModule(CallbackBase):
         progress = self._progress.get(host) or {}
         task_name = result._task.get_name()  # pylint: disable=protected-access
         reason = res.get("reason") or res.get("mde_reason")
-        if not reason and task_name.startswith("Validating arguments against arg spec"):
+        # (get_name() carries the role's prefix: "<role> : Validating arguments against arg spec ...")
+        if not reason and str(result._task.action).endswith("validate_argument_spec"):  # pylint: disable=protected-access
             reason = "invalid_argument"  # a role variable of the wrong type, missing or unknown
         self._failure[host] = {
             "reason": reason,
@@ -188,10 +192,25 @@ class CallbackModule(CallbackBase):
             # A failure reported by the role's own gate carries the step and reason in the progress fact.
             if failure and not failure.get("reason") and progress.get("failure"):
                 failure = dict(failure, **{k: v for k, v in progress["failure"].items() if v})
-            records.append(_report.host_record(
-                host, mde=self._mde.get(host), progress=progress, failure=failure,
-                unreachable=self._unreachable.get(host), check_mode=check_mode, goal=self._goal,
-            ))
+            record = _report.host_record(
+                host,
+                mde=self._mde.get(host),
+                progress=progress,
+                failure=failure,
+                unreachable=self._unreachable.get(host),
+                check_mode=check_mode,
+                goal=self._goal,
+            )
+            # A host a wave was meant to run, whose wave never started (the canary failed, or an earlier
+            # wave went over max_fail_percentage), was assessed but not run - not refused.
+            if (
+                host in self._wave_targets
+                and host not in self._wave
+                and not failure
+                and self._unreachable.get(host) is None
+            ):
+                record["outcome"] = "not_run"
+            records.append(record)
         not_run = [r for r in records if r["outcome"] == "not_run"]
         stopped = [r for r in records if r["outcome"] in ("failed", "unreachable")]
         aborted = bool(not_run and stopped and self._serial_plays)
@@ -200,8 +219,12 @@ class CallbackModule(CallbackBase):
             "started": self._started,
             "check_mode": check_mode,
             "aborted": aborted,
-            "abort_reason": ("the run stopped after failures in wave %s; %d host(s) not run"
-                             % (max((r["wave"] or 0) for r in stopped) or "?", len(not_run))) if aborted else None,
+            "abort_reason": (
+                "the run stopped after failures in wave %s; %d host(s) not run"
+                % (max((r["wave"] or 0) for r in stopped) or "?", len(not_run))
+            )
+            if aborted
+            else None,
         }
         report = _report.build_report(records, run)
         directory = self._report_dir or self.get_option("report_dir")

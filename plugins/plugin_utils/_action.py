@@ -76,8 +76,10 @@ class MdeActionBase(ActionBase):
         return result
 
     def _invocation_args(self, args: dict) -> dict:
-        return {k: ("VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" if k in self.SECRET_ARGS and v is not None else v)
-                for k, v in args.items()}
+        return {
+            k: ("VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" if k in self.SECRET_ARGS and v is not None else v)
+            for k, v in args.items()
+        }
 
     def run_module(self, args: dict, task_vars: dict) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -91,7 +93,18 @@ class MdeActionBase(ActionBase):
         """
         name = "mdeops.defender.%s" % (module or self.MODULE)
         display.vvv("%s: running %s.ps1" % (self.fqcn, name), host=self._play_context.remote_addr)
-        raw = self._execute_module(module_name=name, module_args=module_args, task_vars=task_vars)
+        try:
+            raw = self._execute_module(module_name=name, module_args=module_args, task_vars=task_vars)
+        except OSError as exc:
+            # The connection plugin lets a connection reset in the middle of a command through as a
+            # requests/urllib3 ConnectionError (an OSError): the module may or may not have run.
+            if not (isinstance(exc, ConnectionError) or type(exc).__module__.split(".")[0] in ("requests", "urllib3")):
+                raise
+            raise MdeError(
+                "unreachable",
+                "%s: the WinRM connection was lost while %s ran (%s); whether it changed the host is unknown. "
+                "Rerun: the module reads the host first and only does what is left" % (self.fqcn, name, exc),
+            ) from exc
         if raw.get("unreachable"):
             raise AnsibleConnectionFailure(raw.get("msg", "host unreachable"))
         if raw.get("failed"):

@@ -180,6 +180,7 @@ class CloudStand:
             encoding="utf-8",
         )
         self.env = self.sim.env if self.sim else ansible_env(base)
+        self.outputs: list[tuple[str, str]] = []  # every playbook's (stdout, stderr); Invariants reads the new ones
 
     def stop(self) -> None:
         self.cloud.stop()
@@ -217,9 +218,11 @@ class CloudStand:
         if json_output:
             env.update({"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"})
         proc = subprocess.run(cmd, cwd=self.base, env=env, capture_output=True, timeout=900, check=False)
-        return PlayRun(
+        run = PlayRun(
             proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"), json_output
         )
+        self.outputs.append((run.out, run.err))
+        return run
 
 
 class PlayRun:

@@ -90,6 +90,8 @@ class WinSim:
         self.proc: subprocess.Popen[bytes] | None = None
         self.returncode: int | None = None
         self.banner = ""
+        self.last_output: tuple[str, str] = ("", "")
+        self.outputs: list[tuple[str, str]] = []  # every run's (stdout, stderr); Invariants reads the new ones
 
     # ------------------------------------------------------------------ process
     def start(self, reset: bool = True, timeout: float = START_TIMEOUT) -> WinSim:
@@ -154,6 +156,35 @@ class WinSim:
         self.stop()
         return self.start(reset=False)
 
+    def set_faults(self, host: str, faults: dict[str, Any] | None) -> WinSim:
+        """Replace one host's faults (``None`` or ``{}`` clears them) and restart on the saved state.
+
+        The simulator is stopped (so it cannot overwrite the file), ``DIR/<host>.json``'s ``faults``
+        is rewritten in the simulator's own format, and it starts again with ``reset=False``.
+        """
+        running = self.proc is not None
+        if running:
+            self.stop()
+        path = self.state_dir / f"{host}.json"
+        state = json.loads(path.read_text(encoding="utf-8"))
+        state["faults"] = dict(faults or {})
+        path.write_text(json.dumps(state, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+        return self.start(reset=False) if running else self
+
+    def clear_faults(self, *hosts: str) -> WinSim:
+        """Remove every fault of ``hosts`` (default: all hosts) with one restart."""
+        running = self.proc is not None
+        if running:
+            self.stop()
+        names = hosts or [p.name[:-5] for p in self.state_dir.glob("*.json") if not p.name.endswith(".counters.json")]
+        for name in names:
+            self.set_faults(name, None)
+        return self.start(reset=False) if running else self
+
+    def module_runs(self, host: str) -> dict[str, int]:
+        """``{module name: runs}`` the simulator counted for ``host``."""
+        return dict(self.counters(host).get("modules") or {})
+
     def stderr(self) -> str:
         path = self.base / "winsim.stderr"
         return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
@@ -196,7 +227,10 @@ class WinSim:
             timeout=timeout,
             check=False,
         )
-        return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+        out, err = proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+        self.last_output = (out, err)
+        self.outputs.append((out, err))
+        return proc.returncode, out, err
 
     def adhoc(self, pattern: str, module: str, args: str | None = None, *extra: str, **kw: Any) -> tuple[int, str, str]:
         cmd = ["ansible", "-i", str(self.inventory), pattern, "-m", module]
@@ -205,8 +239,13 @@ class WinSim:
         return self.run([*cmd, *extra], **kw)
 
     def module(
-        self, pattern: str, module: str, args: dict[str, Any] | None = None, check: bool = False,
-        diff: bool = False, extra: Sequence[str] = (),
+        self,
+        pattern: str,
+        module: str,
+        args: dict[str, Any] | None = None,
+        check: bool = False,
+        diff: bool = False,
+        extra: Sequence[str] = (),
     ) -> dict[str, dict[str, Any]]:
         """Run one module ad hoc and return ``{host: result}`` (parsed from the json callback).
 

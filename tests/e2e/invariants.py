@@ -13,6 +13,10 @@ Usage::
     guard = Invariants(sim, expected_org=ORG, secrets=[API_SECRET])
     rc, out, err = sim.playbook(...)
     guard.check(out, err, check_mode=False, report_dir=reports)
+
+``sim`` is a ``WinSim`` or a ``CloudStand`` (anything with ``state_dir``). The output of every run the
+harness made between the two calls (``sim.outputs``: ``WinSim.run``, ``CloudStand.playbook``) is
+searched for secrets too, so a scenario of several runs needs one guard.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 from tests.winsim import rules
 
 ATP_STATUS = r"hklm\software\microsoft\windows advanced threat protection\status"
+ATP_POLICY = r"hklm\software\policies\microsoft\windows advanced threat protection"
 
 
 def _reg(state: dict, key: str, name: str) -> Any:
@@ -40,8 +45,18 @@ def onboarded_org(state: dict) -> str | None:
     """The org a simulated host is onboarded to (OnboardingState 1), else None."""
     if _reg(state, ATP_STATUS, "OnboardingState") != 1:
         return None
-    org = _reg(state, ATP_STATUS, "OrgId")
+    org = _reg(state, ATP_STATUS, "OrgId") or _info_org(_reg(state, ATP_POLICY, "OnboardingInfo"))
     return str(org).strip("{}").lower() if org else "unknown"
+
+
+def _info_org(info: Any) -> str | None:
+    """``orgId`` of an ``OnboardingInfo`` value (JSON whose ``body`` is JSON), as the simulator reads it."""
+    try:
+        body = json.loads(str(info)).get("body")
+        body = json.loads(body) if isinstance(body, str) else body
+        return body.get("orgId") if isinstance(body, dict) else None
+    except (TypeError, ValueError, AttributeError):
+        return None
 
 
 class Invariants:
@@ -52,6 +67,8 @@ class Invariants:
         self.secrets += sorted({h["credentials"]["password"] for h in self._states().values() if h.get("credentials")})
         self.before_bytes = self._bytes()
         self.before = self._states()
+        # the harness (WinSim.run, CloudStand.playbook) records every run's output: check() reads the new ones
+        self._outputs_seen = len(getattr(sim, "outputs", None) or [])
 
     def _paths(self) -> list[Path]:
         return sorted(p for p in Path(self.sim.state_dir).glob("*.json") if not p.name.endswith(".counters.json"))
@@ -99,7 +116,8 @@ class Invariants:
             )
             if changed:
                 problems.append("check mode changed state files: %s" % ", ".join(changed))
-        texts = [("output %d" % i, o) for i, o in enumerate(outputs) if o]
+        recorded = [text for pair in (getattr(self.sim, "outputs", None) or [])[self._outputs_seen :] for text in pair]
+        texts = [("output %d" % i, o) for i, o in enumerate([*outputs, *recorded]) if o]
         if report_dir and Path(report_dir).is_dir():
             for p in Path(report_dir).rglob("*"):
                 if p.is_file():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e import cloud_fixtures
+from tests.e2e.invariants import Invariants
 from tests.winsim import packages
 
 cloud_stand = cloud_fixtures.cloud_stand  # the fixture, used by name
@@ -62,7 +63,9 @@ PLAY = """
 def test_onboard_then_confirm(cloud_stand, tmp_path):
     stand = cloud_stand(FLEET)
     paths = packages.write_set(str(tmp_path / "packages"), ORG)
+    guard = Invariants(stand, expected_org=ORG, secrets=[stand.cloud.connection().get("client_secret")])
     run = stand.playbook(PLAY, {"package": paths["onboarding_zip"]})
+    guard.check()
     assert run.rc == 0, run
     assert run.task("before onboarding", "ws-chain")["missing"] == ["ws-chain"]
     assert run.task("onboard", "ws-chain")["changed"]

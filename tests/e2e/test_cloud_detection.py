@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e import cloud_fixtures
+from tests.e2e.invariants import Invariants
 
 cloud_stand = cloud_fixtures.cloud_stand  # the fixture, used by name
 pytestmark = pytest.mark.e2e
@@ -75,7 +76,9 @@ PLAY = """
 
 def test_detection_test_alert_arrives(cloud_stand):
     stand = cloud_stand(FLEET)
+    guard = Invariants(stand, expected_org=ORG, secrets=[stand.cloud.connection().get("client_secret")])
     run = stand.playbook(PLAY)
+    guard.check()
     assert run.rc == 0, run
     dry = run.task("detection test in check mode", "ws-pilot")
     assert dry["changed"] and dry["ran"] is False and dry["ran_at"] is None

@@ -13,6 +13,7 @@ import json
 import pytest
 
 from tests.e2e import cloud_fixtures
+from tests.e2e.invariants import Invariants
 
 cloud_stand = cloud_fixtures.cloud_stand  # the fixture, used by name
 pytestmark = pytest.mark.e2e
@@ -57,6 +58,7 @@ def _policies(stand) -> dict:
 
 def test_policy_lifecycle(cloud_stand):
     stand = cloud_stand(FLEET, with_winsim=False)
+    guard = Invariants(stand, expected_org=ORG, secrets=[stand.cloud.connection().get("client_secret")])
     run = stand.playbook(POLICY, FIRST)
     assert run.rc == 0, run
     created = run.task("the EDR onboarding policy")
@@ -76,7 +78,9 @@ def test_policy_lifecycle(cloud_stand):
 
     before = stand.cloud.graph_store()
     counters_before = stand.cloud.counters()["by_route"]
+    check_guard = Invariants(stand, expected_org=ORG, secrets=[stand.cloud.connection().get("client_secret")])
     check = stand.playbook(POLICY, MODIFIED, check=True, diff=True)
+    check_guard.check(check_mode=True)
     assert check.rc == 0, check
     would = check.task("the EDR onboarding policy")
     assert would["changed"] and would["actions"] == ["update_settings", "assign"]
@@ -108,11 +112,14 @@ def test_policy_lifecycle(cloud_stand):
         state: absent
       register: gone
 """
+    check_guard = Invariants(stand, expected_org=ORG, secrets=[stand.cloud.connection().get("client_secret")])
     check_absent = stand.playbook(absent, check=True).task("remove it")
+    check_guard.check(check_mode=True)
     assert check_absent["changed"] and check_absent["actions"] == ["delete"] and _policies(stand)
     gone = stand.playbook(absent).task("remove it")
     assert gone["changed"] and _policies(stand) == {}
     assert stand.playbook(absent).task("remove it")["changed"] is False
+    guard.check()
 
 
 BLOB_AND_GUIDE = """
@@ -161,6 +168,7 @@ BLOB_AND_GUIDE = """
 
 def test_blob_is_secret_and_the_guide_step_is_opt_in(cloud_stand):
     stand = cloud_stand(FLEET, with_winsim=False)
+    guard = Invariants(stand, expected_org=ORG, secrets=[stand.cloud.connection().get("client_secret"), BLOB])
     run = stand.playbook(BLOB_AND_GUIDE, {"blob": BLOB}, diff=True)
     assert run.rc == 0, run
     assert "very-secret-onboarding-blob" not in run.out + run.err
@@ -180,3 +188,4 @@ def test_blob_is_secret_and_the_guide_step_is_opt_in(cloud_stand):
     assert names == {"MDE onboarding (blob)", "Guide step 6"}  # nothing written for the refused ones
     rerun = stand.playbook(BLOB_AND_GUIDE, {"blob": BLOB}).task("onboard with the blob")
     assert rerun["changed"] is False  # secrets compare by presence (update_secrets: on_create)
+    guard.check()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e import cloud_fixtures
+from tests.e2e.invariants import Invariants
 
 cloud_stand = cloud_fixtures.cloud_stand  # the fixture, used by name
 pytestmark = pytest.mark.e2e
@@ -91,7 +92,9 @@ LOOKUP = """
 
 def test_wave_lookup_and_timeline(cloud_stand):
     stand = cloud_stand(FLEET)
+    guard = Invariants(stand, expected_org=ORG, secrets=[SECRET])
     run = stand.playbook(LOOKUP)
+    guard.check(check_mode=True)  # read-only
     assert run.rc == 0, run
     mde = run.task("look up the wave")
     assert mde["changed"] is False
@@ -205,7 +208,9 @@ FAILURES = """
 
 def test_failures_carry_reason_codes(cloud_stand):
     stand = cloud_stand(FLEET, with_winsim=False)
+    guard = Invariants(stand, expected_org=ORG, secrets=[SECRET])
     run = stand.playbook(FAILURES)
+    guard.check(check_mode=True)  # read-only
     assert run.rc == 0, run
     r401 = run.task("lookup with 401")
     assert r401["failed"] and r401["reason"] == "api_unauthorized" and r401["family"] == "api"
@@ -246,6 +251,7 @@ def test_client_secret_never_in_output(cloud_stand):
 """
     # ansible-core 2.21 injects the invocation (the module's arguments) only when asked to
     inject = {"ANSIBLE_INJECT_INVOCATION": "1"}
+    guard = Invariants(stand, expected_org=ORG, secrets=[SECRET])
     for verbosity in ("-vvv", "-vvvv"):
         run = stand.playbook(play, extra_args=(verbosity,), json_output=False, env=inject)
         assert run.rc == 0, run
@@ -257,3 +263,4 @@ def test_client_secret_never_in_output(cloud_stand):
     for name in ("lookup, verbose", "failing lookup, verbose"):
         args = run.task(name)["invocation"]["module_args"]
         assert args["client_secret"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    guard.check(check_mode=True)  # read-only, every verbosity

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e import cloud_fixtures
+from tests.e2e.invariants import Invariants
 
 cloud_stand = cloud_fixtures.cloud_stand  # the fixture, used by name
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -65,7 +66,9 @@ PLAY = """
 def test_two_hundred_hosts_cost_a_handful_of_calls(cloud_stand):
     stand = cloud_stand(fleet())
     stand.cloud.reset_counters()
+    guard = Invariants(stand, expected_org=ORG, secrets=[stand.cloud.connection().get("client_secret")])
     run = stand.playbook(PLAY)
+    guard.check(check_mode=True)  # read-only
     assert run.rc == 0, run
     mde = run.task("look up the wave")
     assert mde["counts"]["requested"] == HOSTS and mde["counts"]["edr_active"] == HOSTS and mde["missing"] == []

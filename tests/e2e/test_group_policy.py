@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _gpo
+from tests.e2e.invariants import Invariants
 from tests.winsim.domain import domain_path
 from tests.winsim.host import ATP_POLICY_KEY, DEFENDER_POLICY_KEY
 
@@ -91,10 +92,13 @@ def passive_value(sim, host: str):
 
 def test_gpo_on_the_dc_check_real_rerun_diff(winsim):
     sim = winsim(FLEET)
+    guard = Invariants(sim, expected_org=ORG)
     dc_state = (sim.state_dir / "dc-01.json").read_bytes()
 
     # 1. check mode: the change is predicted, nothing is written (the domain file does not even appear)
+    check_guard = Invariants(sim, expected_org=ORG)
     checked = on_dc(sim, GPO_ARGS, check=True, diff=True)
+    check_guard.check(check_mode=True)
     assert checked.get("failed") is not True, checked
     assert checked["changed"] is True
     assert [op["op"] for op in checked["operations"]] == ["create_gpo", "set_preference", "new_link"]
@@ -138,14 +142,18 @@ def test_gpo_on_the_dc_check_real_rerun_diff(winsim):
     assert domain_bytes(sim) == written and module_runs(sim, "dc-01") == {GPO: 4}
 
     # 4. a check-mode change of an existing GPO leaves the domain byte-identical as well
+    check_guard = Invariants(sim, expected_org=ORG)
     enforced = on_dc(sim, dict(GPO_ARGS, enforced=True), check=True, diff=True)
+    check_guard.check(check_mode=True)
     assert enforced["changed"] is True
     assert enforced["operations"] == [{"op": "set_link", "target": SRV, "enabled": True, "enforced": True}]
     assert domain_bytes(sim) == written
+    guard.check()
 
 
 def test_refresh_linked_unlinked_reboot_guide_and_non_dc(winsim):
     sim = winsim(FLEET)
+    guard = Invariants(sim, expected_org=ORG)
     assert on_dc(sim, GPO_ARGS)["changed"] is True
 
     # a member server in the linked OU: the value arrives, from our GPO; onboarded -> reboot needed
@@ -170,7 +178,9 @@ def test_refresh_linked_unlinked_reboot_guide_and_non_dc(winsim):
     rebooted = run_task(sim, "srv-02", "ansible.windows.win_reboot", {"reboot_timeout": 120, "pre_reboot_delay": 0})
     assert rebooted.get("rebooted") is True, rebooted
     assert passive_value(sim, "srv-02") == 1
+    check_guard = Invariants(sim, expected_org=ORG)
     seen = run_task(sim, "srv-02", REFRESH, {"expected_gpo": NAME}, check=True)
+    check_guard.check(check_mode=True)
     assert seen.get("failed") is not True, seen
     assert seen["refreshed"] is False and seen["gpupdate"] is None and seen["msg"] == _gpo.REFRESH_CHECK_MODE_MSG
     assert seen["arrived"] is True and seen["source_gpo"] == NAME
@@ -190,6 +200,7 @@ def test_refresh_linked_unlinked_reboot_guide_and_non_dc(winsim):
     member = run_task(sim, "srv-01", GPO, GPO_ARGS)
     assert member["failed"] is True and member["reason"] == "gpo_module_missing", member
     assert module_runs(sim, "srv-01").get(GPO) == 1
+    guard.check()
 
 
 def _examples(module: str) -> list[dict]:
@@ -204,6 +215,7 @@ def _examples(module: str) -> list[dict]:
 def test_the_documented_examples_run(winsim):
     """EXAMPLES of both stubs, verbatim, in the order an operator would run them."""
     sim = winsim(FLEET)
+    guard = Invariants(sim, expected_org=ORG)
     gpo_examples = _examples("win_mde_gpo")
     refresh_examples = _examples("win_mde_policy_refresh")
     # create + show, refresh + reboot, then back to active and delete
@@ -220,3 +232,4 @@ def test_the_documented_examples_run(winsim):
     assert results[-1]["changed"] is True and results[-1]["gpo"]["exists"] is False
     state = json.loads(domain_bytes(sim))
     assert all(g["name"] != "MDE - Defender passive mode" for g in state["gpos"].values())
+    guard.check()

@@ -215,6 +215,7 @@ def test_5_rollback(env):
         assert hosts[server]["reboots"] == 1 and hosts[server]["mode"] == "active"
     assert hosts["other"]["outcome"] == "refused" and onboarded_org(sim.state("other")) == OTHER
     # and again: nothing to do
+    guard = Invariants(sim, expected_org=ORG)
     _rc, out, err = run(
         "offboard.yml",
         "-e",
@@ -226,4 +227,5 @@ def test_5_rollback(env):
             }
         ),
     )
+    guard.check(out, err, report_dir=reports)
     assert all(row["changed"] == 0 for row in recap(out).values())

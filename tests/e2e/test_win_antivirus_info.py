@@ -7,6 +7,8 @@ import json
 import pytest
 import yaml
 
+from tests.e2e.invariants import Invariants
+
 pytestmark = pytest.mark.e2e
 
 MODULE = "mdeops.defender.win_antivirus_info"
@@ -47,8 +49,10 @@ def products(result: dict) -> dict:
 def test_clients_and_servers_one_round_trip_each(winsim):
     sim = winsim(FLEET)
     pristine = {h: (sim.state_dir / f"{h}.json").read_bytes() for h in FLEET["hosts"]}
+    guard = Invariants(sim)
     checked = run_all(sim, check=True)
     results = run_all(sim)
+    guard.check(check_mode=True)  # --check and a read-only run
     for host in FLEET["hosts"]:
         assert (sim.state_dir / f"{host}.json").read_bytes() == pristine[host], host  # read-only
         assert sim.counters(host)["modules"] == {MODULE: 2}, host  # one module run per task
@@ -93,7 +97,9 @@ def test_clients_and_servers_one_round_trip_each(winsim):
 
 def test_custom_pattern_finds_an_unknown_product_and_include_microsoft(winsim):
     sim = winsim({"hosts": {"srv03": FLEET["hosts"]["srv03"], "ws01": FLEET["hosts"]["ws01"]}})
+    guard = Invariants(sim)
     results = run_all(sim, {"av_name_patterns": ["Contoso*"], "include_microsoft": False})
+    guard.check(check_mode=True)  # read-only
     srv03 = results["srv03"]
     shield = products(srv03)["Contoso Shield"]
     assert shield["found_by"] == ["user_pattern"]
@@ -123,6 +129,8 @@ def test_documented_examples_run(winsim):
     play = [{"hosts": "all", "gather_facts": False, "tasks": yaml.safe_load(examples)}]
     path = sim.base / "examples.yml"
     path.write_text(yaml.safe_dump(play, sort_keys=False), encoding="utf-8")
+    guard = Invariants(sim)
     rc, out, err = sim.playbook(path)
+    guard.check(out, err, check_mode=True)  # read-only
     assert rc == 0, out + err
     assert "failed=0" in out

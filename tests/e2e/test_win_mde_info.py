@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.invariants import Invariants
+
 pytestmark = pytest.mark.e2e
 
 ORG = "3b2f6c1e-7d4a-4e8b-9c1f-2a6d8e0b4c71"
@@ -75,7 +77,9 @@ def fleet(tmp_path_factory):
 def test_diagnosis_of_varied_hosts_in_one_module_run_each(fleet):
     before = {h: fleet.counters(h).get("commands", 0) for h in EXPECTED}
     states_before = {h: (fleet.state_dir / ("%s.json" % h)).read_bytes() for h in EXPECTED}
+    guard = Invariants(fleet, expected_org=ORG)
     results = fleet.module("all", "mdeops.defender.win_mde_info", {"expected_org_id": ORG})
+    guard.check(check_mode=True)  # read-only
     for host, (mode, compliant, reasons) in EXPECTED.items():
         res = results[host]
         assert not res.get("failed"), res
@@ -93,6 +97,7 @@ def test_diagnosis_of_varied_hosts_in_one_module_run_each(fleet):
 
 
 def test_details(fleet):
+    guard = Invariants(fleet, expected_org=ORG)
     res = fleet.module(
         "w10-other:s22-active:w10-nowsc",
         "mdeops.defender.win_mde_info",
@@ -110,9 +115,11 @@ def test_details(fleet):
     nowsc = res["w10-nowsc"]
     assert nowsc["diagnosis"]["protected"] is True  # the AV service runs although Defender cannot see it
     assert nowsc["security_center"]["service_running"] is False
+    guard.check(check_mode=True)  # read-only
 
 
 def test_check_mode_and_bad_input(fleet):
+    guard = Invariants(fleet, expected_org=ORG)
     res = fleet.module("w11-passive", "mdeops.defender.win_mde_info", {"expected_org_id": ORG}, check=True)
     assert res["w11-passive"]["diagnosis"]["compliant"] is True
     before = fleet.counters("w11-passive").get("commands", 0)
@@ -124,3 +131,4 @@ def test_check_mode_and_bad_input(fleet):
     wrong_type = fleet.module("w11-passive", "mdeops.defender.win_mde_info", {"av_name_patterns": {"a": 1}})
     assert wrong_type["w11-passive"]["reason"] == "invalid_argument"
     assert fleet.counters("w11-passive").get("commands", 0) == before, "bad input must not reach the host"
+    guard.check(check_mode=True)  # --check, read-only and refused runs

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.e2e.invariants import Invariants
 from tests.winsim import packages as gen
 from tests.winsim.host import ATP_POLICY_KEY, ATP_STATUS_KEY
 
@@ -126,9 +127,12 @@ def test_onboarding_cycle_on_a_client_with_a_third_party_av(winsim):
     state_file = sim.state_dir / "ws01.json"
     pristine = state_file.read_bytes()
     pristine_state = sim.state("ws01")
+    guard = Invariants(sim, expected_org=ORG)
 
     # 1. check mode: a prediction, one read, the state file byte-identical
+    check_guard = Invariants(sim, expected_org=ORG)
     results, out = runner.run("ws01", case, check=True, diff=True)
+    check_guard.check(check_mode=True)
     r = results["ws01"]
     assert r["changed"] is True and not r.get("failed"), r
     assert r["after"] == {"onboarded": True, "org_id": ORG, "onboarding_state": 1, "sense_running": True}
@@ -199,6 +203,7 @@ def test_onboarding_cycle_on_a_client_with_a_third_party_av(winsim):
     assert registry_values(state).get((ATP_POLICY_KEY.lower(), "onboardinginfo")) is None
     results, out = runner.run("ws01", off)
     assert results["ws01"]["changed"] is False and results["ws01"]["operation"] == "none"
+    guard.check()
 
 
 # ----------------------------------------------------------------------------- failures
@@ -244,7 +249,9 @@ EXPECTED = {
 def test_failures_are_reported_with_their_reason(winsim):
     sim, runner, _paths = start(winsim, FAILURE_HOSTS)
     pristine = {h: (sim.state_dir / ("%s.json" % h)).read_bytes() for h in FAILURE_HOSTS}
+    guard = Invariants(sim, expected_org=ORG)
     results, out = runner.run("all", FAILURE_CASES)
+    guard.check()
     assert set(results) == set(FAILURE_HOSTS)
     for host, (reason, runs) in EXPECTED.items():
         r = results[host]
@@ -272,7 +279,10 @@ def test_server_2012r2_gets_the_unified_agent_then_onboards(winsim):
         winsim, {"srv12": {"os": "server2012r2", "third_party_av": [{"name": "Trend Micro Deep Security"}]}}
     )
     case = {"srv12": {"package": "WindowsDefenderATPOnboardingPackage.zip", "installer": "md4ws.msi", "timeout": 60}}
+    guard = Invariants(sim, expected_org=ORG)
+    check_guard = Invariants(sim, expected_org=ORG)
     results, _output = runner.run("srv12", case, check=True)
+    check_guard.check(check_mode=True)
     assert results["srv12"]["changed"] is True and results["srv12"]["installer"]["required"] is True
     assert "put_file" not in sim.counters("srv12")
 
@@ -291,3 +301,4 @@ def test_server_2012r2_gets_the_unified_agent_then_onboards(winsim):
     results, _output = runner.run("srv12", case)
     assert results["srv12"]["changed"] is False and results["srv12"]["installer"] is None
     assert sim.counters("srv12")["put_file"] == 1
+    guard.check()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.e2e.invariants import Invariants
 from tests.winsim import rules
 from tests.winsim.fleet import onboarding_info_json
 from tests.winsim.host import ATP_POLICY_KEY, ATP_STATUS_KEY, DEFENDER_POLICY_KEY
@@ -90,9 +91,12 @@ def test_server_before_onboarding_check_real_rerun_diff_then_onboard(winsim):
     sim = winsim({"hosts": {"srv01": {"os": "server2022", "third_party_av": FALCON, "reboot_seconds": 1}}})
     host = "srv01"
     pristine = state_bytes(sim, host)
+    guard = Invariants(sim, expected_org=ORG)
 
     # 1. check mode: predicted change, host untouched, the mutating module never runs
+    check_guard = Invariants(sim, expected_org=ORG)
     checked = run_task(sim, host, MODULE, check=True, diff=True)
+    check_guard.check(check_mode=True)
     assert checked["changed"] is True, checked
     assert checked["before"] == {"force_defender_passive_mode": None, "guide_force_passive_mode": None}
     assert checked["after"] == {"force_defender_passive_mode": 1, "guide_force_passive_mode": None}
@@ -139,11 +143,13 @@ def test_server_before_onboarding_check_real_rerun_diff_then_onboard(winsim):
     after_onboarding = run_task(sim, host, MODULE)
     assert after_onboarding["changed"] is False and after_onboarding["reboot_required"] is False
     assert after_onboarding["defender_mode"] == "passive"
+    guard.check()
 
 
 def test_server_without_third_party_av_is_refused(winsim):
     sim = winsim({"hosts": {"srv02": {"os": "server2022"}}})
     pristine = state_bytes(sim, "srv02")
+    guard = Invariants(sim, expected_org=ORG)
     for check in (True, False):
         result = run_task(sim, "srv02", MODULE, check=check)
         assert result["failed"] is True
@@ -151,6 +157,7 @@ def test_server_without_third_party_av_is_refused(winsim):
         assert result["changed"] is False
         assert state_bytes(sim, "srv02") == pristine
     assert module_runs(sim, "srv02") == {INFO: 2}  # read only, never the mutating module
+    guard.check(check_mode=True)  # --check and a refused run
 
 
 def test_tamper_protected_onboarded_active_server(winsim):
@@ -168,6 +175,7 @@ def test_tamper_protected_onboarded_active_server(winsim):
         }
     )
     host = "srv03"
+    guard = Invariants(sim, expected_org=ORG)
     result = run_task(sim, host, MODULE)
     assert result["changed"] is True  # set anyway: harmless
     assert reg_item(sim, host, ATP_POLICY_KEY, "ForceDefenderPassiveMode") == {"type": "REG_DWORD", "data": 1}
@@ -180,6 +188,7 @@ def test_tamper_protected_onboarded_active_server(winsim):
     info = run_task(sim, host, INFO)
     assert info["defender"]["mode"] == "active"
     assert "tamper_protection_blocks_passive" in info["diagnosis"]["reasons"]
+    guard.check()
 
 
 def test_absent_sets_zero_and_requires_a_reboot(winsim):
@@ -198,9 +207,12 @@ def test_absent_sets_zero_and_requires_a_reboot(winsim):
         }
     )
     host = "srv04"
+    guard = Invariants(sim, expected_org=ORG)
     assert run_task(sim, host, INFO)["defender"]["mode"] == "passive"
     pristine = state_bytes(sim, host)
+    check_guard = Invariants(sim, expected_org=ORG)
     checked = run_task(sim, host, MODULE, {"state": "absent"}, check=True, diff=True)
+    check_guard.check(check_mode=True)
     assert checked["changed"] is True and checked["reboot_required"] is True
     assert state_bytes(sim, host) == pristine
     result = run_task(sim, host, MODULE, {"state": "absent"}, diff=True)
@@ -217,6 +229,7 @@ def test_absent_sets_zero_and_requires_a_reboot(winsim):
     assert run_task(sim, host, INFO)["defender"]["mode"] == "active"
     again = run_task(sim, host, MODULE, {"state": "absent"})
     assert again["changed"] is False and again["reboot_required"] is False
+    guard.check()
 
 
 def test_guide_value_is_written_and_does_not_change_defenders_mode(winsim):
@@ -224,6 +237,7 @@ def test_guide_value_is_written_and_does_not_change_defenders_mode(winsim):
         {"hosts": {"srv05": {"os": "server2022", "third_party_av": FALCON, "onboarded_org": ORG, "reboot_seconds": 1}}}
     )
     host = "srv05"
+    guard = Invariants(sim, expected_org=ORG)
     result = run_task(sim, host, MODULE, {"guide_value": True}, diff=True)
     assert result["changed"] is True
     assert result["after"] == {"force_defender_passive_mode": 1, "guide_force_passive_mode": 1}
@@ -248,11 +262,14 @@ def test_guide_value_is_written_and_does_not_change_defenders_mode(winsim):
     assert run_task(sim, host, MODULE)["reboot_required"] is True
     reboot(sim, host)
     assert run_task(sim, host, INFO)["defender"]["mode"] == "passive"
+    guard.check()
 
 
 def test_client_is_allowed_with_a_warning(winsim, tmp_path: Path):
     sim = winsim({"hosts": {"ws01": {"os": "windows11_23h2", "third_party_av": FALCON}}})
+    guard = Invariants(sim, expected_org=ORG)
     result = run_task(sim, "ws01", MODULE)
+    guard.check()
     assert result["changed"] is True and result["os_kind"] == "workstation"
     assert any("Windows Server only" in w for w in result["warnings"])
 
@@ -272,6 +289,8 @@ def test_documented_examples_run(winsim):
     play = [{"hosts": "all", "gather_facts": False, "tasks": yaml.safe_load(examples)}]
     path = sim.base / "examples.yml"
     path.write_text(yaml.safe_dump(play, sort_keys=False), encoding="utf-8")
+    guard = Invariants(sim, expected_org=ORG)
     rc, out, err = sim.playbook(path)
+    guard.check(out, err)
     assert rc == 0, out + err
     assert "failed=0" in out

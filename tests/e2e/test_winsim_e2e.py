@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.invariants import Invariants
+
 pytestmark = pytest.mark.e2e
 
 FLEET = {
@@ -52,7 +54,9 @@ def _host_lines(stdout: str) -> dict[str, str]:
 def test_win_ping_fleet_with_a_down_host(winsim):
     sim = winsim(FLEET)
     assert sim.banner.startswith("winsim: 3 hosts listening")
+    guard = Invariants(sim)
     rc, out, err = sim.adhoc("all", "ansible.windows.win_ping", None, "-f", "10")
+    guard.check(check_mode=True)  # read-only
     status = _host_lines(out)
     assert status == {"ws01": "SUCCESS", "ws02": "SUCCESS", "srv01": "SUCCESS", "dead01": "UNREACHABLE!"}, out + err
     assert rc == 4  # some host unreachable
@@ -70,7 +74,9 @@ def test_playbook_module_raw_and_reboot(winsim, tmp_path: Path):
     boot_before = sim.state("ws01")["boot"]["last_boot_filetime"]
     playbook = tmp_path / "play.yml"
     playbook.write_text(PLAYBOOK, encoding="utf-8")
+    guard = Invariants(sim)
     rc, out, err = sim.playbook(playbook)
+    guard.check()
     assert rc == 0, out + err
     assert "ok=5" in out and "failed=0" in out
     state = sim.state("ws01")
@@ -84,7 +90,9 @@ def test_playbook_module_raw_and_reboot(winsim, tmp_path: Path):
 
 def test_wrong_password_is_unreachable(winsim):
     sim = winsim(FLEET)
+    guard = Invariants(sim)
     rc, out, err = sim.adhoc("ws01", "ansible.windows.win_ping", None, "-e", "ansible_password=wrong")
+    guard.check(check_mode=True)  # refused at the door: nothing changed
     assert rc == 4, out + err
     assert "UNREACHABLE" in out
     assert "the specified credentials were rejected by the server" in out
@@ -96,6 +104,7 @@ def test_https_with_full_certificate_validation(winsim):
     host_vars = sim.inventory_data()["all"]["children"]["windows"]["hosts"]["ws01"]
     assert host_vars["ansible_winrm_scheme"] == "https"
     assert host_vars["ansible_winrm_server_cert_validation"] == "validate"
+    guard = Invariants(sim)
     rc, out, err = sim.adhoc("all", "ansible.windows.win_ping")
     assert rc == 0, out + err
     assert _host_lines(out) == {"ws01": "SUCCESS", "srv01": "SUCCESS"}
@@ -106,6 +115,7 @@ def test_https_with_full_certificate_validation(winsim):
         "ws01", "ansible.windows.win_ping", None, "-e", "ansible_winrm_ca_trust_path=%s" % certifi.where()
     )
     assert rc == 4 and "CERTIFICATE_VERIFY_FAILED" in out, out + err
+    guard.check(check_mode=True)  # read-only
 
 
 def test_state_survives_a_restart_and_gather_facts_works(winsim, tmp_path: Path):
@@ -118,6 +128,7 @@ def test_state_survives_a_restart_and_gather_facts_works(winsim, tmp_path: Path)
         "          - ansible_facts.hostname == 'WS01'\n",
         encoding="utf-8",
     )
+    guard = Invariants(sim)
     rc, out, err = sim.playbook(playbook)
     assert rc == 0, out + err
     before = sim.state("ws01")
@@ -126,4 +137,5 @@ def test_state_survives_a_restart_and_gather_facts_works(winsim, tmp_path: Path)
     assert sim.state("ws01") == before
     rc, out, err = sim.adhoc("ws01", "ansible.windows.win_ping")
     assert rc == 0, out + err
+    guard.check(check_mode=True)  # gathering facts and ping are read-only, across a restart
     assert sim.stop() == 0
