@@ -143,7 +143,8 @@ lint: venv ## ruff check + ruff format --check (plugins/ tests/), ansible-lint -
 	echo "+ ruff check $$dirs"; ruff check $$dirs || failed="$$failed ruff-check"; \
 	echo "+ ruff format --check $$dirs"; ruff format --check $$dirs || failed="$$failed ruff-format(run: make format)"; \
 	echo "+ ansible-lint --profile production"; \
-	ANSIBLE_COLLECTIONS_PATH=$(ROOT)/collections ansible-lint --nocolor --profile production --offline || failed="$$failed ansible-lint"; \
+	awx=$$($(VPY) tests/tools/ee_context.py --awx-only) || failed="$$failed awx.awx(for playbooks/awx_configure.yml)"; \
+	ANSIBLE_COLLECTIONS_PATH=$(ROOT)/collections:$$awx ansible-lint --nocolor --profile production --offline || failed="$$failed ansible-lint"; \
 	if [ -n "$$failed" ]; then echo "lint FAILED:$$failed"; exit 1; fi; echo "lint: all clean"
 
 format: venv ## Rewrite Python files with ruff format and ruff check --fix (safe fixes only)

@@ -5,8 +5,18 @@
 
 from __future__ import annotations
 
+import os
+
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.mdeops.defender.plugins.module_utils._package import (
+    PackageError,
+    check_expiry,
+    is_guid,
+    normalize_guid,
+    read_package,
+    verify_checksum,
+)
 from ansible_collections.mdeops.defender.plugins.module_utils._reasons import REASONS, family_of, remediation_of
 from ansible_collections.mdeops.defender.plugins.module_utils._report import outcome_of, update_progress
 
@@ -47,6 +57,64 @@ def first_problem(diagnosis: object, severities: tuple = ("error",)) -> dict:
     return {}
 
 
+_PACKAGE_CACHE: dict = {}
+
+
+def package_info(
+    path: object, checksum: object = None, expected_org_id: object = None, kind: str = "onboarding"
+) -> dict:
+    """Check an onboarding/offboarding package on the controller, without running anything.
+
+    Returns ``{"ok", "reason", "msg", "org_id", "kind", "script_name"}``; ``reason`` is a stable code
+    when the package cannot be used (missing, corrupt, no script, interactive, another org, expired,
+    wrong kind, checksum mismatch).
+    """
+    out = {"ok": False, "reason": None, "msg": None, "org_id": None, "kind": None, "script_name": None}
+    if not path:
+        out.update(reason="package_not_found", msg="no package given")
+        return out
+    try:
+        if not os.path.exists(str(path)):
+            raise PackageError("package_not_found", "package '%s' was not found on the controller" % path)
+        stat = os.stat(str(path))
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        info = _PACKAGE_CACHE.get(key)
+        if info is None:
+            info = read_package(str(path))
+            _PACKAGE_CACHE.clear()
+            _PACKAGE_CACHE[key] = info
+        out.update(org_id=info["org_id"], kind=info["kind"], script_name=info["script_name"])
+        if info["kind"] != kind:
+            raise PackageError(
+                "wrong_package_type",
+                "'%s' is an %s package, not an %s package" % (info["script_name"], info["kind"], kind),
+            )
+        if info["interactive"]:
+            raise PackageError(
+                "interactive_package",
+                "'%s' is the interactive local script, which waits for keyboard input: use the Group Policy package "
+                "(WindowsDefenderATPOnboardingScript.cmd)" % info["script_name"],
+            )
+        if checksum:
+            verify_checksum(info, str(checksum))
+        check_expiry(info)
+        if expected_org_id and is_guid(str(expected_org_id)) and info["org_id"] != normalize_guid(str(expected_org_id)):
+            raise PackageError(
+                "wrong_org",
+                "the package '%s' is for org %s, not for the expected org %s: download the package of the right "
+                "organisation from the Defender portal, or correct the expected org id"
+                % (info["script_name"], info["org_id"], normalize_guid(str(expected_org_id))),
+            )
+    except OSError as exc:
+        out.update(reason="package_not_found", msg="package '%s' cannot be read: %s" % (path, exc))
+        return out
+    except PackageError as exc:
+        out.update(reason=exc.reason, msg=exc.msg)
+        return out
+    out["ok"] = True
+    return out
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -54,4 +122,5 @@ class FilterModule:
             "reason_info": reason_info,
             "report_step": report_step,
             "first_problem": first_problem,
+            "package_info": package_info,
         }
