@@ -285,7 +285,7 @@ reason:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
+from ansible.module_utils.basic import missing_required_lib  # noqa: E402
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _intune  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._api import (  # noqa: E402 - imports follow the documentation
@@ -299,6 +299,7 @@ from ansible_collections.mdeops.defender.plugins.module_utils._api import (  # n
     odata_quote,
     with_env_fallbacks,
 )
+from ansible_collections.mdeops.defender.plugins.module_utils._api_module import MdeApiModule  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError  # noqa: E402
 
 POLICIES = "/beta/deviceManagement/configurationPolicies"
@@ -432,7 +433,7 @@ def find_policy(client, name: str) -> dict | None:
     )
 
 
-def present(module: AnsibleModule, client) -> dict:
+def present(module: MdeApiModule, client) -> dict:
     p = module.params
     if p["preset"] == "disable_realtime_protection" and not p["allow_disable_realtime"]:
         raise MdeError(
@@ -548,7 +549,7 @@ def present(module: AnsibleModule, client) -> dict:
     }
 
 
-def absent(module: AnsibleModule, client) -> dict:
+def absent(module: MdeApiModule, client) -> dict:
     current = find_policy(client, module.params["name"])
     if current is None:
         return {
@@ -584,7 +585,7 @@ def absent(module: AnsibleModule, client) -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(
+    module = MdeApiModule(
         argument_spec=argument_spec(),
         mutually_exclusive=API_MUTUALLY_EXCLUSIVE,
         required_one_of=API_REQUIRED_ONE_OF,

@@ -158,7 +158,7 @@ reason:
 
 import datetime  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
+from ansible.module_utils.basic import missing_required_lib  # noqa: E402
 
 from ansible_collections.mdeops.defender.plugins.module_utils._alerts import (  # noqa: E402 - imports follow the documentation
     alert_filter,
@@ -177,6 +177,7 @@ from ansible_collections.mdeops.defender.plugins.module_utils._api import (  # n
     fail_module,
     with_env_fallbacks,
 )
+from ansible_collections.mdeops.defender.plugins.module_utils._api_module import MdeApiModule  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError  # noqa: E402
 
 PERMISSION = "Alert.Read.All"
@@ -198,7 +199,7 @@ def argument_spec() -> dict:
     return spec
 
 
-def poll(module: AnsibleModule, client, now: datetime.datetime) -> dict:
+def poll(module: MdeApiModule, client, now: datetime.datetime) -> dict:
     p = module.params
     machines = [str(m) for m in p["machines"]]
     if p["wait_for"] and not machines:
@@ -245,7 +246,7 @@ def poll(module: AnsibleModule, client, now: datetime.datetime) -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(
+    module = MdeApiModule(
         argument_spec=argument_spec(),
         mutually_exclusive=API_MUTUALLY_EXCLUSIVE,
         required_one_of=API_REQUIRED_ONE_OF,

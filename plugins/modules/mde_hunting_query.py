@@ -197,7 +197,7 @@ reason:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
+from ansible.module_utils.basic import missing_required_lib  # noqa: E402
 
 from ansible_collections.mdeops.defender.plugins.module_utils._api import (  # noqa: E402 - imports follow the documentation
     API_ARGUMENT_SPEC,
@@ -209,6 +209,7 @@ from ansible_collections.mdeops.defender.plugins.module_utils._api import (  # n
     fail_module,
     with_env_fallbacks,
 )
+from ansible_collections.mdeops.defender.plugins.module_utils._api_module import MdeApiModule  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._hunting import (  # noqa: E402 - imports follow the documentation
     DEFAULT_TIMELINE_TABLES,
@@ -259,7 +260,7 @@ def run_query(client, api: str, query: str) -> dict:
     return normalize_results(data)
 
 
-def run(module: AnsibleModule, client) -> dict:
+def run(module: MdeApiModule, client) -> dict:
     api = module.params["api"]
     devices = module.params["devices"]
     if module.params["query"] is not None:
@@ -303,7 +304,7 @@ def run(module: AnsibleModule, client) -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(
+    module = MdeApiModule(
         argument_spec=argument_spec(),
         mutually_exclusive=[*API_MUTUALLY_EXCLUSIVE, ("query", "devices")],
         required_one_of=[*API_REQUIRED_ONE_OF, ("query", "devices")],

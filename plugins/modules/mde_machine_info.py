@@ -227,7 +227,7 @@ reason:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
+from ansible.module_utils.basic import missing_required_lib  # noqa: E402
 
 from ansible_collections.mdeops.defender.plugins.module_utils._api import (  # noqa: E402 - imports follow the documentation
     API_ARGUMENT_SPEC,
@@ -239,6 +239,7 @@ from ansible_collections.mdeops.defender.plugins.module_utils._api import (  # n
     fail_module,
     with_env_fallbacks,
 )
+from ansible_collections.mdeops.defender.plugins.module_utils._api_module import MdeApiModule  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._mde_machines import (  # noqa: E402 - imports follow the documentation
     build_records,
@@ -260,7 +261,7 @@ def argument_spec() -> dict:
     return spec
 
 
-def run(module: AnsibleModule, client) -> dict:
+def run(module: MdeApiModule, client) -> dict:
     names = [str(n) for n in module.params["names"]]
     bad = invalid_names(names)
     if bad:
@@ -303,7 +304,7 @@ def run(module: AnsibleModule, client) -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(
+    module = MdeApiModule(
         argument_spec=argument_spec(),
         mutually_exclusive=API_MUTUALLY_EXCLUSIVE,
         required_one_of=API_REQUIRED_ONE_OF,

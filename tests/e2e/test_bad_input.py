@@ -617,28 +617,12 @@ def test_module_options_wrong_types_unknown_and_missing(module_matrix):
         assert {k: v for k, v in runs.items() if v} == allowed, (host, runs)
 
 
-@pytest.mark.xfail(
-    CORE < (2, 21),
-    strict=True,
-    reason=(
-        "known bug on ansible-core 2.19: intune_configuration_policy given edr='<a string>' crashes in AnsibleModule's"
-        " sub-option validation and its failure result echoes every argument, the no_log client_secret included"
-    ),
-)
 def test_module_matrix_keeps_the_invariants(module_matrix):
     """The whole module matrix changed nothing and printed no secret (the API client secret of the cases)."""
     broken = module_matrix[4]
     assert broken is None, broken
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known gap: the controller-side API modules validate their arguments with AnsibleModule, whose failure "
-        "carries no reason (and, for a dict option with suboptions, does not name the option); they should fail "
-        "with reason invalid_argument and name the option like every other module"
-    ),
-)
 def test_api_modules_fail_bad_arguments_with_invalid_argument(module_matrix):
     cases, results, _before, _after, _broken = module_matrix
     api = [c for c in cases if c["module"] in API_MODULES]
