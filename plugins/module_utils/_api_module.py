@@ -17,8 +17,18 @@ from __future__ import annotations
 import json
 import sys
 
-from ansible.module_utils.basic import AnsibleModule, _load_params
+from ansible.module_utils.basic import AnsibleModule, _load_params, missing_required_lib
 from ansible.module_utils.common import validation
+
+from ._api import (
+    API_MUTUALLY_EXCLUSIVE,
+    API_REQUIRED_ONE_OF,
+    HAS_MSAL,
+    MSAL_IMPORT_ERROR,
+    client_from_module,
+    fail_module,
+)
+from ._errors import MdeError
 
 _CHECKERS = {
     "str": validation.check_type_str,
@@ -129,3 +139,38 @@ class MdeApiModule(AnsibleModule):
                 if wrong:
                     msg = "%s (option: %s)" % (msg, ", ".join(wrong))
         super().fail_json(msg=msg, **kwargs)
+
+
+def api_module(
+    argument_spec: dict, mutually_exclusive: list | None = None, required_one_of: list | None = None
+) -> MdeApiModule:
+    """The module object of a controller-side API module, with the shared connection rules."""
+    module = MdeApiModule(
+        argument_spec=argument_spec,
+        mutually_exclusive=[*API_MUTUALLY_EXCLUSIVE, *(mutually_exclusive or [])],
+        required_one_of=[*API_REQUIRED_ONE_OF, *(required_one_of or [])],
+        supports_check_mode=True,
+    )
+    if not HAS_MSAL:
+        module.fail_json(msg=missing_required_lib("msal"), exception=str(MSAL_IMPORT_ERROR), reason="invalid_argument")
+    return module
+
+
+def run_api_module(module: MdeApiModule, result: dict, work) -> None:
+    """Run ``work(client)``, merge what it returns into ``result`` and exit; a typed error fails the module.
+
+    ``result`` holds every documented key up front, so success and failure results have the same
+    shape; ``api_calls`` always says what the task cost.
+    """
+    client = None
+    try:
+        client = client_from_module(module)
+        result.update(work(client))
+    except MdeError as exc:
+        result["api_calls"] = client.summary() if client else {}
+        fail_module(module, exc, **result)
+    diff = result.pop("_diff", None)
+    if module._diff and diff is not None:  # pylint: disable=protected-access
+        result["diff"] = diff
+    result["api_calls"] = client.summary()
+    module.exit_json(**result)

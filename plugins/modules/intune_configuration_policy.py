@@ -285,21 +285,18 @@ reason:
   type: str
 """
 
-from ansible.module_utils.basic import missing_required_lib  # noqa: E402
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _intune  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._api import (  # noqa: E402 - imports follow the documentation
     API_ARGUMENT_SPEC,
-    API_MUTUALLY_EXCLUSIVE,
-    API_REQUIRED_ONE_OF,
-    HAS_MSAL,
-    MSAL_IMPORT_ERROR,
-    client_from_module,
-    fail_module,
     odata_quote,
     with_env_fallbacks,
 )
-from ansible_collections.mdeops.defender.plugins.module_utils._api_module import MdeApiModule  # noqa: E402
+from ansible_collections.mdeops.defender.plugins.module_utils._api_module import (  # noqa: E402
+    MdeApiModule,
+    api_module,
+    run_api_module,
+)
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError  # noqa: E402
 
 POLICIES = "/beta/deviceManagement/configurationPolicies"
@@ -585,14 +582,7 @@ def absent(module: MdeApiModule, client) -> dict:
 
 
 def main() -> None:
-    module = MdeApiModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=API_MUTUALLY_EXCLUSIVE,
-        required_one_of=API_REQUIRED_ONE_OF,
-        supports_check_mode=True,
-    )
-    if not HAS_MSAL:
-        module.fail_json(msg=missing_required_lib("msal"), exception=str(MSAL_IMPORT_ERROR), reason="invalid_argument")
+    module = api_module(argument_spec())
     result = {
         "changed": False,
         "id": None,
@@ -604,18 +594,11 @@ def main() -> None:
         "definitions_checked": [],
         "api_calls": {},
     }
-    client = None
-    try:
-        client = client_from_module(module)
-        result.update(present(module, client) if module.params["state"] == "present" else absent(module, client))
-    except MdeError as exc:
-        result["api_calls"] = client.summary() if client else {}
-        fail_module(module, exc, **result)
-    diff = result.pop("_diff", None)
-    if module._diff and diff is not None:
-        result["diff"] = diff
-    result["api_calls"] = client.summary()
-    module.exit_json(**result)
+    run_api_module(
+        module,
+        result,
+        lambda client: present(module, client) if module.params["state"] == "present" else absent(module, client),
+    )
 
 
 if __name__ == "__main__":

@@ -158,8 +158,6 @@ reason:
 
 import datetime  # noqa: E402
 
-from ansible.module_utils.basic import missing_required_lib  # noqa: E402
-
 from ansible_collections.mdeops.defender.plugins.module_utils._alerts import (  # noqa: E402 - imports follow the documentation
     alert_filter,
     alert_record,
@@ -169,15 +167,13 @@ from ansible_collections.mdeops.defender.plugins.module_utils._alerts import (  
 )
 from ansible_collections.mdeops.defender.plugins.module_utils._api import (  # noqa: E402 - imports follow the documentation
     API_ARGUMENT_SPEC,
-    API_MUTUALLY_EXCLUSIVE,
-    API_REQUIRED_ONE_OF,
-    HAS_MSAL,
-    MSAL_IMPORT_ERROR,
-    client_from_module,
-    fail_module,
     with_env_fallbacks,
 )
-from ansible_collections.mdeops.defender.plugins.module_utils._api_module import MdeApiModule  # noqa: E402
+from ansible_collections.mdeops.defender.plugins.module_utils._api_module import (  # noqa: E402
+    MdeApiModule,
+    api_module,
+    run_api_module,
+)
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError  # noqa: E402
 
 PERMISSION = "Alert.Read.All"
@@ -246,14 +242,7 @@ def poll(module: MdeApiModule, client, now: datetime.datetime) -> dict:
 
 
 def main() -> None:
-    module = MdeApiModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=API_MUTUALLY_EXCLUSIVE,
-        required_one_of=API_REQUIRED_ONE_OF,
-        supports_check_mode=True,
-    )
-    if not HAS_MSAL:
-        module.fail_json(msg=missing_required_lib("msal"), exception=str(MSAL_IMPORT_ERROR), reason="invalid_argument")
+    module = api_module(argument_spec())
     result = {
         "changed": False,
         "alerts": [],
@@ -265,16 +254,7 @@ def main() -> None:
         "since": None,
         "api_calls": {},
     }
-    client = None
-    try:
-        client = client_from_module(module)
-        now = datetime.datetime.now(datetime.timezone.utc)  # module code may run on Python < 3.11
-        result.update(poll(module, client, now))
-    except MdeError as exc:
-        result["api_calls"] = client.summary() if client else {}
-        fail_module(module, exc, **result)
-    result["api_calls"] = client.summary()
-    module.exit_json(**result)
+    run_api_module(module, result, lambda client: poll(module, client, datetime.datetime.now(datetime.timezone.utc)))
 
 
 if __name__ == "__main__":

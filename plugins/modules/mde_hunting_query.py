@@ -197,19 +197,16 @@ reason:
   type: str
 """
 
-from ansible.module_utils.basic import missing_required_lib  # noqa: E402
 
 from ansible_collections.mdeops.defender.plugins.module_utils._api import (  # noqa: E402 - imports follow the documentation
     API_ARGUMENT_SPEC,
-    API_MUTUALLY_EXCLUSIVE,
-    API_REQUIRED_ONE_OF,
-    HAS_MSAL,
-    MSAL_IMPORT_ERROR,
-    client_from_module,
-    fail_module,
     with_env_fallbacks,
 )
-from ansible_collections.mdeops.defender.plugins.module_utils._api_module import MdeApiModule  # noqa: E402
+from ansible_collections.mdeops.defender.plugins.module_utils._api_module import (  # noqa: E402
+    MdeApiModule,
+    api_module,
+    run_api_module,
+)
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._hunting import (  # noqa: E402 - imports follow the documentation
     DEFAULT_TIMELINE_TABLES,
@@ -304,14 +301,9 @@ def run(module: MdeApiModule, client) -> dict:
 
 
 def main() -> None:
-    module = MdeApiModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=[*API_MUTUALLY_EXCLUSIVE, ("query", "devices")],
-        required_one_of=[*API_REQUIRED_ONE_OF, ("query", "devices")],
-        supports_check_mode=True,
+    module = api_module(
+        argument_spec(), mutually_exclusive=[("query", "devices")], required_one_of=[("query", "devices")]
     )
-    if not HAS_MSAL:
-        module.fail_json(msg=missing_required_lib("msal"), exception=str(MSAL_IMPORT_ERROR), reason="invalid_argument")
     result = {
         "changed": False,
         "columns": [],
@@ -323,15 +315,7 @@ def main() -> None:
         "not_confirmed": [],
         "api_calls": {},
     }
-    client = None
-    try:
-        client = client_from_module(module)
-        result.update(run(module, client))
-    except MdeError as exc:
-        result["api_calls"] = client.summary() if client else {}
-        fail_module(module, exc, **result)
-    result["api_calls"] = client.summary()
-    module.exit_json(**result)
+    run_api_module(module, result, lambda client: run(module, client))
 
 
 if __name__ == "__main__":
