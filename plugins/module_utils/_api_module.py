@@ -14,10 +14,7 @@ Two things AnsibleModule does not do by itself:
 
 from __future__ import annotations
 
-import json
-import sys
-
-from ansible.module_utils.basic import AnsibleModule, _load_params, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common import validation
 
 from ._api import (
@@ -41,24 +38,6 @@ _CHECKERS = {
 }
 
 HIDDEN = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
-
-
-def _secret_values(spec: dict, params: object) -> list[str]:
-    """Values of the options marked no_log (recursively), as strings."""
-    found: list[str] = []
-    if not isinstance(params, dict):
-        return found
-    for name, option in (spec or {}).items():
-        value = params.get(name)
-        if value is None:
-            continue
-        if option.get("no_log"):
-            found.append(str(value))
-        sub = option.get("options")
-        if sub:
-            for item in value if isinstance(value, list) else [value]:
-                found.extend(_secret_values(sub, item))
-    return [v for v in found if v]
 
 
 def _hidden(spec: dict, params: object) -> object:
@@ -100,31 +79,7 @@ class MdeApiModule(AnsibleModule):
     def __init__(self, *args, **kwargs):
         self._mde_validating = True
         self._mde_spec = kwargs.get("argument_spec") or (args[0] if args else {})
-        try:
-            super().__init__(*args, **kwargs)
-        except SystemExit:
-            raise
-        except Exception as exc:  # pylint: disable=broad-except
-            spec = kwargs.get("argument_spec") or (args[0] if args else {})
-            try:
-                params = getattr(self, "params", None) or _load_params()
-            except Exception:  # pylint: disable=broad-except
-                params = {}
-            text = "%s: %s" % (type(exc).__name__, exc)
-            for secret in _secret_values(spec, params):
-                text = text.replace(secret, HIDDEN)
-            print(
-                json.dumps(
-                    {
-                        "failed": True,
-                        "changed": False,
-                        "reason": "invalid_argument",
-                        "msg": "the module's arguments are not valid: %s" % text,
-                        "invocation": {"module_args": HIDDEN},
-                    }
-                )
-            )
-            sys.exit(1)
+        super().__init__(*args, **kwargs)
         self._mde_validating = False
 
     def fail_json(self, msg, **kwargs):
