@@ -442,25 +442,26 @@ def test_canary_failure_stops_the_rollout(winsim, reference):
 
 def test_wave_over_max_fail_percentage(winsim, reference):
     """Wave 2 (two hosts) has one failure: 50 % > 40 %, the run stops, wave 3 is not_run."""
-    hosts = {"w1-ws": WS, "w2-bad-ws": {**WS, "faults": {"onboarding_exit_code": 40}}, "w2-srv": SRV}
-    stand = make_stand(winsim, fleet(hosts))  # wave 3: ok-ws and ok-srv
+    hosts = {"a1-ws": WS, "b2-bad-ws": {**WS, "faults": {"onboarding_exit_code": 40}}, "b2-srv": SRV}
+    # waves are cut from the sorted host names: a1-ws | b2-bad-ws, b2-srv | ok-srv, ok-ws
+    stand = make_stand(winsim, fleet(hosts))
     run = stand.rollout("--forks", "1", mde_waves=[1, 2, "100%"], mde_max_fail_percentage=40)
     assert run.rc == 2, run
     waves = {w["wave"]: sorted(w["hosts"]) for w in run.report["waves"]}
-    assert waves == {1: ["w1-ws"], 2: ["w2-bad-ws", "w2-srv"]}, waves
-    assert run.outcome("w1-ws") == "converged"
-    failed_with(run, "w2-bad-ws", "onboarding_failed", "onboard", "exited with 40")
-    assert run.outcome("w2-srv") == "converged", run  # its wave ran to the end
+    assert waves == {1: ["a1-ws"], 2: ["b2-bad-ws", "b2-srv"]}, waves
+    assert run.outcome("a1-ws") == "converged"
+    failed_with(run, "b2-bad-ws", "onboarding_failed", "onboard", "exited with 40")
+    assert run.outcome("b2-srv") == "converged", run  # its wave ran to the end
     for host in ("ok-ws", "ok-srv"):
         assert run.outcome(host) == "not_run" and run.runs[host] == {INFO: 1}, (host, run)
     assert run.report["run"]["aborted"] is True and "wave 2" in run.report["run"]["abort_reason"], run.report["run"]
 
-    stand.sim.clear_faults("w2-bad-ws")
+    stand.sim.clear_faults("b2-bad-ws")
     rerun = stand.rollout("--forks", "1", mde_waves=[1, 2, "100%"], mde_max_fail_percentage=40)
     assert_rerun_converges(
         stand,
         rerun,
-        converging={"w2-bad-ws": ONBOARD_AGAIN, "ok-ws": FIRST_RUNS["ok-ws"], "ok-srv": FIRST_RUNS["ok-srv"]},
+        converging={"b2-bad-ws": ONBOARD_AGAIN, "ok-ws": FIRST_RUNS["ok-ws"], "ok-srv": FIRST_RUNS["ok-srv"]},
     )
 
 
