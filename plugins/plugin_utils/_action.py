@@ -98,7 +98,10 @@ class MdeActionBase(ActionBase):
         except OSError as exc:
             # The connection plugin lets a connection reset in the middle of a command through as a
             # requests/urllib3 ConnectionError (an OSError): the module may or may not have run.
-            if not (isinstance(exc, ConnectionError) or type(exc).__module__.split(".")[0] in ("requests", "urllib3")):
+            if not (
+                isinstance(exc, ConnectionError)
+                or type(exc).__module__.split(".", maxsplit=1)[0] in ("requests", "urllib3")
+            ):
                 raise
             raise MdeError(
                 "unreachable",

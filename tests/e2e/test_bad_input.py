@@ -436,7 +436,7 @@ def package_cases(paths: dict) -> list[dict]:
 
 def balanced(groups: dict[str, list], parts: int) -> list[list]:
     """Split ``groups`` (name -> items) into ``parts`` lists of about the same length (whole groups)."""
-    out: list[list] = [[] for _ in range(parts)]
+    out: list[list] = [[] for _part in range(parts)]
     for name in sorted(groups, key=lambda n: -len(groups[n])):
         min(out, key=len).extend(groups[name])
     return [o for o in out if o]

@@ -312,7 +312,7 @@ def builder_create(ee_file: Path, context: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--ee-file", type=Path, default=EE_FILE, help="execution environment definition")
     parser.add_argument(
         "--build-dir",

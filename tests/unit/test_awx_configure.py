@@ -140,7 +140,7 @@ def _answer_errors(question: dict, value) -> list[str]:
         if question.get("max") not in ("", None) and len(value) > int(question["max"]):
             return [f"{var}: {value!r} longer than {question['max']}"]
     elif kind == "integer":
-        if type(value) is not int:
+        if isinstance(value, bool) or not isinstance(value, int):
             return [f"{var}: {value!r} is not an integer"]
         if question.get("min") not in ("", None) and value < int(question["min"]):
             return [f"{var}: {value} < {question['min']}"]
@@ -167,7 +167,9 @@ def _check_survey(survey: dict, allowed: set[str], where: str) -> dict[str, dict
         assert var in allowed, f"{where}: survey variable {var} is not a variable of the playbook or its role"
         assert question["type"] in SURVEY_TYPES, f"{where}: {var}: unknown type {question['type']}"
         for bound in ("min", "max"):
-            assert question.get(bound) is None or type(question[bound]) is int, f"{where}: {var}: {bound} not int"
+            assert question.get(bound) is None or (
+                isinstance(question[bound], int) and not isinstance(question[bound], bool)
+            ), f"{where}: {var}: {bound} not int"
         if question["type"] in ("multiplechoice", "multiselect"):
             assert question.get("choices"), f"{where}: {var}: choices missing"
         if "default" in question and question["default"] != "":
@@ -285,7 +287,7 @@ def _by_name(calls, module: str) -> dict[str, dict]:
 
 
 def test_objects_in_order_and_referenced_not_created(configured):
-    assert [name for name, _ in configured] == [
+    assert [name for name, _args in configured] == [
         "organization",
         "inventory",
         "execution_environment",
@@ -303,13 +305,13 @@ def test_objects_in_order_and_referenced_not_created(configured):
     assert project["scm_url"] == BASE_VARS["mde_awx_scm_url"]
     assert project["scm_type"] == "git"
     assert project["default_environment"] == configured[2][1]["name"]
-    for _, args in configured:
+    for _name, args in configured:
         assert args["controller_host"] == "https://awx.example.org", "module_defaults must reach every awx.awx module"
         assert "controller_password" not in args and "controller_oauthtoken" not in args
 
 
 def test_credential_type_injects_the_role_variables(configured):
-    ((_, ctype),) = [c for c in configured if c[0] == "credential_type"]
+    ((_name, ctype),) = [c for c in configured if c[0] == "credential_type"]
     assert ctype["name"] == "Microsoft Defender for Endpoint API"
     assert ctype["kind"] == "cloud"
     fields = {f["id"]: f for f in ctype["inputs"]["fields"]}
@@ -390,7 +392,7 @@ def test_job_templates(configured):
 
 def test_workflow_canary_waves_verify(configured):
     templates = _by_name(configured, "job_template")
-    ((_, wf),) = [c for c in configured if c[0] == "workflow_job_template"]
+    ((_name, wf),) = [c for c in configured if c[0] == "workflow_job_template"]
     assert wf["name"] == "MDE passive-mode rollout"
     assert wf["ask_limit_on_launch"] is False, "a workflow limit would override the canary's"
     nodes = {n["identifier"]: n for n in wf["workflow_nodes"]}
@@ -459,7 +461,7 @@ def test_report_name_renders_per_job(configured, tmp_path, awx_vars, expected):
 def test_workflow_can_audit_after_failed_waves(tmp_path):
     proc, calls = _run_stubbed(tmp_path, {**BASE_VARS, "mde_awx_verify_after_failed_waves": True})
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    ((_, wf),) = [c for c in calls if c[0] == "workflow_job_template"]
+    ((_name, wf),) = [c for c in calls if c[0] == "workflow_job_template"]
     nodes = {n["identifier"]: n for n in wf["workflow_nodes"]}
     assert nodes["canary"]["related"] == {"success_nodes": [{"identifier": "waves"}]}, "a failed canary always stops"
     assert nodes["waves"]["related"] == {"always_nodes": [{"identifier": "verify"}]}

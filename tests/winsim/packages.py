@@ -130,7 +130,10 @@ def offboarding_script(org_id: str, valid_until: datetime.date) -> str:
         % OFFBOARDING_VALUE
         + _cmd_quote(_info_json(body))
         + '" >NUL 2>&1',
-        'eventcreate /l Application /so WDATPOffboarding /t Information /id 20 /d "Successfully offboarded machine from Microsoft Defender for Endpoint" >NUL 2>&1',
+        (
+            "eventcreate /l Application /so WDATPOffboarding /t Information /id 20 "
+            '/d "Successfully offboarded machine from Microsoft Defender for Endpoint" >NUL 2>&1'
+        ),
         "GOTO EXIT",
         ":ERROR",
         'eventcreate /l Application /so WDATPOffboarding /t Error /id %errorCode% /d "Offboarding failed" >NUL 2>&1',

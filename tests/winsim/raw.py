@@ -283,7 +283,7 @@ def run_raw(host: SimHost, script: str, power: PowerControl | None = None) -> Ra
         rc = result.rc
         if statement.kind == "exit":
             break
-    kind = plan[0][0].kind if len(plan) == 1 else "+".join(s.kind for s, _ in plan)
+    kind = plan[0][0].kind if len(plan) == 1 else "+".join(s.kind for s, _match in plan)
     return RawResult(rc, "".join(out), "".join(err), kind=kind)
 
 

@@ -190,7 +190,7 @@ def parse_basic_auth(header: str | None) -> tuple[str, str] | None:
     """Decode an ``Authorization: Basic …`` header into (user, password); ``None`` otherwise."""
     if not header:
         return None
-    scheme, _, token = header.partition(" ")
+    scheme, _sep, token = header.partition(" ")
     if scheme.lower() != "basic" or not token.strip():
         return None
     try:

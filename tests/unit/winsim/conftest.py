@@ -126,7 +126,7 @@ def run(protocol: Any, command_line: str, stdin: bytes = b"") -> tuple[int, byte
     """One command through pywinrm: Create, Command, [Send], Receive…, Signal, Delete."""
     shell_id = protocol.open_shell(codepage=65001)
     try:
-        command, _, arguments = command_line.partition(" ")
+        command, _sep, arguments = command_line.partition(" ")
         command_id = protocol.run_command(
             shell_id, command, [arguments] if arguments else [], console_mode_stdin=not stdin
         )

@@ -62,7 +62,7 @@ def _module(endpoint, module: str, **args):
 # ---------------------------------------------------------------------------- happy path and counters
 def test_module_run_costs_six_requests_and_counters_are_saved(server, tmp_path):
     endpoint = server()
-    rc, result, _ = _module(endpoint, "ansible.windows.win_ping", data="hi")
+    rc, result, _err = _module(endpoint, "ansible.windows.win_ping", data="hi")
     assert (rc, result) == (0, {"changed": False, "ping": "hi"})
     saved = json.loads((tmp_path / "ws01.counters.json").read_text())  # flushed at Delete
     assert saved["requests"] == {"Create": 1, "Command": 1, "Send": 1, "Receive": 1, "Signal": 1, "Delete": 1}
@@ -72,7 +72,7 @@ def test_module_run_costs_six_requests_and_counters_are_saved(server, tmp_path):
 
 
 def test_unknown_module_fails_naming_it(server):
-    rc, result, _ = _module(server(), "demo.win.win_unknown")
+    rc, result, _err = _module(server(), "demo.win.win_unknown")
     assert rc == 1 and result["failed"] and "demo.win.win_unknown" in result["msg"]
 
 
@@ -86,7 +86,7 @@ def test_unknown_raw_command_fails(server):
 def test_slow_command_is_kept_alive_with_operation_timeouts(server):
     endpoint = server(max_hold=0.2)
     started = time.monotonic()
-    rc, result, _ = _module(endpoint, "winsim.test.slow", seconds=0.7)
+    rc, result, _err = _module(endpoint, "winsim.test.slow", seconds=0.7)
     assert rc == 0 and result["slept"] == 0.7
     assert time.monotonic() - started >= 0.7
     assert endpoint.host.counters["receive_timeouts"] >= 2
@@ -140,7 +140,7 @@ def test_drop_connection_after_effects_then_recovers(server, tmp_path):
         assert saved["faults"]["drop_connection"]["times"] == remaining  # survives a restart
     assert endpoint.host.reg_get("HKLM\\SOFTWARE\\WinsimTest", "Touched") == 5  # effects applied
     assert endpoint.host.counters["faults"]["drop_connection"] == 2
-    rc, out, _ = run(client(endpoint), line, stdin)  # countdown exhausted: answers normally
+    rc, out, _err = run(client(endpoint), line, stdin)  # countdown exhausted: answers normally
     assert rc == 0 and json.loads(out)["changed"] is True
 
 
@@ -161,7 +161,7 @@ def test_reboot_goes_down_and_comes_back_on_the_same_port(server):
     endpoint = server(reboot_seconds=0.5)
     port = endpoint.port
     proto = client(endpoint)
-    rc, out, _ = run(proto, encoded_command(BOOT_TIME))
+    rc, out, _err = run(proto, encoded_command(BOOT_TIME))
     boot_before = int(out)
     stale_shell = proto.open_shell()
     assert run(proto, encoded_command(REBOOT))[0] == 0
@@ -169,7 +169,7 @@ def test_reboot_goes_down_and_comes_back_on_the_same_port(server):
     assert _wait(lambda: _refused(port), 5), "host never went down"
     assert _wait(lambda: endpoint.status == "listening", 5), "host never came back"
     assert endpoint.port == port
-    rc, out, _ = run(client(endpoint), encoded_command(BOOT_TIME))
+    rc, out, _err = run(client(endpoint), encoded_command(BOOT_TIME))
     assert rc == 0 and int(out) > boot_before
     assert endpoint.host.state["boot"]["count"] == 2
     from winrm.exceptions import WSManFaultError
@@ -183,7 +183,7 @@ def test_reboot_goes_down_and_comes_back_on_the_same_port(server):
 def test_reboot_can_be_aborted(server):
     endpoint = server(reboot_seconds=0.2)
     assert run(client(endpoint), encoded_command("shutdown.exe /r /t 2"))[0] == 0
-    rc, _, err = run(client(endpoint), encoded_command(REBOOT))
+    rc, _out, err = run(client(endpoint), encoded_command(REBOOT))
     assert rc == 1190 and b"already been scheduled" in err
     assert run(client(endpoint), encoded_command(r"C:\Windows\System32\shutdown.exe /a"))[0] == 0
     time.sleep(2.5)

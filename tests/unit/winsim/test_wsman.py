@@ -111,7 +111,7 @@ def test_slow_command_answers_operation_timeout_faults_then_result():
     timeouts = 0
     while True:
         try:
-            stdout, _, rc, done = proto._raw_get_command_output(shell_id, command_id)
+            stdout, _stderr, rc, done = proto._raw_get_command_output(shell_id, command_id)
         except winrm_exceptions.WinRMOperationTimeoutError:
             timeouts += 1
             continue
@@ -140,7 +140,7 @@ def test_large_output_is_split_over_receives():
     proto = protocol_for(WinrsService(lambda cmd: CommandResult(0, big)))
     shell_id = proto.open_shell()
     command_id = proto.run_command(shell_id, "big")
-    stdout, _, rc = proto.get_command_output(shell_id, command_id)
+    stdout, _stderr, rc = proto.get_command_output(shell_id, command_id)
     assert stdout == big and rc == 0
     receives = [m for m in proto.transport.sent if wsman.ACTION_RECEIVE.encode() in m]
     assert len(receives) == 3
@@ -248,7 +248,7 @@ def test_bad_http_requests(data, status):
 
 def test_http_response_is_one_buffer_with_length():
     out = wsman.http_response(200, b"<x/>", keep_alive=False)
-    head, _, body = out.partition(b"\r\n\r\n")
+    head, _sep, body = out.partition(b"\r\n\r\n")
     assert body == b"<x/>" and b"Content-Length: 4" in head and b"Connection: close" in head
 
 

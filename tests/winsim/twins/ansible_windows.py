@@ -53,7 +53,7 @@ def setup(host, args, ctx):
         "ansible_architecture": "64-bit",
         "ansible_distribution": os_info["caption"],
         "ansible_distribution_version": version,
-        "ansible_distribution_major_version": version.split(".")[0],
+        "ansible_distribution_major_version": version.split(".", maxsplit=1)[0],
         "ansible_kernel": version,
         "ansible_os_family": "Windows",
         "ansible_os_name": os_info["caption"],
