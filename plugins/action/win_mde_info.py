@@ -13,6 +13,24 @@ from ansible_collections.mdeops.defender.plugins.module_utils._package import is
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase
 
 
+def read_args(patterns: list[str]) -> dict:
+    """The arguments of the host read (win_mde_info.ps1, or win_mde_onboarding.ps1's ``read_state``)."""
+    pats = _av.patterns_for(patterns)
+    return {
+        "mp_status_fields": list(MP_STATUS_FIELDS),
+        "service_patterns": pats["services"],
+        "product_patterns": pats["products"],
+    }
+
+
+def interpret(raw: dict, patterns: list[str], support_policy: str, expected_org_id: str | None) -> dict:
+    """The raw host read turned into the state and diagnosis that win_mde_info reports (fact ``mde``)."""
+    raw = dict(raw, user_patterns=patterns)
+    state = build_state(raw, support_policy=support_policy, expected_org_id=expected_org_id)
+    state["diagnosis"] = diagnose(state, expected_org_id=expected_org_id)
+    return state
+
+
 def gather(
     action: MdeActionBase, task_vars: dict, patterns: list[str], support_policy: str, expected_org_id: str | None
 ) -> dict:
@@ -20,20 +38,8 @@ def gather(
 
     Shared by the other action plugins, which need the same view before and after a change.
     """
-    pats = _av.patterns_for(patterns)
-    raw = action._run_ps(
-        {
-            "mp_status_fields": list(MP_STATUS_FIELDS),
-            "service_patterns": pats["services"],
-            "product_patterns": pats["products"],
-        },
-        task_vars,
-        module="win_mde_info",
-    )
-    raw["user_patterns"] = patterns
-    state = build_state(raw, support_policy=support_policy, expected_org_id=expected_org_id)
-    state["diagnosis"] = diagnose(state, expected_org_id=expected_org_id)
-    return state
+    raw = action._run_ps(read_args(patterns), task_vars, module="win_mde_info")
+    return interpret(raw, patterns, support_policy, expected_org_id)
 
 
 def check_org_id(value: str | None, option: str = "expected_org_id") -> str | None:

@@ -28,7 +28,7 @@ import os
 
 from ansible.errors import AnsibleError
 
-from ansible_collections.mdeops.defender.plugins.action.win_mde_info import check_org_id, gather
+from ansible_collections.mdeops.defender.plugins.action.win_mde_info import check_org_id, gather, interpret, read_args
 from ansible_collections.mdeops.defender.plugins.module_utils import _onboarding as onb
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
 from ansible_collections.mdeops.defender.plugins.module_utils._package import (
@@ -111,7 +111,8 @@ class ActionModule(MdeActionBase):
         result["package"] = onb.package_summary(package, source)
 
         # 2. the host, read once (the same read as win_mde_info)
-        host_state = gather(self, task_vars, [], _SUPPORT_POLICY, expected)
+        # (the decision follows Microsoft's support table, whatever support_policy says: md4ws.msi is a fact)
+        host_state = gather(self, task_vars, args["av_name_patterns"], _SUPPORT_POLICY, expected)
         before = onb.status_from_state(host_state)
         result["before"] = before
         support = (host_state.get("os") or {}).get("support") or {}
@@ -152,6 +153,8 @@ class ActionModule(MdeActionBase):
             "script": package["content"],
             "script_name": onb.safe_script_name(package["script_name"]),
             "timeout": args["timeout"],
+            # the host read after the change, in the same round trip: returned as the fact "mde"
+            "read_state": read_args(args["av_name_patterns"]),
         }
         tmpdir = None
         try:
@@ -191,6 +194,15 @@ class ActionModule(MdeActionBase):
         failure = onb.evaluate(state, args["timeout"], raw.get("installer"), raw.get("script_run"), after, events)
         if failure:
             raise MdeError(failure[0], failure[1])
+        if isinstance(raw.get("state"), dict):
+            # The host as win_mde_info would read it now (Defender's mode after onboarding, the
+            # diagnosis): the caller does not need to read the host again.
+            expected = check_org_id(args.get("expected_org_id")) or (
+                package["org_id"] if state == onb.PRESENT else None
+            )
+            result["ansible_facts"] = {
+                "mde": interpret(raw["state"], args["av_name_patterns"], args["support_policy"], expected)
+            }
         if state == onb.PRESENT and after.get("org_id") and after["org_id"] != package["org_id"]:
             display.warning(
                 "%s: the host reports organisation %s after onboarding with the package of %s"

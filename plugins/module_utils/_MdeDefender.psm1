@@ -291,9 +291,53 @@ Function Get-MdePolicyValue {
     }
 }
 
+Function Get-MdeHostState {
+    <#
+    .SYNOPSIS
+    Reads everything the diagnosis needs, in one go: the raw result of win_mde_info.
+    .DESCRIPTION
+    Throws when the operating system cannot be read with CIM; the other parts report their own
+    errors in their values (mp_status_error, security_center.error).
+    #>
+    [CmdletBinding()]
+    [OutputType([Hashtable])]
+    param (
+        [Parameter(Mandatory = $true)][String[]]$MpStatusField,
+        [Parameter(Mandatory = $true)][AllowEmptyCollection()][String[]]$ServicePattern,
+        [Parameter(Mandatory = $true)][AllowEmptyCollection()][String[]]$ProductPattern
+    )
+    $os = Get-MdeOsInfo
+    $computer = Get-MdeComputerInfo
+    $status = Get-MdeComputerStatus -FieldName $MpStatusField
+    $services = @{}
+    foreach ($name in @('WinDefend', 'Sense', 'WscSvc')) {
+        $services.$name = Get-MdeServiceInfo -Name $name
+    }
+    if ($os.product_type -eq 1) {
+        $securityCenter = Get-MdeSecurityCenterProduct
+    }
+    else {
+        $securityCenter = @{ available = $false; error = 'Security Center does not exist on Windows Server'; products = @() }
+    }
+    @{
+        os = $os
+        computer = $computer
+        mp_status = $status.status
+        mp_status_error = $status.error
+        services = $services
+        registry = Get-MdePolicyValue
+        security_center = $securityCenter
+        av_services = Get-MdeAvService -Pattern $ServicePattern
+        installed_products = Get-MdeInstalledProduct -Pattern $ProductPattern
+        reboot_pending = Get-MdePendingReboot
+        unified_agent = Test-MdeUnifiedAgent
+    }
+}
+
 $exportMembers = @{
     Function = 'Get-MdeRegistryValue', 'Get-MdeOsInfo', 'Get-MdeComputerInfo', 'Get-MdeComputerStatus',
     'Get-MdeServiceInfo', 'Get-MdeSecurityCenterProduct', 'Get-MdeAvService', 'Get-MdeInstalledProduct',
-    'Get-MdePendingReboot', 'Test-MdeUnifiedAgent', 'Get-MdeOnboardingOrgId', 'Get-MdePolicyValue'
+    'Get-MdePendingReboot', 'Test-MdeUnifiedAgent', 'Get-MdeOnboardingOrgId', 'Get-MdePolicyValue',
+    'Get-MdeHostState'
 }
 Export-ModuleMember @exportMembers

@@ -42,6 +42,7 @@ PS_RESULT_KEYS: dict[str, tuple[str, ...]] = {
         "events",
         "observed",
         "reboot_required",
+        "state",
     ),
     # --- END win_mde_onboarding
     # --- BEGIN win_mde_passive_mode (edit only this block)

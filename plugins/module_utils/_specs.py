@@ -73,6 +73,8 @@ SPECS: dict = {
             installer=dict(type="path"),
             remote_installer=dict(type="str"),
             installer_force_passive=dict(type="bool", default=True),
+            av_name_patterns=dict(type="list", elements="str", default=[]),
+            support_policy=SUPPORT_POLICY,
         ),
         mutually_exclusive=[["package", "remote_package"], ["installer", "remote_installer"]],
         required_one_of=[["package", "remote_package"]],

@@ -24,44 +24,24 @@ $servicePatterns = $module.Params.service_patterns
 $productPatterns = $module.Params.product_patterns
 
 $module.Result.changed = $false
-$module.Result.os = $null
-$module.Result.computer = $null
-$module.Result.mp_status = $null
-$module.Result.mp_status_error = $null
-$module.Result.services = @{}
-$module.Result.registry = @{}
-$module.Result.security_center = $null
-$module.Result.av_services = @()
-$module.Result.installed_products = @()
-$module.Result.reboot_pending = @{}
-$module.Result.unified_agent = $false
 
+# The same read as win_mde_onboarding makes after a change (Get-MdeHostState in _MdeDefender).
 try {
-    $module.Result.os = Get-MdeOsInfo
-    $module.Result.computer = Get-MdeComputerInfo
+    $state = Get-MdeHostState -MpStatusField $mpStatusFields -ServicePattern $servicePatterns -ProductPattern $productPatterns
 }
 catch {
-    $module.FailJson("reading the operating system with CIM: $($_.Exception.Message)", $_)
+    $module.FailJson("reading the host (CIM, registry, services): $($_.Exception.Message)", $_)
 }
-
-$status = Get-MdeComputerStatus -FieldName $mpStatusFields
-$module.Result.mp_status = $status.status
-$module.Result.mp_status_error = $status.error
-
-foreach ($name in @('WinDefend', 'Sense', 'WscSvc')) {
-    $module.Result.services.$name = Get-MdeServiceInfo -Name $name
-}
-$module.Result.registry = Get-MdePolicyValue
-
-if ($module.Result.os.product_type -eq 1) {
-    $module.Result.security_center = Get-MdeSecurityCenterProduct
-}
-else {
-    $module.Result.security_center = @{ available = $false; error = 'Security Center does not exist on Windows Server'; products = @() }
-}
-$module.Result.av_services = Get-MdeAvService -Pattern $servicePatterns
-$module.Result.installed_products = Get-MdeInstalledProduct -Pattern $productPatterns
-$module.Result.reboot_pending = Get-MdePendingReboot
-$module.Result.unified_agent = Test-MdeUnifiedAgent
+$module.Result.os = $state.os
+$module.Result.computer = $state.computer
+$module.Result.mp_status = $state.mp_status
+$module.Result.mp_status_error = $state.mp_status_error
+$module.Result.services = $state.services
+$module.Result.registry = $state.registry
+$module.Result.security_center = $state.security_center
+$module.Result.av_services = $state.av_services
+$module.Result.installed_products = $state.installed_products
+$module.Result.reboot_pending = $state.reboot_pending
+$module.Result.unified_agent = $state.unified_agent
 
 $module.ExitJson()

@@ -11,7 +11,9 @@
 # checked the package and decided that something must run; this file only does it:
 #   read_package      return the bytes of a package on the host (remote_package)
 #   onboard/offboard  install md4ws.msi when asked and missing, run the script unattended,
-#                     wait for the onboarding state, return what it observed and the events.
+#                     wait for the onboarding state, return what it observed and the events,
+#                     and (read_state) read the whole host as win_mde_info does, in the same
+#                     round trip, so that nobody needs to read it again.
 
 $spec = @{
     options = @{
@@ -25,6 +27,14 @@ $spec = @{
         timeout = @{ type = 'int'; default = 300 }
         installer = @{ type = 'str' }
         installer_force_passive = @{ type = 'bool'; default = $true }
+        read_state = @{
+            type = 'dict'
+            options = @{
+                mp_status_fields = @{ type = 'list'; elements = 'str'; required = $true }
+                service_patterns = @{ type = 'list'; elements = 'str'; default = @() }
+                product_patterns = @{ type = 'list'; elements = 'str'; default = @() }
+            }
+        }
     }
     required_if = @(
         @('action', 'read_package', @('path')),
@@ -43,6 +53,7 @@ $scriptName = $module.Params.script_name
 $timeout = $module.Params.timeout
 $installer = $module.Params.installer
 $forcePassive = $module.Params.installer_force_passive
+$readState = $module.Params.read_state
 
 # msiexec can take minutes on a slow server; it is never stopped before this.
 $installerTimeout = 1800
@@ -55,6 +66,7 @@ $module.Result.script_run = $null
 $module.Result.events = @()
 $module.Result.observed = $null
 $module.Result.reboot_required = $false
+$module.Result.state = $null
 
 if ($action -eq 'read_package') {
     try {
@@ -135,6 +147,20 @@ else {
         $module.Result.changed = $true
     }
     $module.Result.observed = Get-MdeOnboardingObservation
+    if ($readState -and -not $module.CheckMode) {
+        $readArgs = @{
+            MpStatusField = $readState.mp_status_fields
+            ServicePattern = $readState.service_patterns
+            ProductPattern = $readState.product_patterns
+        }
+        try {
+            $module.Result.state = Get-MdeHostState @readArgs
+        }
+        catch {
+            # The change is done; the caller reads the host again instead.
+            $module.Warn("reading the host after the $action script: $($_.Exception.Message)")
+        }
+    }
 }
 
 $module.ExitJson()

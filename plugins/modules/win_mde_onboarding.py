@@ -98,6 +98,21 @@ options:
         after onboarding; that is M(mdeops.defender.win_mde_passive_mode)'s job, not this module's.
     type: bool
     default: true
+  av_name_patterns:
+    description:
+      - Extra wildcard patterns for antivirus products, as in M(mdeops.defender.win_mde_info).
+      - Used for the host read before the change and for the fact C(mde) returned after it.
+    type: list
+    elements: str
+    default: []
+  support_policy:
+    description:
+      - Which list of supported Windows versions the fact C(mde) returned after a change applies, as in
+        M(mdeops.defender.win_mde_info).
+      - Whether V(installer) is needed always follows Microsoft's documentation.
+    type: str
+    choices: [microsoft, guide]
+    default: microsoft
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -130,6 +145,8 @@ notes:
     controller's verbose output shows it. With C(ANSIBLE_DEBUG=1) ansible-core prints module arguments; with
     O(remote_package) the package itself comes back over WinRM and ansible-core's C(-vvvvv) output of the connection
     shows raw command output.
+  - After onboarding or offboarding, the same round trip reads the whole host as M(mdeops.defender.win_mde_info)
+    does and returns it as the fact C(mde) (RV(ansible_facts)), so a play does not need to read the host again.
   - WinRM commands per task - nothing to do 1; onboarding or offboarding 2 (read the host, run); check mode 1; a
     refused package 0; O(remote_package) one more; a transferred O(installer) three more (temporary directory,
     transfer, cleanup).
@@ -366,6 +383,17 @@ installer:
     log_path:
       description: msiexec's verbose log on the host.
       type: str
+ansible_facts:
+  description:
+    - After a successful onboarding or offboarding, the fact C(mde) - the host as M(mdeops.defender.win_mde_info)
+      reads it, with its diagnosis, read in the same round trip as the change.
+    - The diagnosis checks the organisation of O(expected_org_id), or else of the onboarding package.
+  returned: changed and not check mode
+  type: dict
+  contains:
+    mde:
+      description: The same dictionary as the result of M(mdeops.defender.win_mde_info), its diagnosis included.
+      type: dict
 reboot_required:
   description: Windows Installer asked for a restart (exit code 3010 or 1641). Onboarding itself needs none.
   returned: always

@@ -19,9 +19,16 @@ def win_mde_info(host, args, ctx):
             "product_patterns": [],
         },
     )
-    status, error = common.mp_status(host, opts["mp_status_fields"])
     return {
         "changed": False,
+        **read_host(host, opts["mp_status_fields"], opts["service_patterns"], opts["product_patterns"]),
+    }
+
+
+def read_host(host, fields, service_patterns, product_patterns) -> dict:
+    """What Get-MdeHostState (_MdeDefender.psm1) returns: win_mde_info's read, also used after onboarding."""
+    status, error = common.mp_status(host, fields)
+    return {
         "os": common.os_info(host),
         "computer": common.computer_info(host),
         "mp_status": status,
@@ -33,8 +40,8 @@ def win_mde_info(host, args, ctx):
             if host.is_workstation
             else {"available": False, "error": "Security Center does not exist on Windows Server", "products": []}
         ),
-        "av_services": common.av_services(host, opts["service_patterns"]),
-        "installed_products": common.installed_products(host, opts["product_patterns"]),
+        "av_services": common.av_services(host, service_patterns),
+        "installed_products": common.installed_products(host, product_patterns),
         "reboot_pending": common.pending_reboot(host),
         "unified_agent": common.unified_agent(host),
     }

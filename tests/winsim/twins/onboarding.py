@@ -49,6 +49,7 @@ import re
 from .. import rules
 from ..host import ATP_POLICY_KEY, ATP_STATUS_KEY, UNINSTALL_KEY, SimHost, timer_action
 from . import ModuleFail, check_args, common, twin
+from .mde_info import read_host
 
 FQCN = "mdeops.defender.win_mde_onboarding"
 OFFBOARDING_VALUE = "696C1FA1-4030-4FA4-8713-FAF9B2EA7C0A"
@@ -79,6 +80,7 @@ ACCEPTED = {
     "timeout": 300,
     "installer": None,
     "installer_force_passive": True,
+    "read_state": None,
 }
 
 
@@ -398,6 +400,7 @@ def win_mde_onboarding(host, args, ctx):
         "events": [],
         "observed": None,
         "reboot_required": False,
+        "state": None,
     }
     if action == "read_package":
         result["package"] = read_package(host, opts["path"], int(opts["max_bytes"]))
@@ -435,4 +438,11 @@ def win_mde_onboarding(host, args, ctx):
             ]
         result["changed"] = True
     result["observed"] = observe(host)
+    read = opts["read_state"]
+    if read and not ctx.check_mode:
+        if not isinstance(read, dict) or not read.get("mp_status_fields"):
+            raise ModuleFail("missing required arguments: mp_status_fields found in read_state")
+        result["state"] = read_host(
+            host, read["mp_status_fields"], read.get("service_patterns") or [], read.get("product_patterns") or []
+        )
     return result

@@ -77,7 +77,7 @@ RECORDED_ONBOARD_EXIT_15 = json.loads(r"""
  "observed": {"onboarding_state": null, "status_org_id": null, "org_id": "0a1b2c3d-1111-2222-3333-444455556666",
  "onboarding_info_present": true, "offboarding_info_present": false,
  "sense": {"exists": true, "state": "Stopped", "start_mode": "Manual"}, "unified_agent": false},
- "reboot_required": false}
+ "reboot_required": false, "state": null}
 """)
 
 
@@ -220,6 +220,48 @@ def test_onboarding_costs_two_commands_and_reports_everything(files):
     assert result["installer"] is None and result["reboot_required"] is False
     assert "diff" not in result
     assert result["invocation"]["module_args"]["package"] == "WindowsDefenderATPOnboardingPackage.zip"
+
+
+def test_the_host_read_after_the_change_comes_back_as_the_mde_fact(files):
+    """The run also reads the host (as win_mde_info): Defender's mode after onboarding, no third call."""
+    host = FakeHost()
+    args = {"package": "WindowsDefenderATPOnboardingPackage.zip", "av_name_patterns": ["ContosoAV*"]}
+    result = run(args, files, host)
+    assert host.modules == [INFO, ONBOARD]
+    sent = host.module_args(ONBOARD)[0]["read_state"]
+    assert sent == host.module_args(INFO)[0], "the same read as win_mde_info's"
+    assert any("ContosoAV" in p for p in sent["service_patterns"])
+    mde = result["ansible_facts"]["mde"]
+    assert mde["defender"]["mode"] == "passive" and mde["onboarding"]["sense_running"] is True
+    # no expected_org_id: the diagnosis checks the package's organisation
+    assert mde["onboarding"]["org_id"] == ORG and mde["onboarding"]["org_matches"] is True
+    assert mde["diagnosis"]["compliant"] is True
+    # what win_mde_info itself would report now
+    info = FakeHost()
+    info.host = host.host
+    import ansible_collections.mdeops.defender.plugins.action.win_mde_info as info_plugin
+
+    fresh = info_plugin.interpret(
+        info.execute_module(module_name=INFO, module_args=sent), ["ContosoAV*"], "microsoft", ORG
+    )
+    assert json.loads(json.dumps(fresh)) == json.loads(json.dumps(mde))
+
+
+def test_no_mde_fact_in_check_mode_on_a_rerun_or_on_failure(files):
+    args = {"package": "WindowsDefenderATPOnboardingPackage.zip", "expected_org_id": ORG}
+    assert "ansible_facts" not in run(args, files, FakeHost(), check=True)
+    assert "ansible_facts" not in run(args, files, FakeHost(onboarded_org=ORG))
+    failed = run(args, files, FakeHost(faults={"onboarding_exit_code": 10}))
+    assert failed["failed"] and failed["reason"] == "onboarding_failed" and "ansible_facts" not in failed
+
+
+def test_offboarding_returns_the_host_as_read_after(files):
+    host = FakeHost(onboarded_org=ORG)
+    result = run({"state": "absent", "package": "WindowsDefenderATPOffboardingPackage.zip"}, files, host)
+    mde = result["ansible_facts"]["mde"]
+    assert result["changed"] and mde["onboarding"]["onboarded"] is False
+    # a client with a registered third-party antivirus: Defender disables itself without MDE, still protected
+    assert mde["defender"]["mode"] == "disabled" and mde["diagnosis"]["protected"] is True
 
 
 def test_rerun_is_one_read_and_nothing_sent(files):
