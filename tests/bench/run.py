@@ -135,13 +135,15 @@ def mix_counts(n: int, mix: Sequence[tuple[str, str, int]] = FLEET_MIX) -> dict[
     return counts
 
 
-def make_fleet(n: int, seed: int = 0) -> dict[str, Any]:
+def make_fleet(n: int, seed: int = 0, latency_ms: float = 0) -> dict[str, Any]:
     """A fleet file (dict) of ``n`` hosts that both the collection and the baseline can converge.
 
     Clients and servers as in ``FLEET_MIX``, each with a third-party antivirus with real-time
     protection (registered with Security Center on clients), no tamper protection, nothing
     onboarded yet, no Server 2012 R2/2016 (they would need md4ws.msi transferred). Host names
-    ``ws0001``/``srv0001``...; deterministic for a given ``seed``.
+    ``ws0001``/``srv0001``...; deterministic for a given ``seed``. ``latency_ms`` delays every
+    HTTP request of every host (the simulator's ``latency_ms`` fault), to stand for the time a
+    real Windows host takes (a module run is 6 requests).
     """
     kinds = {os_key: prefix for os_key, prefix, _weight in FLEET_MIX}
     slots = [os_key for os_key, count in mix_counts(n).items() for _index in range(count)]
@@ -155,15 +157,15 @@ def make_fleet(n: int, seed: int = 0) -> dict[str, Any]:
             "os": os_key,
             "third_party_av": [{"name": AV_PRODUCTS[index % len(AV_PRODUCTS)]}],
         }
-    return {
-        "defaults": {
-            "credentials": {"username": "ansible", "password": "Sim-Passw0rd!"},
-            "defender_platform": "4.18.24090.11",
-            "reboot_seconds": 2,
-            "domain_joined": False,
-        },
-        "hosts": hosts,
+    defaults: dict[str, Any] = {
+        "credentials": {"username": "ansible", "password": "Sim-Passw0rd!"},
+        "defender_platform": "4.18.24090.11",
+        "reboot_seconds": 2,
+        "domain_joined": False,
     }
+    if latency_ms:
+        defaults["faults"] = {"latency_ms": latency_ms}
+    return {"defaults": defaults, "hosts": hosts}
 
 
 def fleet_summary(fleet: dict[str, Any]) -> dict[str, int]:
@@ -539,6 +541,7 @@ def render(results: dict[str, Any], table: Any = text_table) -> str:
             " ".join(_fmt(x, 2) for x in meta.get("load_before", [])),
             " ".join(_fmt(x, 2) for x in meta.get("load_after", [])),
         )
+        + ("; simulated latency %s ms per HTTP request" % _fmt(meta["latency_ms"], 0) if meta.get("latency_ms") else "")
     ]
     rows, rrows = [], []
     for key in sorted(results["sizes"], key=int):
@@ -779,7 +782,7 @@ def measure(
 
 
 def run_size(n: int, args: argparse.Namespace, work: Path, collections_dir: Path, packages: dict) -> dict[str, Any]:
-    fleet = make_fleet(n, seed=args.seed)
+    fleet = make_fleet(n, seed=args.seed, latency_ms=args.latency_ms)
     work.mkdir(parents=True, exist_ok=True)
     logs = work / "logs"
     logs.mkdir(exist_ok=True)
@@ -920,6 +923,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke run: size 10 only, ad hoc on 10 hosts")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fleet generator")
     parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0,
+        help="delay every HTTP request of every simulated host by this many ms (default 0: no latency)",
+    )
+    parser.add_argument(
         "--waves",
         type=json.loads,
         default=None,
@@ -975,6 +984,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "sizes": args.sizes,
             "adhoc_sizes": args.adhoc_sizes,
             "waves": args.waves or "playbook default [1, '10%', '30%', '100%']",
+            "latency_ms": args.latency_ms,
             "memory_note": "max RSS = the largest single process of the run (GNU time %M), not a sum",
             "git": _git_state(),
             "load_before": load_average(),

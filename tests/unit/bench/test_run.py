@@ -230,3 +230,11 @@ def test_from_json_rerenders_without_measuring(tmp_path):
     written = json.loads((tmp_path / "out" / "results.json").read_text())
     assert written["targets"][0]["id"] == "verify_1_rt" and written["targets"][0]["status"] == "PASS"
     assert "verify = 1 round trip per host" in (tmp_path / "out" / "results.md").read_text()
+
+
+def test_make_fleet_latency_is_the_simulators_fault_on_every_host():
+    assert "faults" not in run.make_fleet(10)["defaults"]
+    data = run.make_fleet(10, latency_ms=150)
+    fleet.validate_fleet(data)
+    for name in data["hosts"]:
+        assert fleet.host_settings(data, name)["faults"] == {"latency_ms": 150}
