@@ -9,7 +9,6 @@ reboots gets the value at boot without a refresh.
 
 from __future__ import annotations
 
-import ast
 import json
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 import yaml
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _gpo
+from tests.e2e.doc_examples import module_examples, write_playbook
 from tests.e2e.invariants import Invariants
 from tests.winsim.domain import domain_path
 from tests.winsim.host import ATP_POLICY_KEY, DEFENDER_POLICY_KEY
@@ -203,26 +203,15 @@ def test_refresh_linked_unlinked_reboot_guide_and_non_dc(winsim):
     guard.check()
 
 
-def _examples(module: str) -> list[dict]:
-    """The EXAMPLES tasks of a module's documentation stub."""
-    stub = REPO_ROOT / "plugins" / "modules" / ("%s.py" % module)
-    for node in ast.parse(stub.read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "EXAMPLES":
-            return yaml.safe_load(node.value.value)
-    raise AssertionError("%s has no EXAMPLES" % stub)
-
-
 def test_the_documented_examples_run(winsim):
     """EXAMPLES of both stubs, verbatim, in the order an operator would run them."""
     sim = winsim(FLEET)
     guard = Invariants(sim, expected_org=ORG)
-    gpo_examples = _examples("win_mde_gpo")
-    refresh_examples = _examples("win_mde_policy_refresh")
+    gpo_examples = module_examples("win_mde_gpo")
+    refresh_examples = module_examples("win_mde_policy_refresh")
     # create + show, refresh + reboot, then back to active and delete
     tasks = gpo_examples[:2] + refresh_examples + gpo_examples[2:]
-    play = [{"hosts": "srv-01", "gather_facts": False, "tasks": tasks}]
-    path = sim.base / "examples.yml"
-    path.write_text(yaml.safe_dump(play, sort_keys=False), encoding="utf-8")
+    path = write_playbook(sim.base, [{"hosts": "srv-01", "gather_facts": False, "tasks": tasks}])
     rc, out, err = sim.playbook(path, env=JSON_CALLBACK)
     assert rc == 0, out + err
     results = [t["hosts"]["srv-01"] for t in json.loads(out)["plays"][0]["tasks"]]

@@ -8,33 +8,22 @@ playbook's ``files/`` directory, where relative package names resolve.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.e2e.doc_examples import module_examples, write_playbook
 from tests.e2e.invariants import Invariants
 from tests.winsim import packages as gen
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 ORG = "0a1b2c3d-1111-2222-3333-444455556666"  # the organisation the examples name
 FALCON = [{"name": "CrowdStrike Falcon"}]
 MSI = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 4096
 PLACEHOLDER_CHECKSUM = "sha256:9f3c5ad1c8b0f6bbf1e4a8f1e2a7b4d60f5b9a1f0c3e2d4b6a8c0e1f2a3b4c5d"
-
-
-def examples(module: str) -> list[dict]:
-    tree = ast.parse((ROOT / "plugins" / "modules" / (module + ".py")).read_text(encoding="utf-8"))
-    text = next(
-        node.value.value
-        for node in tree.body
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "EXAMPLES"
-    )
-    return yaml.safe_load(text)
 
 
 def onboarded_org(state: dict) -> str | None:
@@ -47,7 +36,7 @@ def onboarded_org(state: dict) -> str | None:
 
 
 def test_win_mde_info_examples_run(winsim):
-    tasks = examples("win_mde_info")
+    tasks = module_examples("win_mde_info")
     assert len(tasks) == 4, "the examples changed: adapt this test"
     sim = winsim(
         {
@@ -57,9 +46,7 @@ def test_win_mde_info_examples_run(winsim):
             }
         }
     )
-    play = [{"hosts": "all", "gather_facts": False, "tasks": tasks}]
-    path = sim.base / "examples.yml"
-    path.write_text(yaml.safe_dump(play, sort_keys=False), encoding="utf-8")
+    path = write_playbook(sim.base, [{"hosts": "all", "gather_facts": False, "tasks": tasks}])
     guard = Invariants(sim, expected_org=ORG)
     rc, out, err = sim.playbook(path, extra_args=["-v"])
     guard.check(out, err, check_mode=True)  # read-only: nothing changed on any host
@@ -71,7 +58,7 @@ def test_win_mde_info_examples_run(winsim):
 
 
 def test_win_mde_onboarding_examples_run(winsim):
-    tasks = examples("win_mde_onboarding")
+    tasks = module_examples("win_mde_onboarding")
     assert len(tasks) == 6, "the examples changed: adapt this test"
     sim = winsim(
         {
@@ -110,8 +97,7 @@ def test_win_mde_onboarding_examples_run(winsim):
         # example 6: onboard again, branching on the reason code
         {"hosts": "ws01", "gather_facts": False, "tasks": [tasks[5]]},
     ]
-    path = sim.base / "examples.yml"
-    path.write_text(yaml.safe_dump(plays, sort_keys=False), encoding="utf-8")
+    path = write_playbook(sim.base, plays)
     guard = Invariants(sim, expected_org=ORG)
     rc, out, err = sim.playbook(path)
     guard.check(out, err)

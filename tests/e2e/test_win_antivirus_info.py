@@ -7,6 +7,7 @@ import json
 import pytest
 import yaml
 
+from tests.e2e.doc_examples import module_examples, write_playbook
 from tests.e2e.invariants import Invariants
 
 pytestmark = pytest.mark.e2e
@@ -115,20 +116,9 @@ def test_custom_pattern_finds_an_unknown_product_and_include_microsoft(winsim):
 
 def test_documented_examples_run(winsim):
     """The EXAMPLES of the module's documentation stub, as a play against a client and a server."""
-    import ast
-    from pathlib import Path
-
-    stub = Path(__file__).resolve().parents[2] / "plugins" / "modules" / "win_antivirus_info.py"
-    tree = ast.parse(stub.read_text(encoding="utf-8"))
-    examples = next(
-        node.value.value
-        for node in tree.body
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "EXAMPLES"
-    )
     sim = winsim({"hosts": {"ws01": FLEET["hosts"]["ws01"], "srv01": FLEET["hosts"]["srv01"]}})
-    play = [{"hosts": "all", "gather_facts": False, "tasks": yaml.safe_load(examples)}]
-    path = sim.base / "examples.yml"
-    path.write_text(yaml.safe_dump(play, sort_keys=False), encoding="utf-8")
+    tasks = module_examples("win_antivirus_info")
+    path = write_playbook(sim.base, [{"hosts": "all", "gather_facts": False, "tasks": tasks}])
     guard = Invariants(sim)
     rc, out, err = sim.playbook(path)
     guard.check(out, err, check_mode=True)  # read-only

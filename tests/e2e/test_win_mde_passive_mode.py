@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.e2e.doc_examples import module_examples, write_playbook
 from tests.e2e.invariants import Invariants
 from tests.winsim import rules
 from tests.winsim.fleet import onboarding_info_json
@@ -276,19 +277,9 @@ def test_client_is_allowed_with_a_warning(winsim, tmp_path: Path):
 
 def test_documented_examples_run(winsim):
     """The EXAMPLES of the module's documentation stub, as a play against a server and a client."""
-    import ast
-
-    stub = Path(__file__).resolve().parents[2] / "plugins" / "modules" / "win_mde_passive_mode.py"
-    tree = ast.parse(stub.read_text(encoding="utf-8"))
-    examples = next(
-        node.value.value
-        for node in tree.body
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "EXAMPLES"
-    )
     sim = winsim({"hosts": {"srv06": {"os": "server2022", "third_party_av": FALCON, "reboot_seconds": 1}}})
-    play = [{"hosts": "all", "gather_facts": False, "tasks": yaml.safe_load(examples)}]
-    path = sim.base / "examples.yml"
-    path.write_text(yaml.safe_dump(play, sort_keys=False), encoding="utf-8")
+    tasks = module_examples("win_mde_passive_mode")
+    path = write_playbook(sim.base, [{"hosts": "all", "gather_facts": False, "tasks": tasks}])
     guard = Invariants(sim, expected_org=ORG)
     rc, out, err = sim.playbook(path)
     guard.check(out, err)
