@@ -146,6 +146,12 @@ def context(tmp_path_factory):
     """A temporary copy of the definition, its tarballs, and the ansible-builder create output."""
     if BUILDER is None:
         pytest.skip("ansible-builder is not installed")
+    from ansible.release import __version__ as core_version
+
+    if core_version.startswith("2.19."):
+        # The EE pins the main environment's collections (ansible 14.x: ansible.windows 3.8.0); its
+        # tarballs are built from what is installed, which the compatibility run does not have.
+        pytest.skip("the execution environment is built from the main environment, not ansible-core %s" % core_version)
     root = tmp_path_factory.mktemp("ee")
     shutil.copy2(EE_FILE, root / EE_FILE.name)
     shutil.copy2(REPO_ROOT / "requirements.txt", root / "requirements.txt")
