@@ -10,12 +10,12 @@ stops the host with a stable ``reason``, its family and remediation. Runs on the
 
 from __future__ import annotations
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
 from ansible_collections.mdeops.defender.plugins.module_utils._reasons import REASONS, family_of, remediation_of
 from ansible_collections.mdeops.defender.plugins.module_utils._report import update_progress
-from ansible_collections.mdeops.defender.plugins.module_utils._specs import spec_for
+from ansible_collections.mdeops.defender.plugins.plugin_utils._action import check_args
 
 FACT = "mde_report_host"
 
@@ -28,15 +28,11 @@ class ActionModule(ActionBase):
         self._supports_check_mode = True
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
-        checked = ArgumentSpecValidator(spec_for("fleet_progress")["argument_spec"]).validate(dict(self._task.args))
-        if checked.error_messages:
-            result.update(
-                failed=True,
-                reason="invalid_argument",
-                msg="mdeops.defender.fleet_progress: %s" % "; ".join(checked.error_messages),
-            )
+        try:
+            args = check_args("fleet_progress", self._task.args)
+        except MdeError as exc:
+            result.update(failed=True, reason=exc.reason, msg=exc.msg)
             return result
-        args = checked.validated_parameters
         current = task_vars.get(FACT)
         try:
             record = update_progress(

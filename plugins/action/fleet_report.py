@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _report
-from ansible_collections.mdeops.defender.plugins.module_utils._specs import spec_for
+from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
+from ansible_collections.mdeops.defender.plugins.plugin_utils._action import check_args
 
 CALLBACK = "mdeops.defender.fleet_report"
 
@@ -29,16 +29,11 @@ class ActionModule(ActionBase):
         self._supports_check_mode = True
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
-        spec = spec_for("fleet_report")
-        checked = ArgumentSpecValidator(spec["argument_spec"]).validate(dict(self._task.args))
-        if checked.error_messages:
-            result.update(
-                failed=True,
-                reason="invalid_argument",
-                msg="mdeops.defender.fleet_report: %s" % "; ".join(checked.error_messages),
-            )
+        try:
+            args = check_args("fleet_report", self._task.args)
+        except MdeError as exc:
+            result.update(failed=True, reason=exc.reason, msg=exc.msg)
             return result
-        args = checked.validated_parameters
         hostvars = task_vars.get("hostvars", {})
         names = (
             args["hosts"]

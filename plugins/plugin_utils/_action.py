@@ -11,6 +11,7 @@ module through :meth:`MdeActionBase._run_ps`. Subclasses set ``MODULE`` and impl
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 from ansible.errors import AnsibleConnectionFailure
@@ -23,6 +24,26 @@ from ansible_collections.mdeops.defender.plugins.module_utils._reasons import RE
 from ansible_collections.mdeops.defender.plugins.module_utils._specs import spec_for
 
 display = Display()
+
+
+def check_args(module: str, task_args: dict) -> dict:
+    """The task's arguments validated against the module's spec (module_utils/_specs.py).
+
+    Raises :class:`MdeError` ``invalid_argument`` naming every problem; shared by every action plugin.
+    """
+    spec = spec_for(module)
+    validator = ArgumentSpecValidator(
+        spec["argument_spec"],
+        mutually_exclusive=spec.get("mutually_exclusive"),
+        required_together=spec.get("required_together"),
+        required_one_of=spec.get("required_one_of"),
+        required_if=spec.get("required_if"),
+        required_by=spec.get("required_by"),
+    )
+    checked = validator.validate(dict(task_args))
+    if checked.error_messages:
+        raise MdeError("invalid_argument", "mdeops.defender.%s: %s" % (module, "; ".join(checked.error_messages)))
+    return checked.validated_parameters
 
 
 class MdeActionBase(ActionBase):
@@ -40,22 +61,7 @@ class MdeActionBase(ActionBase):
         return "mdeops.defender.%s" % self.MODULE
 
     def validate_args(self) -> dict:
-        spec = spec_for(self.MODULE)
-        validator = ArgumentSpecValidator(
-            spec["argument_spec"],
-            mutually_exclusive=spec.get("mutually_exclusive"),
-            required_together=spec.get("required_together"),
-            required_one_of=spec.get("required_one_of"),
-            required_if=spec.get("required_if"),
-            required_by=spec.get("required_by"),
-        )
-        checked = validator.validate(dict(self._task.args))
-        if checked.error_messages:
-            raise MdeError(
-                "invalid_argument",
-                "%s: %s" % (self.fqcn, "; ".join(checked.error_messages)),
-            )
-        return checked.validated_parameters
+        return check_args(self.MODULE, self._task.args)
 
     def run(self, tmp: Any = None, task_vars: dict | None = None) -> dict:
         self._supports_check_mode = True
@@ -81,8 +87,9 @@ class MdeActionBase(ActionBase):
             for k, v in args.items()
         }
 
-    def run_module(self, args: dict, task_vars: dict) -> dict:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def run_module(self, args: dict, task_vars: dict) -> dict:
+        """The module's work on validated ``args``: each action plugin implements it."""
 
     def _run_ps(self, module_args: dict, task_vars: dict, module: str | None = None) -> dict:
         """Run a PowerShell module of the collection once (one WinRM round trip).

@@ -84,10 +84,10 @@ def normalise(script: str) -> str:
     return text.strip().rstrip(";").strip()
 
 
-def split_statements(script: str) -> list[str]:
-    """Split on newlines and ``;`` outside quotes, braces and parentheses."""
+def split_outside(text: str, separators: str) -> list[str]:
+    """Split on any of ``separators`` outside quotes, braces and parentheses (parts stripped, empty kept)."""
     out, buf, depth, quote = [], [], 0, ""
-    for ch in script:
+    for ch in text:
         if quote:
             buf.append(ch)
             if ch == quote:
@@ -99,13 +99,18 @@ def split_statements(script: str) -> list[str]:
             depth += 1
         elif ch in ")}":
             depth -= 1
-        elif ch in ";\n" and depth <= 0:
+        elif ch in separators and depth <= 0:
             out.append("".join(buf).strip())
             buf = []
             continue
         buf.append(ch)
     out.append("".join(buf).strip())
-    return [s for s in out if s]
+    return out
+
+
+def split_statements(script: str) -> list[str]:
+    """Split on newlines and ``;`` outside quotes, braces and parentheses."""
+    return [s for s in split_outside(script, ";\n") if s]
 
 
 # ---------------------------------------------------------------------------- whole scripts

@@ -54,27 +54,6 @@ WIN_SERVICE_INFO = "ansible.windows.win_service_info"
 
 #: See the module docstring (MODEL).
 SCRIPT_SENSE_WAIT_S = 0
-#: The properties of ``Get-MpComputerStatus`` the host model knows (common.mp_status).
-MP_FIELDS = (
-    "AMEngineVersion",
-    "AMProductVersion",
-    "AMRunningMode",
-    "AMServiceEnabled",
-    "AMServiceVersion",
-    "AntispywareEnabled",
-    "AntivirusEnabled",
-    "AntivirusSignatureAge",
-    "AntivirusSignatureLastUpdated",
-    "AntivirusSignatureVersion",
-    "BehaviorMonitorEnabled",
-    "ComputerState",
-    "DefenderSignaturesOutOfDate",
-    "IoavProtectionEnabled",
-    "IsTamperProtected",
-    "NISEnabled",
-    "OnAccessProtectionEnabled",
-    "RealTimeProtectionEnabled",
-)
 NO_EVENTS = "Get-WinEvent : No events were found that match the specified selection criteria."
 _TRUE = {"true", "yes", "on", "1", "y"}
 
@@ -611,29 +590,6 @@ class PsError(Exception):
     """A (non-terminating) PowerShell error record: written to stderr, ``$?`` false."""
 
 
-def _split_pipeline(statement: str) -> list[str]:
-    out, buf, depth, quote = [], [], 0, ""
-    for ch in statement:
-        if quote:
-            buf.append(ch)
-            if ch == quote:
-                quote = ""
-            continue
-        if ch in "'\"":
-            quote = ch
-        elif ch in "({":
-            depth += 1
-        elif ch in ")}":
-            depth -= 1
-        elif ch == "|" and depth <= 0:
-            out.append("".join(buf).strip())
-            buf = []
-            continue
-        buf.append(ch)
-    out.append("".join(buf).strip())
-    return out
-
-
 def _ps_tokens(text: str) -> list[str]:
     """Tokens of a command: quoted strings, ``@{...}`` / ``@(...)`` blocks, commas, barewords."""
     tokens = re.findall(r"@\{[^}]*\}|@\([^)]*\)|'(?:[^']|'')*'|\"[^\"]*\"|,|[^\s,]+", text)
@@ -707,7 +663,7 @@ def _dotnet_date(ts: float) -> str:
 def _get_mp_status(host: SimHost, tokens: list[str]) -> list[dict]:
     if tokens:
         raise ValueError("Get-MpComputerStatus takes no arguments here")
-    status, error = common.mp_status(host, list(MP_FIELDS))
+    status, error = common.mp_status(host, None)  # every property, like the cmdlet
     if status is None:
         raise PsError(
             "Get-MpComputerStatus : %s\r\n    + CategoryInfo          : NotSpecified: (MSFT_MpComputerStatus) "
@@ -894,7 +850,7 @@ def run_powershell(host: SimHost, script: str, check_mode: bool = False, module:
 
 
 def _run_pipeline(host: SimHost, statement: str, check_mode: bool, run: PsRun) -> None:
-    stages = _split_pipeline(statement)
+    stages = raw.split_outside(statement, "|")
     head = _ps_tokens(stages[0])
     if not head:
         raise ValueError("empty statement")

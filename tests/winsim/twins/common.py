@@ -61,8 +61,8 @@ def service_info(host: SimHost, name: str) -> dict:
     }
 
 
-def mp_status(host: SimHost, fields: list[str]) -> tuple[dict | None, str | None]:
-    """Get-MpComputerStatus as the simulated Defender reports it."""
+def mp_status(host: SimHost, fields: list[str] | None) -> tuple[dict | None, str | None]:
+    """Get-MpComputerStatus as the simulated Defender reports it (``fields=None``: every property)."""
     state = host.state
     defender = state.get("defender", {})
     mode = rules.derive_running_mode(state)
@@ -90,6 +90,8 @@ def mp_status(host: SimHost, fields: list[str]) -> tuple[dict | None, str | None
         "OnAccessProtectionEnabled": rtp,
         "RealTimeProtectionEnabled": rtp,
     }
+    if fields is None:
+        return full, None
     return {f: full.get(f) for f in fields}, None
 
 
