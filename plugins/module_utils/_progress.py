@@ -1,0 +1,207 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mdeops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A host's progress through a run, recorded from the modules' verdicts. PRIVATE.
+
+Every module the roles gate on returns its verdict: ``step`` (the guide step it judges),
+``reason`` (``None`` when the step reached the state it promised) and ``detail``. The
+``fleet_progress`` action feeds those results here; this module records them in the host's
+progress record (fact ``mde_report_host``, read by the fleet report) and says whether the host
+must stop, with the first failing verdict. No message is ever taken apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._reasons import REASONS, family_of, remediation_of
+from ._report import STEPS, outcome_of, update_progress
+
+#: Steps a result may name that are recorded under another report step.
+_STEP_ALIASES = {"reboot": "verify_mode", "passive_off": "registry"}
+#: What a failed task of another collection means (the rescue names the action).
+_ACTION_REASONS = {"win_reboot": ("verify_mode", "reboot_failed")}
+#: Keys of a win_mde_info result kept as the host's latest state in the record.
+_STATE_KEYS = (
+    "hostname",
+    "os",
+    "defender",
+    "onboarding",
+    "policy",
+    "security_center",
+    "antivirus",
+    "tamper_protection",
+    "reboot_pending",
+    "domain",
+    "diagnosis",
+    "computer",
+)
+
+
+class Verdict(dict):
+    """A failing verdict: ``step``, ``reason``, ``family``, ``remediation``, ``msg``, ``detail``."""
+
+
+def _is_result(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value) and not value.get("skipped")
+
+
+def report_step(step: str | None, fallback: str) -> str:
+    step = _STEP_ALIASES.get(step or "", step or "")
+    return step if step in STEPS else fallback
+
+
+def _failure_of(result: dict, step: str, failed_action: str | None = None) -> Verdict | None:
+    """The verdict of one result when it is a failure (``None``: the step is fine)."""
+    reason = result.get("reason")
+    failed = bool(result.get("failed")) or bool(result.get("unreachable"))
+    if not failed and not reason:
+        return None
+    short_action = (failed_action or "").rsplit(".", 1)[-1]
+    if not reason and short_action in _ACTION_REASONS:
+        step, reason = _ACTION_REASONS[short_action]
+    if not reason:
+        if result.get("unreachable"):
+            reason = "unreachable"
+        elif "exception" in result or "MODULE FAILURE" in str(result.get("msg", "")):
+            reason = "module_failure"
+        else:
+            reason = "host_error"
+    known = reason in REASONS
+    detail = result.get("detail") or ""
+    msg = str(result.get("msg") or detail or reason)
+    return Verdict(
+        step=step,
+        reason=reason,
+        family=result.get("family") or (family_of(reason) if known else "unknown"),
+        remediation=result.get("remediation") or (remediation_of(reason) if known else "See the message."),
+        msg=msg,
+        detail=detail,
+    )
+
+
+def _state_of(result: dict) -> dict | None:
+    """The host state in a win_mde_info result (or in win_mde_onboarding's ``state``)."""
+    if isinstance(result.get("diagnosis"), dict):
+        return {k: result[k] for k in _STATE_KEYS if k in result}
+    nested = result.get("state")
+    if isinstance(nested, dict) and isinstance(nested.get("diagnosis"), dict):
+        return {k: nested[k] for k in _STATE_KEYS if k in nested}
+    return None
+
+
+def device_name(state: dict) -> str | None:
+    """The name the Defender portal knows the device by: DNS host name and domain, lower-case.
+
+    Windows allows non-ASCII computer names; they are kept as they are (lower-cased). A name that
+    cannot be one (empty, control characters, longer than a DNS name) is ``None``: that host's EDR
+    confirmation fails on its own, the others' are unaffected.
+    """
+    host = str(state.get("hostname") or "").strip()
+    domain = state.get("domain") or {}
+    name = host + (".%s" % domain["name"] if domain.get("joined") and domain.get("name") else "")
+    name = name.strip().rstrip(".").lower()
+    if not host or len(name) > 255 or any(ord(ch) < 32 or ch in "\"\\" for ch in name):
+        return None
+    return name
+
+
+def record_result(
+    record: dict, result: dict, step: str | None = None, failed_action: str | None = None
+) -> tuple[dict, Verdict | None]:
+    """Record one host-level result; returns the new record and its failing verdict, if any."""
+    fallback = record.get("current_step") or "assess"
+    named = step or result.get("step") or result.get("mde_step")
+    rstep = report_step(named, fallback)
+    verdict = _failure_of(result, rstep, failed_action)
+    if verdict is not None:
+        rstep = verdict["step"]
+    extra: dict[str, Any] = {}
+    state = _state_of(result)
+    if state is not None:
+        extra["state"] = state
+        extra["device_name"] = device_name(state)
+    if isinstance(result.get("plan"), dict):
+        plan = result["plan"]
+        extra.update(plan=plan, goal=plan.get("goal"), wave="pending" if plan.get("wave") else "done")
+        if plan.get("reason") == "unprotected":
+            extra["unprotected"] = True
+    if named == "reboot" or result.get("rebooted"):
+        reboots = 1 if result.get("rebooted") and not result.get("failed") else 0
+    else:
+        reboots = 0
+    outcome = "failed" if verdict is not None and not result.get("unreachable") else outcome_of(result)
+    record = update_progress(record, rstep, outcome, reboots=reboots, **extra)
+    if verdict is None and state is not None and record.get("unprotected") and (state.get("diagnosis") or {}).get(
+        "protected"
+    ):
+        record["unprotected"] = False
+    return record, verdict
+
+
+def wave_verdict(result: dict, host: str) -> tuple[str, dict | None]:
+    """This host's part of a run_once wave result: ``(step, host-level result or None)``.
+
+    A wave-level failure (the API refused the whole call) is every host's failure; otherwise the
+    host's own entry in ``hosts`` is its verdict. A host missing from a result that answers per
+    host gets ``host_error``: its name could not be asked for, which says nothing about the others.
+    """
+    step = str(result.get("step") or "confirm_edr")
+    if result.get("reason") or result.get("failed"):
+        return step, result
+    hosts = result.get("hosts")
+    if not isinstance(hosts, dict):
+        return step, {"changed": bool(result.get("changed")), "step": step}
+    own = hosts.get(host)
+    if not isinstance(own, dict):
+        return step, {
+            "step": step,
+            "reason": "host_error",
+            "detail": "%s was not part of the wave's answer (no usable device name for it)" % host,
+        }
+    return step, dict(own, step=own.get("step") or step)
+
+
+def apply(
+    record: dict,
+    host: str,
+    results: list[Any] | None = None,
+    wave_results: list[Any] | None = None,
+    step: str | None = None,
+    fleet: dict | None = None,
+    failed_action: str | None = None,
+) -> tuple[dict, Verdict | None]:
+    """Record every result in order; stop at the first failing verdict and return it."""
+    record = dict(record or {})
+    refused = ((fleet or {}).get("refused") or {}).get(host)
+    for index, result in enumerate(results or []):
+        if not _is_result(result):
+            continue
+        record, verdict = record_result(record, result, step if index == 0 else None, failed_action)
+        if verdict is not None:
+            return record, verdict
+    if isinstance(refused, dict):
+        record, verdict = record_result(record, dict(refused, step="assess"))
+        if verdict is not None:
+            record["wave"] = "done"
+            return record, verdict
+    for result in wave_results or []:
+        if not _is_result(result):
+            continue
+        wave_step, own = wave_verdict(result, host)
+        if own is None:
+            continue
+        record, verdict = record_result(record, own, wave_step)
+        if verdict is not None:
+            return record, verdict
+    return record, None
+
+
+def _check_steps() -> None:
+    for alias in _STEP_ALIASES.values():
+        assert alias in STEPS
+
+
+_check_steps()
+
+__all__ = ["Verdict", "apply", "device_name", "record_result", "report_step", "wave_verdict"]

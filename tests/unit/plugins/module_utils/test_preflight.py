@@ -1,0 +1,105 @@
+"""Pre-flight checks of the roles' inputs (module_utils/_preflight.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.mdeops.defender.plugins.module_utils import _preflight as pf
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, [1, "10%", "30%", "100%"]),
+        ([1, "10%", "100%"], [1, "10%", "100%"]),
+        ("1, 10%, 100%", [1, "10%", "100%"]),
+        ("2", [2]),
+        (["50 %"], ["50%"]),
+        ([3], [3]),
+        (5, [5]),
+        (["12.5%"], ["12.5%"]),
+    ],
+)
+def test_valid_waves(value, expected):
+    assert pf.parse_waves(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ([0], "1 or more"),
+        (["0%"], "above 0%"),
+        ([-1], "1 or more"),
+        (["150%"], "at most 100%"),
+        ("a,b", "not a host count"),
+        ("", "empty"),
+        ([], "empty list"),
+        ([True], "boolean"),
+        ([1.5], "whole number"),
+        ({"a": 1}, "must be a list"),
+    ],
+)
+def test_invalid_waves_name_the_wave_and_the_rule(value, fragment):
+    with pytest.raises(pf.PreflightError) as err:
+        pf.parse_waves(value)
+    assert fragment in str(err.value)
+    assert "mde_waves" in str(err.value)
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, 10), (0, 0), ("25", 25), (100, 100), ("40%", 40)])
+def test_valid_thresholds(value, expected):
+    assert pf.parse_percentage(value) == expected
+
+
+@pytest.mark.parametrize("value", [-5, 101, "x", 12.5, True])
+def test_invalid_thresholds(value):
+    with pytest.raises(pf.PreflightError, match="mde_max_fail_percentage"):
+        pf.parse_percentage(value)
+
+
+def test_typo_in_a_role_variable_is_found_with_the_fix():
+    problems = pf.unknown_variables(
+        "mde_verify",
+        ["mde_verify_expected_org_id", "mde_verify_support_policy"],
+        ["mde_verify_expected_orgid", "mde_verify_support_policy", "mde_rollout_whatever", "my_var"],
+    )
+    assert problems == [
+        "mde_verify_expected_orgid is set but mde_verify has no such variable. Did you mean mde_verify_expected_org_id?"
+    ]
+
+
+def test_typo_in_a_playbook_variable_is_found():
+    problems = pf.unknown_variables("mde_rollout", [], ["mde_wave", "mde_something_of_mine", "__mde_rollout_x"])
+    assert len(problems) == 1 and "mde_wave" in problems[0] and "mde_waves" in problems[0]
+
+
+def test_a_dict_given_as_a_string_is_refused():
+    options = {"mde_rollout_api_options": {"type": "dict"}, "mde_rollout_x": {"type": "str"}}
+    problems = pf.strict_types(options, {"mde_rollout_api_options": '{"timeout": 5}', "mde_rollout_x": "a"})
+    assert len(problems) == 1 and "mde_rollout_api_options is a string" in problems[0]
+
+
+def test_paths_are_searched_in_order_and_reported(tmp_path):
+    playbook_dir = tmp_path / "play"
+    cwd = tmp_path / "cwd"
+    playbook_dir.mkdir()
+    cwd.mkdir()
+    (cwd / "pkg.zip").write_bytes(b"x")
+    found, searched = pf.resolve_path("pkg.zip", [str(playbook_dir), str(cwd)])
+    assert found == str(cwd / "pkg.zip") and searched == [str(playbook_dir / "pkg.zip"), str(cwd / "pkg.zip")]
+    (playbook_dir / "pkg.zip").write_bytes(b"y")
+    assert pf.resolve_path("pkg.zip", [str(playbook_dir), str(cwd)])[0] == str(playbook_dir / "pkg.zip")
+    missing, searched = pf.resolve_path("nope.zip", [str(playbook_dir), str(cwd)])
+    assert missing is None
+    message = pf.not_found("mde_rollout_onboarding_package", "nope.zip", searched)
+    assert str(playbook_dir / "nope.zip") in message and str(cwd / "nope.zip") in message
+
+
+def test_installer_must_be_an_msi(tmp_path):
+    good = tmp_path / "md4ws.msi"
+    good.write_bytes(pf.MSI_SIGNATURE + b"\0" * 10)
+    bad = tmp_path / "bad.msi"
+    bad.write_bytes(b"MZ not an msi")
+    assert pf.check_installer_file("mde_rollout_installer", str(good)) is None
+    assert "not a Windows Installer package" in pf.check_installer_file("mde_rollout_installer", str(bad))
+    assert "not a file" in pf.check_installer_file("mde_rollout_installer", str(tmp_path))
