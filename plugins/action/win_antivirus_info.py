@@ -14,7 +14,7 @@ from ansible_collections.mdeops.defender.plugins.module_utils import _av
 from ansible_collections.mdeops.defender.plugins.module_utils._mode import normalize_running_mode
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase
 
-# Get-MpComputerStatus properties read for Defender's own entry (mde-facts §2.2).
+# Get-MpComputerStatus properties read for Defender's own entry (docs/sources.md §2.2).
 DEFENDER_FIELDS = (
     "AMProductVersion",
     "AMRunningMode",
@@ -130,7 +130,7 @@ def assemble(raw: dict, user_patterns: list[str], include_microsoft: bool = True
     )
     products: list[dict] = []
     if workstation:
-        # What Security Center reports is what Defender sees (mde-facts §1.1, §4).
+        # What Security Center reports is what Defender sees (docs/sources.md §1.1, §4).
         products = _av.from_security_center(sc_raw.get("products") or []) if security_center["available"] else []
         for product in products:
             product.update(registered=True, real_time_service=product["real_time"], version=None)

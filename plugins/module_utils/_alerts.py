@@ -5,7 +5,7 @@
 
 ``GET /api/alerts`` documents ``$filter`` on ``alertCreationTime``, ``lastUpdateTime``,
 ``incidentId``, ``InvestigationId``, ``id``, ``assignedTo``, ``detectionSource``,
-``lastEventTime``, ``status``, ``severity`` and ``category`` (mde-facts §7.4) - not on the
+``lastEventTime``, ``status``, ``severity`` and ``category`` (docs/sources.md §7.4) - not on the
 machine or the title. So the server-side filter narrows by time (one call covers every
 machine of a wave) and the machine and title are matched here, on the returned page.
 """

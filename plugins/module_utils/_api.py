@@ -10,7 +10,7 @@ One :class:`ApiClient` per module run:
   itself). msal's in-memory token cache gives one token per resource per run. msal's HTTP
   goes through this client too, so the sign-in endpoint gets the same TLS settings, the same
   retries and the same counters as the APIs.
-* Clouds: ``public``, ``usgov_gcc``, ``usgov_gcc_high``, ``usgov_dod`` (mde-facts §7.2 and
+* Clouds: ``public``, ``usgov_gcc``, ``usgov_gcc_high``, ``usgov_dod`` (docs/sources.md §7.2 and
   Microsoft's US Government page); ``api_base_url`` / ``graph_base_url`` /
   ``authority_host`` override them (geo hosts such as ``https://eu.api.security.microsoft.com``,
   or a local test double).
@@ -140,7 +140,7 @@ class Family:
     label: str
 
 
-#: Endpoint families and their documented limits (mde-facts §7.3-7.6). Graph publishes no
+#: Endpoint families and their documented limits (docs/sources.md §7.3-7.6). Graph publishes no
 #: fixed numbers for runHuntingQuery (the advanced hunting quota applies) nor for Intune;
 #: the Intune cap is a conservative client-side choice, not a Microsoft figure.
 FAMILIES: dict[str, Family] = {

@@ -16,7 +16,7 @@ and a third-party AV providing real-time protection.
 protection on, or a third-party AV with real-time protection on. The collection never
 makes a change that would turn this to false.
 
-Every rule cites the mde-facts section it follows.
+Every rule cites the docs/sources.md section it follows.
 """
 
 from __future__ import annotations

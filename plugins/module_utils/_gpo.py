@@ -12,7 +12,7 @@ Pure functions, no I/O:
 * parsing of ``gpresult /scope computer /x`` (the RSOP report) to find which GPO set a registry
   value (:func:`parse_gpresult`, :func:`winning_setting`).
 
-Facts: ``mde-facts.md`` §1.2 (the value), §5 (Group Policy; the guide's inverted "Turn off
+Facts: ``docs/sources.md`` §1.2 (the value), §5 (Group Policy; the guide's inverted "Turn off
 Microsoft Defender Antivirus"), §5.3 (verification with gpupdate and gpresult).
 """
 
@@ -292,7 +292,7 @@ def desired_items(d: Desired) -> tuple[list[dict], list[tuple[str, str, str, boo
     of the items it must not carry.
 
     * ForceDefenderPassiveMode as a Group Policy Preferences registry item, action Update
-      (Microsoft's documented Group Policy route, mde-facts §5.2) - always.
+      (Microsoft's documented Group Policy route, docs/sources.md §5.2) - always.
     * The guide's Windows Defender\\ForcePassiveMode preference item - only with ``guide_value``,
       otherwise removed from this GPO.
     * DisableAntiSpyware = 1 ("Turn off Microsoft Defender Antivirus") as the Administrative Templates
@@ -832,7 +832,7 @@ def refresh_verdict(
     The value arrived when ForceDefenderPassiveMode equals ``expected_value`` and, when
     ``expected_gpo`` is given and the RSOP report can tell, that GPO is the one that set it.
     A reboot is required when the refresh changed the value on a host that is already onboarded:
-    Defender reads the value at boot (mde-facts §1.2). Check mode never fails for a value that has
+    Defender reads the value at boot (docs/sources.md §1.2). Check mode never fails for a value that has
     not arrived: gpupdate did not run.
     """
     registry = raw.get("registry") or {}

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Intune settings-catalog policies: presets, canonical form, diff and validation. PRIVATE.
 
-What Intune really offers for this rollout (mde-facts §6): there is NO Intune setting that
+What Intune really offers for this rollout (docs/sources.md §6): there is NO Intune setting that
 puts Defender Antivirus in passive mode (clients go passive by themselves once onboarded
 beside a registered third-party antivirus). Intune's part is onboarding: the Endpoint
 detection and response (EDR) policy, whose "Microsoft Defender for Endpoint client
@@ -15,7 +15,7 @@ The source guide's "disable real-time protection" (``AllowRealtimeMonitoring`` =
 passive mode and Microsoft warns against it; :func:`realtime_off_settings` builds it only for
 an explicit, warned opt-in (``allow_disable_realtime``).
 
-Setting definition ids below were read from exported policies (mde-facts §6.1 marks them
+Setting definition ids below were read from exported policies (docs/sources.md §6.1 marks them
 UNCONFIRMED); the module never trusts them blindly: every id a policy uses is looked up in
 the tenant's ``configurationSettings`` catalogue first (:func:`check_against_definitions`).
 """

@@ -15,7 +15,7 @@ from ._mode import normalize_running_mode
 from ._os_support import classify
 from ._package import is_guid, normalize_guid, org_id_from_onboarding_info
 
-# Get-MpComputerStatus properties the collection reports (mde-facts §2.2).
+# Get-MpComputerStatus properties the collection reports (docs/sources.md §2.2).
 MP_STATUS_FIELDS = (
     "AMEngineVersion",
     "AMProductVersion",

@@ -6,7 +6,7 @@
 Pure functions, no I/O, unit-tested:
 
 * what the onboarding script's exit codes and ``WDATPOnboarding`` event IDs mean
-  (mde-facts §3.2, from Microsoft's troubleshoot-onboarding page), and Windows Installer's
+  (docs/sources.md §3.2, from Microsoft's troubleshoot-onboarding page), and Windows Installer's
   exit codes for ``md4ws.msi`` (§3.6);
 * the checks a package must pass before anything touches a host (§3.1, §3.5);
 * the present/absent decision table (:func:`plan`) and the check-mode prediction;
@@ -41,7 +41,7 @@ _POLICY_KEY = r"HKLM\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protect
 _STATUS_KEY = r"HKLM\SOFTWARE\Microsoft\Windows Advanced Threat Protection\Status"
 
 # Exit codes of the portal's onboarding script = the ID of the error event it writes to the
-# Application log under WDATPOnboarding (mde-facts §3.2; defender-docs troubleshoot-onboarding.md).
+# Application log under WDATPOnboarding (docs/sources.md §3.2; defender-docs troubleshoot-onboarding.md).
 # That exit code = event ID is UNCONFIRMED (read from public copies of generated scripts).
 ONBOARDING_EXIT_CODES: dict[int, str] = {
     0: "the script finished without error",

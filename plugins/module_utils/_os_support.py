@@ -6,7 +6,7 @@
 Two policies are available:
 
 ``microsoft`` (default)
-    Microsoft's documentation (mde-facts §1.4): Windows 10 and 11 (supported editions, not
+    Microsoft's documentation (docs/sources.md §1.4): Windows 10 and 11 (supported editions, not
     Home), Windows Server 2012 R2 and 2016 *with the modern unified solution*, Windows
     Server 1803 or later, 2019, 2022, 2025. Hyper-V Server is not supported.
 ``guide``

@@ -4,7 +4,7 @@
 """Reading Defender for Endpoint onboarding and offboarding packages. PRIVATE.
 
 The portal gives a zip (``WindowsDefenderATPOnboardingPackage.zip`` /
-``WindowsDefenderATPOffboardingPackage.zip``) holding a ``.cmd`` script (mde-facts §3.1):
+``WindowsDefenderATPOffboardingPackage.zip``) holding a ``.cmd`` script (docs/sources.md §3.1):
 
 * ``WindowsDefenderATPOnboardingScript.cmd`` — Group Policy / Configuration Manager, unattended
 * ``WindowsDefenderATPLocalOnboardingScript.cmd`` — local script, asks for ``Y`` and waits

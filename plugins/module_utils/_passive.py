@@ -8,7 +8,7 @@ Pure functions over the state that ``win_mde_info``'s ``gather()`` builds (see
 safety guard, tamper protection, ``reboot_required`` and the diff. The action plugin calls
 them in that order; check mode, diff and the real run share the same computation.
 
-Facts followed (mde-facts.md):
+Facts followed (docs/sources.md):
 
 * §1.2: ``ForceDefenderPassiveMode`` (REG_DWORD) under
   ``HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Advanced Threat Protection``; ``1`` passive,

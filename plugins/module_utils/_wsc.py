@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Windows Security Center ``AntiVirusProduct.productState`` decoding. PRIVATE.
 
-Microsoft does not document the bit layout of ``productState`` (mde-facts §4 marks it
+Microsoft does not document the bit layout of ``productState`` (docs/sources.md §4 marks it
 UNCONFIRMED). The community decoding of the 24-bit value ``0xPPSSDD`` is used:
 
 * ``0xFF0000`` provider (``0x04`` antivirus, ``0x06`` = 0x04 | 0x02 also seen for Defender),
