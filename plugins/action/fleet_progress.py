@@ -15,7 +15,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
 from ansible_collections.mdeops.defender.plugins.module_utils._reasons import REASONS, family_of, remediation_of
 from ansible_collections.mdeops.defender.plugins.module_utils._report import update_progress
-from ansible_collections.mdeops.defender.plugins.plugin_utils._action import check_args
+from ansible_collections.mdeops.defender.plugins.plugin_utils._args import check_args
 
 FACT = "mde_report_host"
 

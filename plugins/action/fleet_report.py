@@ -9,7 +9,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _report
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
-from ansible_collections.mdeops.defender.plugins.plugin_utils._action import check_args
+from ansible_collections.mdeops.defender.plugins.plugin_utils._args import check_args
 
 CALLBACK = "mdeops.defender.fleet_report"
 

@@ -28,7 +28,6 @@ import os
 
 from ansible.errors import AnsibleError
 
-from ansible_collections.mdeops.defender.plugins.action.win_mde_info import check_org_id, gather, interpret, read_args
 from ansible_collections.mdeops.defender.plugins.module_utils import _onboarding as onb
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
 from ansible_collections.mdeops.defender.plugins.module_utils._package import (
@@ -37,6 +36,8 @@ from ansible_collections.mdeops.defender.plugins.module_utils._package import (
     read_package_bytes,
 )
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase, display
+from ansible_collections.mdeops.defender.plugins.plugin_utils._args import check_org_id
+from ansible_collections.mdeops.defender.plugins.plugin_utils._host_read import gather, interpret, read_args
 
 _SUPPORT_POLICY = "microsoft"
 

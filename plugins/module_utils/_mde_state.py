@@ -13,7 +13,7 @@ from __future__ import annotations
 from . import _av
 from ._mode import normalize_running_mode
 from ._os_support import classify
-from ._package import is_guid, normalize_guid, org_id_from_onboarding_info
+from ._package import canonical_guid, org_id_from_onboarding_info
 
 # Get-MpComputerStatus properties the collection reports (docs/sources.md §2.2).
 MP_STATUS_FIELDS = (
@@ -61,7 +61,7 @@ def _bool(value: object) -> bool | None:
 
 
 def _org(value: object) -> str | None:
-    return normalize_guid(str(value)) if value and is_guid(str(value).strip("{}")) else None
+    return canonical_guid(str(value)) if value else None
 
 
 def _service(raw: dict | None) -> dict:
@@ -122,7 +122,7 @@ def build_state(raw: dict, support_policy: str = "microsoft", expected_org_id: s
     org_id = _org(reg.get("onboarding_org_id")) or org_id_from_onboarding_info(reg.get("onboarding_info"))
     status_org = reg.get("status_org_id")
     if not org_id and status_org:
-        org_id = str(status_org).strip("{}").lower()
+        org_id = canonical_guid(str(status_org)) or str(status_org).strip("{}").lower()
     onboarding = {
         "onboarded": onboarding_state == 1,
         "onboarding_state": onboarding_state,

@@ -29,16 +29,20 @@ import os
 import re
 import zipfile
 
+from ._registry import OFFBOARDING_DATA, ONBOARDING_INFO
+
 ONBOARDING = "onboarding"
 OFFBOARDING = "offboarding"
 
-_GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+#: A GUID as people and Windows write it: any case, with or without braces (``{...}``).
+_GUID_RE = re.compile(r"^(?:\{(%s)\}|(%s))$" % (_GUID, _GUID))
 _ONBOARD_NAME_RE = re.compile(r"(?i)^WindowsDefenderATP(Local)?OnboardingScript\.cmd$")
 _OFFBOARD_NAME_RE = re.compile(
     r"(?i)^WindowsDefenderATP(Local)?OffboardingScript_valid_until_(\d{4}-\d{2}-\d{2})\.cmd$"
 )
 _MDM_NAME_RE = re.compile(r"(?i)\.(onboarding|offboarding)$")
-_REG_ADD_RE = re.compile(r'(?i)/v\s+(OnboardingInfo|696C1FA1-4030-4FA4-8713-FAF9B2EA7C0A)\s+/t\s+REG_SZ\s+/f\s+/d\s+"')
+_REG_ADD_RE = re.compile(r'(?i)/v\s+(%s|%s)\s+/t\s+REG_SZ\s+/f\s+/d\s+"' % (ONBOARDING_INFO, OFFBOARDING_DATA))
 _ORG_FALLBACK_RE = re.compile(r"(?i)orgId\W{1,12}([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 _INTERACTIVE_RE = re.compile(r"(?im)^\s*set\s+/p\s+\w+\s*=|^\s*:USER_CONSENT\b")
 
@@ -56,12 +60,22 @@ class PackageError(Exception):
         self.msg = msg
 
 
+def canonical_guid(value: object) -> str | None:
+    """The one normalisation of an org id: a GUID in any case, with or without braces, becomes lower case
+    without braces (``{0A1B...}`` -> ``0a1b...``); anything else becomes None."""
+    if not isinstance(value, str):
+        return None
+    match = _GUID_RE.match(value.strip())
+    return (match.group(1) or match.group(2)).lower() if match else None
+
+
 def is_guid(value: object) -> bool:
-    return isinstance(value, str) and bool(_GUID_RE.match(value.strip()))
+    return canonical_guid(value) is not None
 
 
 def normalize_guid(value: str) -> str:
-    return value.strip().strip("{}").lower()
+    """:func:`canonical_guid` for a value known to be a GUID."""
+    return canonical_guid(value) or value.strip().strip("{}").lower()
 
 
 def _argv_unescape(text: str) -> str:

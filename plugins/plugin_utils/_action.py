@@ -6,7 +6,7 @@
 An action plugin holds the decisions of a module and calls the thin same-named PowerShell
 module through :meth:`MdeActionBase._run_ps`. Subclasses set ``MODULE`` and implement
 :meth:`MdeActionBase.run_module`; arguments are validated here with the spec from
-``module_utils/_specs.py`` before anything is sent to the host.
+``module_utils/_specs.py`` (:func:`._args.check_args`) before anything is sent to the host.
 """
 
 from __future__ import annotations
@@ -15,35 +15,14 @@ import abc
 from typing import Any
 
 from ansible.errors import AnsibleConnectionFailure
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
 from ansible_collections.mdeops.defender.plugins.module_utils._reasons import REASONS
-from ansible_collections.mdeops.defender.plugins.module_utils._specs import spec_for
+from ansible_collections.mdeops.defender.plugins.plugin_utils._args import check_args
 
 display = Display()
-
-
-def check_args(module: str, task_args: dict) -> dict:
-    """The task's arguments validated against the module's spec (module_utils/_specs.py).
-
-    Raises :class:`MdeError` ``invalid_argument`` naming every problem; shared by every action plugin.
-    """
-    spec = spec_for(module)
-    validator = ArgumentSpecValidator(
-        spec["argument_spec"],
-        mutually_exclusive=spec.get("mutually_exclusive"),
-        required_together=spec.get("required_together"),
-        required_one_of=spec.get("required_one_of"),
-        required_if=spec.get("required_if"),
-        required_by=spec.get("required_by"),
-    )
-    checked = validator.validate(dict(task_args))
-    if checked.error_messages:
-        raise MdeError("invalid_argument", "mdeops.defender.%s: %s" % (module, "; ".join(checked.error_messages)))
-    return checked.validated_parameters
 
 
 class MdeActionBase(ActionBase):
