@@ -14,17 +14,20 @@ Two things AnsibleModule does not do by itself:
 
 from __future__ import annotations
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common import validation
 
 from ._api import (
-    API_MUTUALLY_EXCLUSIVE,
-    API_REQUIRED_ONE_OF,
     HAS_MSAL,
+    HAS_URLLIB3,
     MSAL_IMPORT_ERROR,
+    URLLIB3_IMPORT_ERROR,
     client_from_module,
     fail_module,
 )
+from ._api_settings import API_MUTUALLY_EXCLUSIVE, API_REQUIRED_ONE_OF
 from ._errors import MdeError
 
 _CHECKERS = {
@@ -108,6 +111,10 @@ def api_module(
     )
     if not HAS_MSAL:
         module.fail_json(msg=missing_required_lib("msal"), exception=str(MSAL_IMPORT_ERROR), reason="invalid_argument")
+    if not HAS_URLLIB3:
+        module.fail_json(
+            msg=missing_required_lib("urllib3"), exception=str(URLLIB3_IMPORT_ERROR), reason="invalid_argument"
+        )
     return module
 
 
@@ -124,6 +131,16 @@ def run_api_module(module: MdeApiModule, result: dict, work) -> None:
     except MdeError as exc:
         result["api_calls"] = client.summary() if client else {}
         fail_module(module, exc, **result)
+    except Exception as exc:  # a crash: report it as what it is, never as a state of the devices
+        result["api_calls"] = client.summary() if client else {}
+        crash = MdeError(
+            "api_error",
+            "the module crashed on an answer it did not expect (%s: %s); nothing was concluded about the "
+            "devices. This is a bug of mdeops.defender, or the API changed: please report it with this message"
+            % (type(exc).__name__, exc),
+            exception=traceback.format_exc(),
+        )
+        fail_module(module, crash, **result)
     diff = result.pop("_diff", None)
     if module._diff and diff is not None:  # pylint: disable=protected-access
         result["diff"] = diff

@@ -287,11 +287,11 @@ reason:
 
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _intune  # noqa: E402
-from ansible_collections.mdeops.defender.plugins.module_utils._api import (  # noqa: E402 - imports follow the documentation
+from ansible_collections.mdeops.defender.plugins.module_utils._api_settings import (  # noqa: E402 - imports follow the documentation
     API_ARGUMENT_SPEC,
-    odata_quote,
     with_env_fallbacks,
 )
+from ansible_collections.mdeops.defender.plugins.module_utils._api_transport import odata_quote  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._api_module import (  # noqa: E402
     MdeApiModule,
     api_module,
@@ -490,6 +490,7 @@ def present(module: MdeApiModule, client) -> dict:
                 what="creating the policy",
                 json_body=body,
                 expected=(200, 201),
+                idempotent=False,
             )
             policy_id = (created or {}).get("id")
     if steps["put_settings"]:

@@ -228,7 +228,7 @@ reason:
 """
 
 
-from ansible_collections.mdeops.defender.plugins.module_utils._api import (  # noqa: E402 - imports follow the documentation
+from ansible_collections.mdeops.defender.plugins.module_utils._api_settings import (  # noqa: E402 - imports follow the documentation
     API_ARGUMENT_SPEC,
     with_env_fallbacks,
 )

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from ansible_collections.mdeops.defender.plugins.doc_fragments.api import ModuleDocFragment
-from ansible_collections.mdeops.defender.plugins.module_utils._api import API_ARGUMENT_SPEC
+from ansible_collections.mdeops.defender.plugins.module_utils._api_settings import API_ARGUMENT_SPEC
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 MODULES = ["mde_machine_info", "mde_hunting_query", "mde_alert_info", "intune_configuration_policy"]
