@@ -312,8 +312,7 @@ class ApiClient:
             raise MdeError(
                 "api_error",
                 "%s: @odata.nextLink points to another host or scheme (%s://%s, not https://%s); not following it "
-                "with the access token"
-                % (what, parts.scheme or "?", parts.netloc or "?", host_of(base)),
+                "with the access token" % (what, parts.scheme or "?", parts.netloc or "?", host_of(base)),
                 url=redact_url(next_link),
             )
         if next_link in seen:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from ._errors import MdeError
 from ._package import OFFBOARDING, ONBOARDING, PackageError, check_expiry, verify_checksum
-from ._registry import ATP_POLICY_KEY, ATP_STATUS_KEY
+from ._registry import ATP_POLICY_KEY, ATP_STATUS_KEY, as_int
 
 PRESENT = "present"
 ABSENT = "absent"
@@ -171,10 +171,7 @@ def package_summary(package: dict, source: str) -> dict:
 # ----------------------------------------------------------------------------- status and plan
 def status(onboarding_state: object, org_id: str | None, sense_running: bool) -> dict:
     """The onboarding status used for ``before``/``after``/``diff``."""
-    try:
-        state = int(onboarding_state)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        state = None
+    state = as_int(onboarding_state)
     return {
         "onboarded": state == 1,
         "org_id": org_id,

@@ -25,7 +25,7 @@ from __future__ import annotations
 from ._errors import MdeError
 from ._mode import is_passive_goal
 from ._reasons import remediation_of
-from ._registry import FORCE_PASSIVE, GUIDE_ITEM, PASSIVE_ITEM
+from ._registry import FORCE_PASSIVE, GUIDE_ITEM, PASSIVE_ITEM, as_int
 from ._rules_versions import version_tuple
 
 #: result key -> (registry key, value name), in display order
@@ -40,23 +40,16 @@ TAMPER_LOCK_FROM = (4, 18, 2208, 0)
 GUIDE_STATES = ("present", "absent", "unmanaged")
 
 
-def _int_or_none(value: object) -> int | None:
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-
-
 def values_from_state(host_state: dict) -> dict:
     """Both registry values as the host has them now (``None`` = not set)."""
     policy = host_state.get("policy") or {}
-    return {name: _int_or_none(policy.get(name)) for name in VALUES}
+    return {name: as_int(policy.get(name)) for name in VALUES}
 
 
 def values_from_raw(raw: dict | None) -> dict:
     """Both registry values from a ``before``/``after`` dict of the PowerShell side."""
     raw = raw or {}
-    return {name: _int_or_none(raw.get(name)) for name in VALUES}
+    return {name: as_int(raw.get(name)) for name in VALUES}
 
 
 def guide_state(state: str, guide_value: bool) -> str:

@@ -7,7 +7,8 @@ Each path and value name is defined here once for the Python side (the PowerShel
 own, in ``_MdeDefender.psm1``). Sources: docs/sources.md §1.2 (``ForceDefenderPassiveMode``),
 §1.3 (the guide's ``ForcePassiveMode``), §3.3 (``OnboardingState``), §3.4 (``OnboardingInfo``),
 §5.1 (``DisableAntiSpyware``). Also the name helpers Group Policy needs to compare registry
-items written in the several spellings Windows tools use.
+items written in the several spellings Windows tools use, and the conversions of the values
+Windows reports (:func:`as_int`, :func:`as_bool`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "ONBOARDING_INFO",
     "ONBOARDING_STATE",
     "PASSIVE_ITEM",
+    "as_bool",
     "as_int",
     "kind_name",
     "reg_key",
@@ -118,10 +120,24 @@ def same_value(a_key: str, a_name: str, b_key: str, b_name: str) -> bool:
     return reg_key(a_key).lower() == reg_key(b_key).lower() and str(a_name).lower() == str(b_name).lower()
 
 
-def as_int(value: Any) -> int | None:
+def as_bool(value: Any) -> bool | None:
+    """A flag as Windows reports it (``True``, ``"True"``, ``1``, ``"0"``, ...) as a bool; None when unknown."""
+    if value is None:
+        return None
     if isinstance(value, bool):
-        return int(value)
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off", ""):
+        return False
+    return None
+
+
+def as_int(value: Any) -> int | None:
+    """A number as Windows reports it (registry data, WMI and CIM values, JSON from PowerShell) as an
+    int; None when it is absent or not a whole number."""
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None

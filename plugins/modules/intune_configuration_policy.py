@@ -287,16 +287,16 @@ reason:
 
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _intune  # noqa: E402
-from ansible_collections.mdeops.defender.plugins.module_utils._api_settings import (  # noqa: E402 - imports follow the documentation
-    API_ARGUMENT_SPEC,
-    with_env_fallbacks,
-)
-from ansible_collections.mdeops.defender.plugins.module_utils._api_transport import odata_quote  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._api_module import (  # noqa: E402
     MdeApiModule,
     api_module,
     run_api_module,
 )
+from ansible_collections.mdeops.defender.plugins.module_utils._api_settings import (  # noqa: E402 - imports follow the documentation
+    API_ARGUMENT_SPEC,
+    with_env_fallbacks,
+)
+from ansible_collections.mdeops.defender.plugins.module_utils._api_transport import odata_quote  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError  # noqa: E402
 
 POLICIES = "/beta/deviceManagement/configurationPolicies"

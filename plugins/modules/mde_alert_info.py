@@ -165,14 +165,14 @@ from ansible_collections.mdeops.defender.plugins.module_utils._alerts import (  
     odata_time,
     parse_since,
 )
-from ansible_collections.mdeops.defender.plugins.module_utils._api_settings import (  # noqa: E402 - imports follow the documentation
-    API_ARGUMENT_SPEC,
-    with_env_fallbacks,
-)
 from ansible_collections.mdeops.defender.plugins.module_utils._api_module import (  # noqa: E402
     MdeApiModule,
     api_module,
     run_api_module,
+)
+from ansible_collections.mdeops.defender.plugins.module_utils._api_settings import (  # noqa: E402 - imports follow the documentation
+    API_ARGUMENT_SPEC,
+    with_env_fallbacks,
 )
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError  # noqa: E402
 
