@@ -137,11 +137,14 @@ e2e: venv ## pytest -m e2e tests/e2e (against the simulated fleet); no test file
 sanity: venv ## ansible-test sanity offline (validate-modules on the .py stubs only; skips printed)
 	$(VPY) tests/tools/sanity.py --python $(PY_VERSION)
 
-lint: venv ## ruff check + ruff format --check (plugins/ tests/), ansible-lint --profile production
+lint: venv ## ruff check + ruff format --check (plugins/ tests/), mypy (plugins/ tests/tools/), ansible-lint --profile production
 	@$(VPY) tests/tools/collection_farm.py >/dev/null
 	@dirs=""; for d in plugins tests; do if [ -d $$d ]; then dirs="$$dirs $$d"; fi; done; failed=""; \
 	echo "+ ruff check $$dirs"; ruff check $$dirs || failed="$$failed ruff-check"; \
 	echo "+ ruff format --check $$dirs"; ruff format --check $$dirs || failed="$$failed ruff-format(run: make format)"; \
+	echo "+ mypy -p ansible_collections.mdeops.defender.plugins (from collections/; config: pyproject.toml)"; \
+	(cd collections && mypy --config-file $(ROOT)/pyproject.toml -p ansible_collections.mdeops.defender.plugins) || failed="$$failed mypy(plugins)"; \
+	echo "+ mypy tests/tools"; MYPYPATH=tests/tools mypy --config-file pyproject.toml tests/tools || failed="$$failed mypy(tests/tools)"; \
 	echo "+ ansible-lint --profile production"; \
 	awx=$$($(VPY) tests/tools/ee_context.py --awx-only) || failed="$$failed awx.awx(for playbooks/awx_configure.yml)"; \
 	ANSIBLE_COLLECTIONS_PATH=$(ROOT)/collections:$$awx ansible-lint --nocolor --profile production --offline || failed="$$failed ansible-lint"; \

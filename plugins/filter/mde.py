@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
@@ -68,7 +69,7 @@ def package_info(
     when the package cannot be used (missing, corrupt, no script, interactive, another org, expired,
     wrong kind, checksum mismatch).
     """
-    out = {"ok": False, "reason": None, "msg": None, "org_id": None, "kind": None, "script_name": None}
+    out: dict[str, Any] = {"ok": False, "reason": None, "msg": None, "org_id": None, "kind": None, "script_name": None}
     if not path:
         out.update(reason="package_not_found", msg="no package given")
         return out

@@ -15,6 +15,8 @@ Two things AnsibleModule does not do by itself:
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common import validation
@@ -24,6 +26,7 @@ from ._api import (
     HAS_URLLIB3,
     MSAL_IMPORT_ERROR,
     URLLIB3_IMPORT_ERROR,
+    ApiClient,
     client_from_module,
     fail_module,
 )
@@ -47,7 +50,7 @@ def _hidden(spec: dict, params: object) -> object:
     """A copy of the parameters with every no_log value replaced (recursively)."""
     if not isinstance(params, dict):
         return params
-    out = {}
+    out: dict[str, object] = {}
     for name, value in params.items():
         option = (spec or {}).get(name) or {}
         if option.get("no_log") and value is not None:
@@ -63,7 +66,7 @@ def _hidden(spec: dict, params: object) -> object:
 
 def _wrong_types(spec: dict, params: object) -> list[str]:
     """Top-level options whose value does not convert to the option's type."""
-    wrong = []
+    wrong: list[str] = []
     if not isinstance(params, dict):
         return wrong
     for name, option in (spec or {}).items():
@@ -79,13 +82,13 @@ def _wrong_types(spec: dict, params: object) -> list[str]:
 
 
 class MdeApiModule(AnsibleModule):
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._mde_validating = True
         self._mde_spec = kwargs.get("argument_spec") or (args[0] if args else {})
         super().__init__(*args, **kwargs)
         self._mde_validating = False
 
-    def fail_json(self, msg, **kwargs):
+    def fail_json(self, msg: Any, **kwargs: Any) -> None:
         if getattr(self, "_mde_validating", False):
             kwargs.setdefault("reason", "invalid_argument")
             spec = getattr(self, "_mde_spec", {}) or {}
@@ -118,7 +121,7 @@ def api_module(
     return module
 
 
-def run_api_module(module: MdeApiModule, result: dict, work) -> None:
+def run_api_module(module: MdeApiModule, result: dict, work: Callable[[ApiClient], dict]) -> None:
     """Run ``work(client)``, merge what it returns into ``result`` and exit; a typed error fails the module.
 
     ``result`` holds every documented key up front, so success and failure results have the same
@@ -144,5 +147,5 @@ def run_api_module(module: MdeApiModule, result: dict, work) -> None:
     diff = result.pop("_diff", None)
     if module._diff and diff is not None:  # pylint: disable=protected-access
         result["diff"] = diff
-    result["api_calls"] = client.summary()
+    result["api_calls"] = client.summary() if client else {}
     module.exit_json(**result)

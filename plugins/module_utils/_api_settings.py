@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from ._errors import MdeError
@@ -125,7 +126,8 @@ class ApiSettings:
 
     @classmethod
     def from_params(cls, params: dict) -> ApiSettings:
-        return cls(**{k: params.get(k) for k in API_ARGUMENT_SPEC if params.get(k) is not None})
+        values: dict[str, Any] = {k: params.get(k) for k in API_ARGUMENT_SPEC if params.get(k) is not None}
+        return cls(**values)
 
     @property
     def endpoints(self) -> Cloud:

@@ -266,7 +266,7 @@ def plan(cur: Current, d: Desired) -> Plan:
     before = snapshot(cur)
     ops: list[dict] = []
     if d.state == "absent":
-        after = {"exists": False, "id": None, "name": d.name, "comment": None, "settings": [], "links": []}
+        after: dict = {"exists": False, "id": None, "name": d.name, "comment": None, "settings": [], "links": []}
         if cur.exists:
             ops.append({"op": "remove_gpo"})
         else:

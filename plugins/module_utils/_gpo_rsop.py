@@ -124,7 +124,7 @@ def _gpp_value(rtype: str, value: str | None) -> Any:
 def _parse_gpo(elem: ET.Element) -> dict:
     path = _child(elem, "Path")
     ident = _text(path, "Identifier") if path is not None else None
-    links = []
+    links: list[dict[str, Any]] = []
     for link in _children(elem, "Link"):
         links.append(
             {
@@ -254,14 +254,14 @@ def winning_setting(parsed: dict, key: str, value_name: str) -> dict | None:
     Within one extension the lowest ``precedence`` wins. Across extensions, Group Policy Preferences
     run after the Registry (Administrative Templates) extension and so overwrite it.
     """
-    found = [
+    found: list[dict] = [
         s
         for s in parsed.get("settings") or []
         if s["kind"] in ("preference", "policy") and same_value(s["key"], s["value_name"], key, value_name)
     ]
     if not found:
         return None
-    prefs = sorted((s for s in found if s["kind"] == "preference"), key=_rank)
+    prefs: list[dict] = sorted((s for s in found if s["kind"] == "preference"), key=_rank)
     if prefs:
         return prefs[0]
     return sorted(found, key=_rank)[0]

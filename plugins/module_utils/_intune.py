@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from ._errors import MdeError
@@ -205,7 +206,7 @@ def normalize_settings(raw: list[Any]) -> list[dict]:
     return out
 
 
-def _walk(instances: list[dict]):
+def _walk(instances: list[dict]) -> Iterator[dict]:
     for inst in instances:
         yield inst
         value = inst.get("choiceSettingValue") or {}
@@ -375,7 +376,7 @@ def canonical_policy(policy: dict, compare_scope_tags: bool = True) -> dict:
     """The fields of a policy that decide a change (secrets reduced to their presence)."""
     settings = []
     for item in policy.get("settings") or []:
-        inst = item.get("settingInstance") if isinstance(item, dict) and "settingInstance" in item else item
+        inst = item["settingInstance"] if isinstance(item, dict) and "settingInstance" in item else item
         settings.append(canonical_instance(inst))
     out = {
         "name": policy.get("name"),
@@ -484,7 +485,7 @@ def check_against_definitions(instances: list[dict], definitions: dict[str, dict
 
     def check(inst: dict, where: str) -> None:
         did = inst.get("settingDefinitionId")
-        definition = definitions.get(did)
+        definition = definitions.get(did) if isinstance(did, str) else None
         if definition is None:
             errors.append(
                 "%s: setting definition %r does not exist in this tenant's settings catalog "

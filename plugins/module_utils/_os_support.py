@@ -16,6 +16,8 @@ Two policies are available:
 
 from __future__ import annotations
 
+from typing import Any
+
 POLICIES = ("microsoft", "guide")
 
 GUIDE_MIN_WIN10_BUILD = 15063  # Windows 10 1703, the guide's minimum (not a Microsoft statement)
@@ -37,9 +39,9 @@ _UNSUPPORTED_CLIENT_BUILDS = {7601: "Windows 7", 9200: "Windows 8", 9600: "Windo
 _UNSUPPORTED_EDITIONS = ("core", "coren", "corecountryspecific", "coresinglelanguage", "home")
 
 
-def _build(value: object) -> int:
+def _build(value: Any) -> int:
     try:
-        return int(str(value).rsplit(".", maxsplit=1)[-1]) if "." in str(value) else int(value)  # type: ignore[arg-type]
+        return int(str(value).rsplit(".", maxsplit=1)[-1]) if "." in str(value) else int(value)
     except (TypeError, ValueError):
         return 0
 

@@ -28,6 +28,7 @@ import json
 import os
 import re
 import zipfile
+from typing import Any
 
 from ._registry import OFFBOARDING_DATA, ONBOARDING_INFO
 
@@ -129,9 +130,9 @@ def _quoted_arg_at(text: str, start: int) -> str | None:
     return None
 
 
-def _filetime_to_date(value: object) -> datetime.datetime | None:
+def _filetime_to_date(value: Any) -> datetime.datetime | None:
     try:
-        ticks = int(value)  # type: ignore[arg-type]
+        ticks = int(value)
     except (TypeError, ValueError):
         return None
     if ticks <= 0:
@@ -217,9 +218,7 @@ def _pick_script(names: list[str]) -> str | None:
     """Prefer the unattended Group Policy script over the local one."""
     scripts = [n for n in names if not n.endswith("/") and n.lower().endswith(".cmd")]
     for pattern in (_ONBOARD_NAME_RE, _OFFBOARD_NAME_RE):
-        unattended = [
-            n for n in scripts if pattern.match(os.path.basename(n)) and not pattern.match(os.path.basename(n)).group(1)
-        ]
+        unattended = [n for n in scripts if (m := pattern.match(os.path.basename(n))) and not m.group(1)]
         if unattended:
             return sorted(unattended)[0]
     for pattern in (_ONBOARD_NAME_RE, _OFFBOARD_NAME_RE):

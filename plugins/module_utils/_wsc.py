@@ -19,18 +19,20 @@ read decodes to ``unknown``, which the diagnosis treats as *not* protecting.
 
 from __future__ import annotations
 
+from typing import Any
+
 _STATES = {0x0: "off", 0x1: "on", 0x2: "snoozed", 0x3: "expired"}
 
 MICROSOFT_NAME_HINTS = ("windows defender", "microsoft defender", "microsoft security essentials")
 
 
-def decode_product_state(value: object) -> dict:
+def decode_product_state(value: Any) -> dict:
     """Decode a productState value (int or numeric string).
 
     Returns ``{"raw", "hex", "state", "enabled", "real_time", "up_to_date", "owner"}``.
     """
     try:
-        raw = int(str(value).strip(), 0) if isinstance(value, str) else int(value)  # type: ignore[arg-type]
+        raw = int(str(value).strip(), 0) if isinstance(value, str) else int(value)
     except (TypeError, ValueError):
         return {
             "raw": value,

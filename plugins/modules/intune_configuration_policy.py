@@ -287,6 +287,7 @@ reason:
 
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _intune  # noqa: E402
+from ansible_collections.mdeops.defender.plugins.module_utils._api import ApiClient  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._api_module import (  # noqa: E402
     MdeApiModule,
     api_module,
@@ -389,7 +390,7 @@ def resolved_shape(params: dict) -> tuple[str, str, str | None]:
     return platforms, technologies, template_id or None
 
 
-def load_definitions(client, ids: list[str]) -> dict[str, dict | None]:
+def load_definitions(client: ApiClient, ids: list[str]) -> dict[str, dict | None]:
     out = {}
     for did in ids:
         out[did] = client.request(
@@ -403,7 +404,7 @@ def load_definitions(client, ids: list[str]) -> dict[str, dict | None]:
     return out
 
 
-def find_policy(client, name: str) -> dict | None:
+def find_policy(client: ApiClient, name: str) -> dict | None:
     found = client.get_all(
         POLICIES,
         family=FAMILY,
@@ -430,7 +431,7 @@ def find_policy(client, name: str) -> dict | None:
     )
 
 
-def present(module: MdeApiModule, client) -> dict:
+def present(module: MdeApiModule, client: ApiClient) -> dict:
     p = module.params
     if p["preset"] == "disable_realtime_protection" and not p["allow_disable_realtime"]:
         raise MdeError(
@@ -547,7 +548,7 @@ def present(module: MdeApiModule, client) -> dict:
     }
 
 
-def absent(module: MdeApiModule, client) -> dict:
+def absent(module: MdeApiModule, client: ApiClient) -> dict:
     current = find_policy(client, module.params["name"])
     if current is None:
         return {
@@ -584,7 +585,7 @@ def absent(module: MdeApiModule, client) -> dict:
 
 def main() -> None:
     module = api_module(argument_spec())
-    result = {
+    result: dict = {
         "changed": False,
         "id": None,
         "exists": False,

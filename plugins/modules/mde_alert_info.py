@@ -165,6 +165,7 @@ from ansible_collections.mdeops.defender.plugins.module_utils._alerts import (  
     odata_time,
     parse_since,
 )
+from ansible_collections.mdeops.defender.plugins.module_utils._api import ApiClient  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._api_module import (  # noqa: E402
     MdeApiModule,
     api_module,
@@ -195,7 +196,7 @@ def argument_spec() -> dict:
     return spec
 
 
-def poll(module: MdeApiModule, client, now: datetime.datetime) -> dict:
+def poll(module: MdeApiModule, client: ApiClient, now: datetime.datetime) -> dict:
     p = module.params
     machines = [str(m) for m in p["machines"]]
     if p["wait_for"] and not machines:

@@ -198,6 +198,7 @@ reason:
 """
 
 
+from ansible_collections.mdeops.defender.plugins.module_utils._api import ApiClient  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._api_module import (  # noqa: E402
     MdeApiModule,
     api_module,
@@ -237,7 +238,7 @@ def argument_spec() -> dict:
     return spec
 
 
-def run_query(client, api: str, query: str) -> dict:
+def run_query(client: ApiClient, api: str, query: str) -> dict:
     path, family, permission = ENDPOINTS[api]
     try:
         data = client.request(
@@ -257,7 +258,7 @@ def run_query(client, api: str, query: str) -> dict:
     return normalize_results(data)
 
 
-def run(module: MdeApiModule, client) -> dict:
+def run(module: MdeApiModule, client: ApiClient) -> dict:
     api = module.params["api"]
     devices = module.params["devices"]
     if module.params["query"] is not None:

@@ -228,6 +228,7 @@ reason:
 """
 
 
+from ansible_collections.mdeops.defender.plugins.module_utils._api import ApiClient  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._api_module import (  # noqa: E402
     MdeApiModule,
     api_module,
@@ -258,7 +259,7 @@ def argument_spec() -> dict:
     return spec
 
 
-def run(module: MdeApiModule, client) -> dict:
+def run(module: MdeApiModule, client: ApiClient) -> dict:
     names = [str(n) for n in module.params["names"]]
     bad = invalid_names(names)
     if bad:

@@ -45,7 +45,7 @@ class MdeActionBase(ActionBase):
     def run(self, tmp: Any = None, task_vars: dict | None = None) -> dict:
         self._supports_check_mode = True
         self._supports_async = False
-        result = super().run(tmp, task_vars)
+        result: dict = super().run(tmp, task_vars)
         del tmp
         task_vars = task_vars or {}
         try:
@@ -80,7 +80,7 @@ class MdeActionBase(ActionBase):
         name = "mdeops.defender.%s" % (module or self.MODULE)
         display.vvv("%s: running %s.ps1" % (self.fqcn, name), host=self._play_context.remote_addr)
         try:
-            raw = self._execute_module(module_name=name, module_args=module_args, task_vars=task_vars)
+            raw: dict = self._execute_module(module_name=name, module_args=module_args, task_vars=task_vars)
         except OSError as exc:
             # The connection plugin lets a connection reset in the middle of a command through as a
             # requests/urllib3 ConnectionError (an OSError): the module may or may not have run.
@@ -98,7 +98,7 @@ class MdeActionBase(ActionBase):
             raise AnsibleConnectionFailure(raw.get("msg", "host unreachable"))
         if raw.get("failed"):
             msg = raw.get("msg") or "the PowerShell side of %s failed" % name
-            reason = raw.get("reason") if raw.get("reason") in REASONS else self.ps_failure_reason(raw)
+            reason = str(raw["reason"]) if raw.get("reason") in REASONS else self.ps_failure_reason(raw)
             extra = {k: raw[k] for k in ("exception", "rc", "stdout", "stderr") if k in raw}
             raise MdeError(reason, "%s: %s" % (name, msg), **extra)
         return raw

@@ -38,7 +38,7 @@ def check_args(module: str, task_args: dict) -> dict:
     checked = validator.validate(dict(task_args))
     if checked.error_messages:
         raise MdeError("invalid_argument", "mdeops.defender.%s: %s" % (module, "; ".join(checked.error_messages)))
-    return checked.validated_parameters
+    return dict(checked.validated_parameters)
 
 
 def check_org_id(value: Any, option: str = "expected_org_id") -> str | None:
