@@ -10,6 +10,10 @@
 
 class ModuleDocFragment:
     DOCUMENTATION = r"""
+attributes:
+  platform:
+    platforms: posix
+    details: "Runs on the controller (C(delegate_to: localhost))."
 options:
   tenant_id:
     description:

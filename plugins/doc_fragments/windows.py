@@ -16,9 +16,7 @@ attributes:
     platforms: windows
 """
 
-    # The modules that read the host's antivirus products (win_mde_info's host read).
-    AV_PATTERNS = r"""
-options:
+    _AV_PATTERNS = r"""
   av_name_patterns:
     description:
       - Extra wildcard patterns (PowerShell C(-like)) for antivirus service names, service display names and
@@ -30,10 +28,7 @@ options:
     elements: str
     default: []
 """
-
-    # The modules that classify the host's Windows version (win_mde_info's diagnosis).
-    SUPPORT_POLICY = r"""
-options:
+    _SUPPORT_POLICY = r"""
   support_policy:
     description:
       - Which list of supported Windows versions the diagnosis applies.
@@ -44,3 +39,9 @@ options:
     choices: [microsoft, guide]
     default: microsoft
 """
+
+    # The modules that look for the host's antivirus products.
+    AV_PATTERNS = "options:" + _AV_PATTERNS
+
+    # The modules that read the host as win_mde_info does (its antivirus products and its diagnosis).
+    HOST_READ = "options:" + _AV_PATTERNS + _SUPPORT_POLICY

@@ -30,7 +30,7 @@ from ._api import (
     client_from_module,
     fail_module,
 )
-from ._api_settings import API_MUTUALLY_EXCLUSIVE, API_REQUIRED_ONE_OF
+from ._api_settings import API_ARGUMENT_SPEC, API_MUTUALLY_EXCLUSIVE, API_REQUIRED_ONE_OF, with_env_fallbacks
 from ._errors import MdeError
 
 _CHECKERS = {
@@ -100,6 +100,14 @@ class MdeApiModule(AnsibleModule):
                 if wrong:
                     msg = "%s (option: %s)" % (msg, ", ".join(wrong))
         super().fail_json(msg=msg, **kwargs)
+
+
+def options(**module_options: dict) -> dict:
+    """The argument spec of an API module: the shared connection options (documented by the
+    ``mdeops.defender.api`` fragment, with their environment fallbacks) plus the module's own."""
+    spec = with_env_fallbacks(API_ARGUMENT_SPEC)
+    spec.update(module_options)
+    return spec
 
 
 def api_module(

@@ -166,9 +166,6 @@ attributes:
     support: full
     details: Before and after of name, description, platforms, technologies, template, scope tags, settings and
       assignments; secret values are never shown.
-  platform:
-    platforms: posix
-    details: "Runs on the controller (C(delegate_to: localhost))."
 notes:
   - "Permission (Microsoft Graph, application): C(DeviceManagementConfiguration.ReadWrite.All)
     (C(DeviceManagementConfiguration.Read.All) is enough in check mode). The tenant needs an Intune licence, and
@@ -286,17 +283,9 @@ reason:
 """
 
 
+from ansible_collections.mdeops.defender.plugins.module_utils import _api_module as api  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils import _intune  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._api import ApiClient  # noqa: E402
-from ansible_collections.mdeops.defender.plugins.module_utils._api_module import (  # noqa: E402
-    MdeApiModule,
-    api_module,
-    run_api_module,
-)
-from ansible_collections.mdeops.defender.plugins.module_utils._api_settings import (  # noqa: E402 - imports follow the documentation
-    API_ARGUMENT_SPEC,
-    with_env_fallbacks,
-)
 from ansible_collections.mdeops.defender.plugins.module_utils._api_transport import odata_quote  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError  # noqa: E402
 
@@ -315,8 +304,7 @@ REALTIME_WARNING = (
 
 
 def argument_spec() -> dict:
-    spec = with_env_fallbacks(API_ARGUMENT_SPEC)
-    spec.update(
+    return api.options(
         name=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         description=dict(type="str"),
@@ -353,7 +341,6 @@ def argument_spec() -> dict:
         ),
         update_secrets=dict(type="str", choices=["always", "on_create"], default="on_create"),
     )
-    return spec
 
 
 def desired_instances(params: dict) -> list[dict]:
@@ -431,7 +418,7 @@ def find_policy(client: ApiClient, name: str) -> dict | None:
     )
 
 
-def present(module: MdeApiModule, client: ApiClient) -> dict:
+def present(module: api.MdeApiModule, client: ApiClient) -> dict:
     p = module.params
     if p["preset"] == "disable_realtime_protection" and not p["allow_disable_realtime"]:
         raise MdeError(
@@ -548,7 +535,7 @@ def present(module: MdeApiModule, client: ApiClient) -> dict:
     }
 
 
-def absent(module: MdeApiModule, client: ApiClient) -> dict:
+def absent(module: api.MdeApiModule, client: ApiClient) -> dict:
     current = find_policy(client, module.params["name"])
     if current is None:
         return {
@@ -584,7 +571,7 @@ def absent(module: MdeApiModule, client: ApiClient) -> dict:
 
 
 def main() -> None:
-    module = api_module(argument_spec())
+    module = api.api_module(argument_spec())
     result: dict = {
         "changed": False,
         "id": None,
@@ -596,7 +583,7 @@ def main() -> None:
         "definitions_checked": [],
         "api_calls": {},
     }
-    run_api_module(
+    api.run_api_module(
         module,
         result,
         lambda client: present(module, client) if module.params["state"] == "present" else absent(module, client),

@@ -33,14 +33,9 @@ options:
     default: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mdeops.defender.info_module
   - mdeops.defender.windows
   - mdeops.defender.windows.av_patterns
-attributes:
-  check_mode:
-    support: full
-    details: Read-only; runs the same way in check mode.
-  diff_mode:
-    support: none
 notes:
   - "Security Center does not exist on Windows Server: Microsoft documents its API as client-only.
     The guide's check that the antivirus is registered with Security Center cannot be done there.

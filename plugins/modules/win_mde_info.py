@@ -34,15 +34,9 @@ options:
     type: str
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mdeops.defender.info_module
   - mdeops.defender.windows
-  - mdeops.defender.windows.av_patterns
-  - mdeops.defender.windows.support_policy
-attributes:
-  check_mode:
-    support: full
-    details: Read-only; runs the same way in check mode.
-  diff_mode:
-    support: none
+  - mdeops.defender.windows.host_read
 notes:
   - The mode is reported as Windows reports it in RV(defender.am_running_mode) and normalised in
     RV(defender.mode). C(Passive) and C(Passive Mode) are the same state; C(EDR Block Mode) means passive

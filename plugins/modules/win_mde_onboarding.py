@@ -101,8 +101,7 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - mdeops.defender.windows
-  - mdeops.defender.windows.av_patterns
-  - mdeops.defender.windows.support_policy
+  - mdeops.defender.windows.host_read
 attributes:
   check_mode:
     support: full

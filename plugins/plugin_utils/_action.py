@@ -34,6 +34,8 @@ class MdeActionBase(ActionBase):
     MODULE = ""
     #: keys of the user's arguments never echoed back in ``invocation``
     SECRET_ARGS: tuple[str, ...] = ()
+    #: whether the result carries ``invocation`` (the controller-only bookkeeping plugins leave it out)
+    INVOCATION = True
 
     @property
     def fqcn(self) -> str:
@@ -52,7 +54,8 @@ class MdeActionBase(ActionBase):
             args = self.validate_args()
             result.update(self.run_module(args, task_vars))
             result.setdefault("changed", False)
-            result["invocation"] = {"module_args": self._invocation_args(args)}
+            if self.INVOCATION:
+                result["invocation"] = {"module_args": self._invocation_args(args)}
         except MdeError as exc:
             result.update(exc.to_result())
             result.setdefault("changed", False)
