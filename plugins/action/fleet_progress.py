@@ -13,18 +13,16 @@ from __future__ import annotations
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
 from ansible_collections.mdeops.defender.plugins.module_utils._reasons import REASONS, family_of, remediation_of
 from ansible_collections.mdeops.defender.plugins.module_utils._report import update_progress
-from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase
+from ansible_collections.mdeops.defender.plugins.plugin_utils._action import ControllerActionBase
 
 FACT = "mde_report_host"
 
 
-class ActionModule(MdeActionBase):
+class ActionModule(ControllerActionBase):
     MODULE = "fleet_progress"
-    _requires_connection = False
-    INVOCATION = False
 
     def run_module(self, args: dict, task_vars: dict) -> dict:
-        result: dict = {}
+        result: dict = {"changed": False}
         current = task_vars.get(FACT)
         try:
             record = update_progress(

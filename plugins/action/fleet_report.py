@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _report
-from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase
+from ansible_collections.mdeops.defender.plugins.plugin_utils._action import ControllerActionBase
 
 CALLBACK = "mdeops.defender.fleet_report"
 
@@ -18,13 +18,11 @@ def _callback_enabled() -> bool:
     return CALLBACK in enabled or "fleet_report" in enabled
 
 
-class ActionModule(MdeActionBase):
+class ActionModule(ControllerActionBase):
     MODULE = "fleet_report"
-    _requires_connection = False
-    INVOCATION = False
 
     def run_module(self, args: dict, task_vars: dict) -> dict:
-        result: dict = {}
+        result: dict = {"changed": False}
         hostvars = task_vars.get("hostvars", {})
         names = (
             args["hosts"]

@@ -18,6 +18,10 @@ an explicit, warned opt-in (``allow_disable_realtime``).
 Setting definition ids below were read from exported policies (docs/sources.md §6.1 marks them
 UNCONFIRMED); the module never trusts them blindly: every id a policy uses is looked up in
 the tenant's ``configurationSettings`` catalogue first (:func:`check_against_definitions`).
+
+Why one file of about 530 lines: building a policy, its canonical form, the plan and the validation
+are one model of Graph's settings-catalog types (the ``@odata.type`` names, the secret values and
+the EDR template references below); split apart, each part would need the others' private details.
 """
 
 from __future__ import annotations

@@ -110,3 +110,11 @@ class MdeActionBase(ActionBase):
         """Reason code for an unexpected failure of the PowerShell side (override per module)."""
         del raw
         return "host_error"
+
+
+class ControllerActionBase(MdeActionBase):
+    """An action plugin that works on the controller only (the fleet report's bookkeeping):
+    no connection to the host, no ``invocation`` in the result."""
+
+    _requires_connection = False
+    INVOCATION = False
