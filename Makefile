@@ -127,7 +127,7 @@ test: ## Run every stage (unit e2e sanity lint ps-parse build-check demo), faili
 unit: venv ## pytest tests/unit (includes the PowerShell parse gate over the repository)
 	$(VPY) -m pytest tests/unit $(PYTEST_ARGS)
 
-e2e: venv ## pytest -m e2e tests/e2e (against the simulated fleet); no test files yet = nothing to run
+e2e: venv ## pytest -m e2e tests/e2e: real ansible-playbook over WinRM against the simulated fleet and fake cloud
 	@if [ -z "$$(find tests/e2e \( -name 'test_*.py' -o -name '*_test.py' \) -print -quit 2>/dev/null)" ]; then \
 	  echo "e2e: tests/e2e has no test files yet - nothing to run"; exit 0; fi; \
 	rc=0; $(VPY) -m pytest -m e2e tests/e2e $(PYTEST_ARGS) || rc=$$?; \
@@ -160,10 +160,10 @@ ps-parse: venv ## PowerShell parse gate (tree-sitter-pwsh) over every .ps1/.psm1
 build-check: venv ## galaxy build + tarball content check + offline install + ansible-doc on every plugin
 	$(VPY) tests/tools/build_check.py
 
-demo: venv ## Start the simulated fleet, run the read-only check (later: rollout + verify), print a per-host table
+demo: venv ## Start the simulated fleet, run rollout.yml then verify.yml, print a per-host table (smoke test)
 	$(VPY) tests/tools/demo.py
 
-bench: venv ## Run the benchmark driver tests/bench/run.py
+bench: venv ## Benchmark against the naive baseline playbook (tests/bench/run.py; BENCH_ARGS=...)
 	@if [ ! -f tests/bench/run.py ]; then echo "bench: tests/bench/run.py does not exist yet - nothing to benchmark"; exit 1; fi
 	$(VPY) tests/bench/run.py $(BENCH_ARGS)
 
