@@ -16,7 +16,9 @@ attributes:
     platforms: windows
 """
 
-    _AV_PATTERNS = r"""
+    # The modules that look for the host's antivirus products.
+    AV_PATTERNS = r"""
+options:
   av_name_patterns:
     description:
       - Extra wildcard patterns (PowerShell C(-like)) for antivirus service names, service display names and
@@ -28,7 +30,10 @@ attributes:
     elements: str
     default: []
 """
-    _SUPPORT_POLICY = r"""
+
+    # The modules that diagnose the host as win_mde_info does.
+    SUPPORT_POLICY = r"""
+options:
   support_policy:
     description:
       - Which list of supported Windows versions the diagnosis applies.
@@ -39,9 +44,3 @@ attributes:
     choices: [microsoft, guide]
     default: microsoft
 """
-
-    # The modules that look for the host's antivirus products.
-    AV_PATTERNS = "options:" + _AV_PATTERNS
-
-    # The modules that read the host as win_mde_info does (its antivirus products and its diagnosis).
-    HOST_READ = "options:" + _AV_PATTERNS + _SUPPORT_POLICY

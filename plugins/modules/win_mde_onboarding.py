@@ -101,7 +101,8 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - mdeops.defender.windows
-  - mdeops.defender.windows.host_read
+  - mdeops.defender.windows.av_patterns
+  - mdeops.defender.windows.support_policy
 attributes:
   check_mode:
     support: full
