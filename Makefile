@@ -127,7 +127,7 @@ test: ## Run every stage (unit e2e sanity lint ps-parse build-check demo), faili
 unit: venv ## pytest tests/unit (includes the PowerShell parse gate over the repository)
 	$(VPY) -m pytest tests/unit $(PYTEST_ARGS)
 
-e2e: venv ## pytest -m e2e tests/e2e (against the simulated fleet); no test files yet = nothing to run
+e2e: venv ## pytest -m e2e tests/e2e: real ansible-playbook over WinRM against the simulated fleet and fake cloud
 	@if [ -z "$$(find tests/e2e \( -name 'test_*.py' -o -name '*_test.py' \) -print -quit 2>/dev/null)" ]; then \
 	  echo "e2e: tests/e2e has no test files yet - nothing to run"; exit 0; fi; \
 	rc=0; $(VPY) -m pytest -m e2e tests/e2e $(PYTEST_ARGS) || rc=$$?; \
@@ -137,11 +137,14 @@ e2e: venv ## pytest -m e2e tests/e2e (against the simulated fleet); no test file
 sanity: venv ## ansible-test sanity offline (validate-modules on the .py stubs only; skips printed)
 	$(VPY) tests/tools/sanity.py --python $(PY_VERSION)
 
-lint: venv ## ruff check + ruff format --check (plugins/ tests/), ansible-lint --profile production
+lint: venv ## ruff check + ruff format --check (plugins/ tests/), mypy (plugins/ tests/tools/), ansible-lint --profile production
 	@$(VPY) tests/tools/collection_farm.py >/dev/null
 	@dirs=""; for d in plugins tests; do if [ -d $$d ]; then dirs="$$dirs $$d"; fi; done; failed=""; \
 	echo "+ ruff check $$dirs"; ruff check $$dirs || failed="$$failed ruff-check"; \
 	echo "+ ruff format --check $$dirs"; ruff format --check $$dirs || failed="$$failed ruff-format(run: make format)"; \
+	echo "+ mypy -p ansible_collections.mdeops.defender.plugins (from collections/; config: pyproject.toml)"; \
+	(cd collections && mypy --config-file $(ROOT)/pyproject.toml -p ansible_collections.mdeops.defender.plugins) || failed="$$failed mypy(plugins)"; \
+	echo "+ mypy tests/tools"; MYPYPATH=tests/tools mypy --config-file pyproject.toml tests/tools || failed="$$failed mypy(tests/tools)"; \
 	echo "+ ansible-lint --profile production"; \
 	awx=$$($(VPY) tests/tools/ee_context.py --awx-only) || failed="$$failed awx.awx(for playbooks/awx_configure.yml)"; \
 	ANSIBLE_COLLECTIONS_PATH=$(ROOT)/collections:$$awx ansible-lint --nocolor --profile production --offline || failed="$$failed ansible-lint"; \
@@ -157,10 +160,10 @@ ps-parse: venv ## PowerShell parse gate (tree-sitter-pwsh) over every .ps1/.psm1
 build-check: venv ## galaxy build + tarball content check + offline install + ansible-doc on every plugin
 	$(VPY) tests/tools/build_check.py
 
-demo: venv ## Start the simulated fleet, run the read-only check (later: rollout + verify), print a per-host table
+demo: venv ## Start the simulated fleet, run rollout.yml then verify.yml, print a per-host table (smoke test)
 	$(VPY) tests/tools/demo.py
 
-bench: venv ## Run the benchmark driver tests/bench/run.py
+bench: venv ## Benchmark against the naive baseline playbook (tests/bench/run.py; BENCH_ARGS=...)
 	@if [ ! -f tests/bench/run.py ]; then echo "bench: tests/bench/run.py does not exist yet - nothing to benchmark"; exit 1; fi
 	$(VPY) tests/bench/run.py $(BENCH_ARGS)
 

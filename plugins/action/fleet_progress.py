@@ -10,29 +10,19 @@ stops the host with a stable ``reason``, its family and remediation. Runs on the
 
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
 from ansible_collections.mdeops.defender.plugins.module_utils._reasons import REASONS, family_of, remediation_of
 from ansible_collections.mdeops.defender.plugins.module_utils._report import update_progress
-from ansible_collections.mdeops.defender.plugins.plugin_utils._action import check_args
+from ansible_collections.mdeops.defender.plugins.plugin_utils._action import ControllerActionBase
 
 FACT = "mde_report_host"
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(ControllerActionBase):
+    MODULE = "fleet_progress"
 
-    def run(self, tmp=None, task_vars=None):
-        self._supports_check_mode = True
-        result = super().run(tmp, task_vars)
-        task_vars = task_vars or {}
-        try:
-            args = check_args("fleet_progress", self._task.args)
-        except MdeError as exc:
-            result.update(failed=True, reason=exc.reason, msg=exc.msg)
-            return result
+    def run_module(self, args: dict, task_vars: dict) -> dict:
+        result: dict = {"changed": False}
         current = task_vars.get(FACT)
         try:
             record = update_progress(
@@ -43,8 +33,7 @@ class ActionModule(ActionBase):
                 **(args["set"] or {}),
             )
         except ValueError as exc:
-            result.update(failed=True, reason="invalid_argument", msg="mdeops.defender.fleet_progress: %s" % exc)
-            return result
+            raise MdeError("invalid_argument", "mdeops.defender.fleet_progress: %s" % exc) from exc
         result["changed"] = False
         gate = args["gate"]
         if gate is not None and not gate:

@@ -5,11 +5,8 @@
 
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.mdeops.defender.plugins.module_utils import _report
-from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
-from ansible_collections.mdeops.defender.plugins.plugin_utils._action import check_args
+from ansible_collections.mdeops.defender.plugins.plugin_utils._action import ControllerActionBase
 
 CALLBACK = "mdeops.defender.fleet_report"
 
@@ -21,19 +18,11 @@ def _callback_enabled() -> bool:
     return CALLBACK in enabled or "fleet_report" in enabled
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(ControllerActionBase):
+    MODULE = "fleet_report"
 
-    def run(self, tmp=None, task_vars=None):
-        self._supports_check_mode = True
-        result = super().run(tmp, task_vars)
-        task_vars = task_vars or {}
-        try:
-            args = check_args("fleet_report", self._task.args)
-        except MdeError as exc:
-            result.update(failed=True, reason=exc.reason, msg=exc.msg)
-            return result
+    def run_module(self, args: dict, task_vars: dict) -> dict:
+        result: dict = {"changed": False}
         hostvars = task_vars.get("hostvars", {})
         names = (
             args["hosts"]

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _av
 from ansible_collections.mdeops.defender.plugins.module_utils._mode import normalize_running_mode
+from ansible_collections.mdeops.defender.plugins.module_utils._registry import as_bool, as_int
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase
 
-# Get-MpComputerStatus properties read for Defender's own entry (mde-facts §2.2).
+# Get-MpComputerStatus properties read for Defender's own entry (docs/sources.md §2.2).
 DEFENDER_FIELDS = (
     "AMProductVersion",
     "AMRunningMode",
@@ -26,26 +27,6 @@ DEFENDER_FIELDS = (
 )
 DEFENDER_NAME = "Microsoft Defender Antivirus"
 _KINDS = {1: "workstation", 2: "domain_controller", 3: "server"}
-
-
-def _bool(value: object) -> bool | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1"):
-        return True
-    if text in ("false", "0", ""):
-        return False
-    return None
-
-
-def _int(value: object, default: int = 0) -> int:
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return default
 
 
 def defender_from_status(mp: dict | None, error: str | None) -> dict:
@@ -63,14 +44,14 @@ def defender_from_status(mp: dict | None, error: str | None) -> dict:
             "status_error": error,
         }
     mode = normalize_running_mode(mp.get("AMRunningMode"))
-    out_of_date = _bool(mp.get("DefenderSignaturesOutOfDate"))
+    out_of_date = as_bool(mp.get("DefenderSignaturesOutOfDate"))
     return {
         "installed": True,
         "mode": mode,
         "am_running_mode": mp.get("AMRunningMode"),
         "enabled": mode not in ("disabled", "not_installed"),
         # In passive mode real-time protection may run for Endpoint DLP only (§1.5): it is not AV protection.
-        "real_time": mode == "active" and bool(_bool(mp.get("RealTimeProtectionEnabled"))),
+        "real_time": mode == "active" and bool(as_bool(mp.get("RealTimeProtectionEnabled"))),
         "up_to_date": None if out_of_date is None else not out_of_date,
         "platform_version": mp.get("AMProductVersion"),
         "signature_version": mp.get("AntivirusSignatureVersion"),
@@ -114,7 +95,7 @@ def _same_product(registered: dict, found: dict) -> bool:
 def assemble(raw: dict, user_patterns: list[str], include_microsoft: bool = True) -> dict:
     """The documented result from the raw observations (pure; unit-tested)."""
     os_raw = raw.get("os") or {}
-    kind = _KINDS.get(_int(os_raw.get("product_type"), 1), "unknown")
+    kind = _KINDS.get(as_int(os_raw.get("product_type")) or 1, "unknown")
     workstation = kind == "workstation"
     services = raw.get("services") or {}
     wsc = services.get("WscSvc") or {}
@@ -130,7 +111,7 @@ def assemble(raw: dict, user_patterns: list[str], include_microsoft: bool = True
     )
     products: list[dict] = []
     if workstation:
-        # What Security Center reports is what Defender sees (mde-facts §1.1, §4).
+        # What Security Center reports is what Defender sees (docs/sources.md §1.1, §4).
         products = _av.from_security_center(sc_raw.get("products") or []) if security_center["available"] else []
         for product in products:
             product.update(registered=True, real_time_service=product["real_time"], version=None)
@@ -164,7 +145,7 @@ def assemble(raw: dict, user_patterns: list[str], include_microsoft: bool = True
     summary = _av.summarize(products)
     return {
         "changed": False,
-        "os": {"caption": os_raw.get("caption"), "build": _int(os_raw.get("build_number")), "kind": kind},
+        "os": {"caption": os_raw.get("caption"), "build": as_int(os_raw.get("build_number")) or 0, "kind": kind},
         "detection_method": "security_center" if workstation else "services_and_products",
         "security_center": security_center,
         "products": [p for p in products if include_microsoft or not p["microsoft"]],

@@ -7,13 +7,14 @@ Round trips to the host with the GroupPolicy module (usually ``delegate_to`` a d
 one read of ``win_mde_gpo.ps1`` (no changes), then, only when the GPO differs and not in check
 mode, one call that performs the planned changes and reads the GPO back. Nothing to change =
 1 round trip; a change = 2. The plan, ``before``/``after`` and the diff come from one
-computation in ``module_utils/_gpo.py``.
+computation in ``module_utils/_gpo_plan.py``.
 """
 
 from __future__ import annotations
 
-from ansible_collections.mdeops.defender.plugins.module_utils import _gpo
+from ansible_collections.mdeops.defender.plugins.module_utils import _gpo_plan as _gpo
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
+from ansible_collections.mdeops.defender.plugins.module_utils._gpo_dn import dn_domain, normalize_targets
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase
 
 
@@ -45,7 +46,7 @@ class ActionModule(MdeActionBase):
             name=name,
             state=args["state"],
             comment=args["comment"],
-            targets=_gpo.normalize_targets(args["target_ous"]) if args["state"] == "present" else [],
+            targets=normalize_targets(args["target_ous"]) if args["state"] == "present" else [],
             link_enabled=args["link_enabled"],
             enforced=args["enforced"],
             purge_links=args["purge_links"],
@@ -70,7 +71,7 @@ class ActionModule(MdeActionBase):
     def check_targets(self, desired: _gpo.Desired, raw: dict, where: str) -> None:
         domain = str(raw.get("domain") or "").lower()
         for target in desired.targets:
-            if domain and _gpo.dn_domain(target) != domain:
+            if domain and dn_domain(target) != domain:
                 raise MdeError(
                     "invalid_argument", "target_ous: %r is not in the domain of %s (%s)" % (target, where, domain)
                 )

@@ -28,7 +28,6 @@ import os
 
 from ansible.errors import AnsibleError
 
-from ansible_collections.mdeops.defender.plugins.action.win_mde_info import check_org_id, gather, interpret, read_args
 from ansible_collections.mdeops.defender.plugins.module_utils import _onboarding as onb
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
 from ansible_collections.mdeops.defender.plugins.module_utils._package import (
@@ -37,6 +36,8 @@ from ansible_collections.mdeops.defender.plugins.module_utils._package import (
     read_package_bytes,
 )
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase, display
+from ansible_collections.mdeops.defender.plugins.plugin_utils._args import check_org_id
+from ansible_collections.mdeops.defender.plugins.plugin_utils._host_read import gather, interpret, read_args
 
 _SUPPORT_POLICY = "microsoft"
 
@@ -47,11 +48,14 @@ def _package_error(exc: PackageError) -> MdeError:
 
 class ActionModule(MdeActionBase):
     MODULE = "win_mde_onboarding"
+    #: WinRM commands of this run, and the raw answer of each PowerShell module run
+    _commands: int = 0
+    _raw: dict[str, dict]
 
     # ------------------------------------------------------------------ WinRM accounting
     def _run_ps(self, module_args: dict, task_vars: dict, module: str | None = None) -> dict:
         """Count every module run (one WinRM command) and keep its raw answer."""
-        self._commands = getattr(self, "_commands", 0) + 1
+        self._commands += 1
         raw = super()._run_ps(module_args, task_vars, module=module)
         self._raw = getattr(self, "_raw", {})
         self._raw[module or self.MODULE] = raw
@@ -60,7 +64,7 @@ class ActionModule(MdeActionBase):
     # ------------------------------------------------------------------ main
     def run_module(self, args: dict, task_vars: dict) -> dict:
         self._commands = 0
-        self._raw: dict[str, dict] = {}
+        self._raw = {}
         result: dict = {
             "changed": False,
             "state": args["state"],

@@ -11,10 +11,10 @@ The decisions (guard, change, reboot, tamper protection, diff) are in ``module_u
 
 from __future__ import annotations
 
-from ansible_collections.mdeops.defender.plugins.action.win_mde_info import gather
 from ansible_collections.mdeops.defender.plugins.module_utils import _passive
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase
+from ansible_collections.mdeops.defender.plugins.plugin_utils._host_read import gather
 
 
 def _unknown_result() -> dict:

@@ -5,14 +5,14 @@
 
 One round trip: ``win_mde_policy_refresh.ps1`` runs ``gpupdate /target:computer /force`` (not in
 check mode), reads the policy registry values and returns the RSOP report of
-``gpresult /scope computer /x``, which is parsed here (``module_utils/_gpo.py``) to tell which
+``gpresult /scope computer /x``, which is parsed here (``module_utils/_gpo_rsop.py``, ``_gpo_refresh.py``) to tell which
 GPO set ForceDefenderPassiveMode. Never reboots: it reports ``reboot_required``.
 """
 
 from __future__ import annotations
 
-from ansible_collections.mdeops.defender.plugins.module_utils import _gpo
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
+from ansible_collections.mdeops.defender.plugins.module_utils._gpo_refresh import refresh_verdict
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase
 
 
@@ -26,7 +26,7 @@ class ActionModule(MdeActionBase):
             )
         host = str(task_vars.get("inventory_hostname") or "the host")
         raw = self._run_ps({"timeout": args["timeout"]}, task_vars)
-        result, failure, warnings = _gpo.refresh_verdict(
+        result, failure, warnings = refresh_verdict(
             raw, args["expected_value"], args["expected_gpo"], bool(self._task.check_mode), host=host
         )
         if warnings:

@@ -4,12 +4,16 @@
 
 # The shared connection and sign-in options of the controller-side API modules
 # (mde_machine_info, mde_hunting_query, mde_alert_info, intune_configuration_policy).
-# The argument spec they document is API_ARGUMENT_SPEC in plugins/module_utils/_api.py;
+# The argument spec they document is API_ARGUMENT_SPEC in plugins/module_utils/_api_settings.py;
 # tests/unit/plugins/modules/test_api_module_specs.py keeps the two equal.
 
 
 class ModuleDocFragment:
     DOCUMENTATION = r"""
+attributes:
+  platform:
+    platforms: posix
+    details: "Runs on the controller (C(delegate_to: localhost))."
 options:
   tenant_id:
     description:

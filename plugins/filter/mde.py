@@ -6,14 +6,14 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mdeops.defender.plugins.module_utils._package import (
     PackageError,
+    canonical_guid,
     check_expiry,
-    is_guid,
-    normalize_guid,
     read_package,
     verify_checksum,
 )
@@ -69,7 +69,7 @@ def package_info(
     when the package cannot be used (missing, corrupt, no script, interactive, another org, expired,
     wrong kind, checksum mismatch).
     """
-    out = {"ok": False, "reason": None, "msg": None, "org_id": None, "kind": None, "script_name": None}
+    out: dict[str, Any] = {"ok": False, "reason": None, "msg": None, "org_id": None, "kind": None, "script_name": None}
     if not path:
         out.update(reason="package_not_found", msg="no package given")
         return out
@@ -98,12 +98,19 @@ def package_info(
         if checksum:
             verify_checksum(info, str(checksum))
         check_expiry(info)
-        if expected_org_id and is_guid(str(expected_org_id)) and info["org_id"] != normalize_guid(str(expected_org_id)):
+        expected = canonical_guid(str(expected_org_id)) if expected_org_id else None
+        if expected_org_id and expected is None:
+            raise PackageError(
+                "invalid_argument",
+                "the expected org id %r is not an organisation id (a GUID such as "
+                "0a1b2c3d-1111-2222-3333-444455556666, with or without braces)" % (expected_org_id,),
+            )
+        if expected and info["org_id"] != expected:
             raise PackageError(
                 "wrong_org",
                 "the package '%s' is for org %s, not for the expected org %s: download the package of the right "
                 "organisation from the Defender portal, or correct the expected org id"
-                % (info["script_name"], info["org_id"], normalize_guid(str(expected_org_id))),
+                % (info["script_name"], info["org_id"], expected),
             )
     except OSError as exc:
         out.update(reason="package_not_found", msg="package '%s' cannot be read: %s" % (path, exc))

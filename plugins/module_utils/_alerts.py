@@ -5,7 +5,7 @@
 
 ``GET /api/alerts`` documents ``$filter`` on ``alertCreationTime``, ``lastUpdateTime``,
 ``incidentId``, ``InvestigationId``, ``id``, ``assignedTo``, ``detectionSource``,
-``lastEventTime``, ``status``, ``severity`` and ``category`` (mde-facts §7.4) - not on the
+``lastEventTime``, ``status``, ``severity`` and ``category`` (docs/sources.md §7.4) - not on the
 machine or the title. So the server-side filter narrows by time (one call covers every
 machine of a wave) and the machine and title are matched here, on the returned page.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from typing import Any
 
 from ._errors import MdeError
 from ._mde_machines import normalize_name
@@ -79,7 +80,7 @@ def match_alerts(alerts: list[dict], machines: list[str], title_contains: str | 
     """``(alerts that match, {machine: [alert ids]})``; no machines = every machine."""
     title = (title_contains or "").lower()
     kept = [a for a in alerts if not title or title in str(a.get("title") or "").lower()]
-    by_machine: dict[str, list[str]] = {}
+    by_machine: dict[str, list[Any]] = {}
     if machines:
         selected = []
         for machine in machines:

@@ -14,17 +14,23 @@ Two things AnsibleModule does not do by itself:
 
 from __future__ import annotations
 
+import traceback
+from collections.abc import Callable
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common import validation
 
 from ._api import (
-    API_MUTUALLY_EXCLUSIVE,
-    API_REQUIRED_ONE_OF,
     HAS_MSAL,
+    HAS_URLLIB3,
     MSAL_IMPORT_ERROR,
+    URLLIB3_IMPORT_ERROR,
+    ApiClient,
     client_from_module,
     fail_module,
 )
+from ._api_settings import API_ARGUMENT_SPEC, API_MUTUALLY_EXCLUSIVE, API_REQUIRED_ONE_OF, with_env_fallbacks
 from ._errors import MdeError
 
 _CHECKERS = {
@@ -44,7 +50,7 @@ def _hidden(spec: dict, params: object) -> object:
     """A copy of the parameters with every no_log value replaced (recursively)."""
     if not isinstance(params, dict):
         return params
-    out = {}
+    out: dict[str, object] = {}
     for name, value in params.items():
         option = (spec or {}).get(name) or {}
         if option.get("no_log") and value is not None:
@@ -60,7 +66,7 @@ def _hidden(spec: dict, params: object) -> object:
 
 def _wrong_types(spec: dict, params: object) -> list[str]:
     """Top-level options whose value does not convert to the option's type."""
-    wrong = []
+    wrong: list[str] = []
     if not isinstance(params, dict):
         return wrong
     for name, option in (spec or {}).items():
@@ -76,13 +82,13 @@ def _wrong_types(spec: dict, params: object) -> list[str]:
 
 
 class MdeApiModule(AnsibleModule):
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._mde_validating = True
         self._mde_spec = kwargs.get("argument_spec") or (args[0] if args else {})
         super().__init__(*args, **kwargs)
         self._mde_validating = False
 
-    def fail_json(self, msg, **kwargs):
+    def fail_json(self, msg: Any, **kwargs: Any) -> None:
         if getattr(self, "_mde_validating", False):
             kwargs.setdefault("reason", "invalid_argument")
             spec = getattr(self, "_mde_spec", {}) or {}
@@ -94,6 +100,14 @@ class MdeApiModule(AnsibleModule):
                 if wrong:
                     msg = "%s (option: %s)" % (msg, ", ".join(wrong))
         super().fail_json(msg=msg, **kwargs)
+
+
+def options(**module_options: dict) -> dict:
+    """The argument spec of an API module: the shared connection options (documented by the
+    ``mdeops.defender.api`` fragment, with their environment fallbacks) plus the module's own."""
+    spec = with_env_fallbacks(API_ARGUMENT_SPEC)
+    spec.update(module_options)
+    return spec
 
 
 def api_module(
@@ -108,10 +122,14 @@ def api_module(
     )
     if not HAS_MSAL:
         module.fail_json(msg=missing_required_lib("msal"), exception=str(MSAL_IMPORT_ERROR), reason="invalid_argument")
+    if not HAS_URLLIB3:
+        module.fail_json(
+            msg=missing_required_lib("urllib3"), exception=str(URLLIB3_IMPORT_ERROR), reason="invalid_argument"
+        )
     return module
 
 
-def run_api_module(module: MdeApiModule, result: dict, work) -> None:
+def run_api_module(module: MdeApiModule, result: dict, work: Callable[[ApiClient], dict]) -> None:
     """Run ``work(client)``, merge what it returns into ``result`` and exit; a typed error fails the module.
 
     ``result`` holds every documented key up front, so success and failure results have the same
@@ -124,8 +142,18 @@ def run_api_module(module: MdeApiModule, result: dict, work) -> None:
     except MdeError as exc:
         result["api_calls"] = client.summary() if client else {}
         fail_module(module, exc, **result)
+    except Exception as exc:  # a crash: report it as what it is, never as a state of the devices
+        result["api_calls"] = client.summary() if client else {}
+        crash = MdeError(
+            "api_error",
+            "the module crashed on an answer it did not expect (%s: %s); nothing was concluded about the "
+            "devices. This is a bug of mdeops.defender, or the API changed: please report it with this message"
+            % (type(exc).__name__, exc),
+            exception=traceback.format_exc(),
+        )
+        fail_module(module, crash, **result)
     diff = result.pop("_diff", None)
     if module._diff and diff is not None:  # pylint: disable=protected-access
         result["diff"] = diff
-    result["api_calls"] = client.summary()
+    result["api_calls"] = client.summary() if client else {}
     module.exit_json(**result)

@@ -4,7 +4,7 @@
 """Third-party antivirus detection. PRIVATE to this collection.
 
 Workstations: Windows Security Center (``root\\SecurityCenter2\\AntiVirusProduct``) is how
-Defender itself learns about another AV (mde-facts §1.1, §4).
+Defender itself learns about another AV (docs/sources.md §1.1, §4).
 
 Servers have no Security Center (§4: the WSC API is client-only), and Microsoft documents no
 other method. Detection there is by the vendor's service and by installed-product entries

@@ -16,10 +16,13 @@ and a third-party AV providing real-time protection.
 protection on, or a third-party AV with real-time protection on. The collection never
 makes a change that would turn this to false.
 
-Every rule cites the mde-facts section it follows.
+Every rule cites the docs/sources.md section it follows.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from ._mode import is_passive_goal
 from ._reasons import problem
@@ -35,87 +38,127 @@ def is_protected(state: dict) -> bool:
     return defender_rtp or bool(av.get("third_party_active") or av.get("third_party_protecting"))
 
 
-def diagnose(state: dict, expected_org_id: str | None = None) -> dict:
-    problems: list[dict] = []
-    os_info = state["os"]
-    support = os_info["support"]
-    defender = state["defender"]
-    onboarding = state["onboarding"]
-    policy = state["policy"]
-    av = state["antivirus"]
-    mode = defender["mode"]
-    server = os_info["kind"] in ("server", "domain_controller")
-    protected = is_protected(state)
+@dataclass(frozen=True)
+class _Facts:
+    """What every rule looks at, taken from the state once."""
 
-    # --- unsupported Windows (§1.4)
-    if not support["supported"]:
-        problems.append(
-            problem(support["reason"] or "unsupported_os", "%s: %s." % (support["name"], support["detail"]))
+    state: dict
+    expected_org_id: str | None
+    support: dict
+    defender: dict
+    onboarding: dict
+    policy: dict
+    av: dict
+    sc: dict
+    mode: str
+    server: bool
+    protected: bool
+    org: str | None
+
+    @classmethod
+    def of(cls, state: dict, expected_org_id: str | None) -> _Facts:
+        os_info = state["os"]
+        return cls(
+            state=state,
+            expected_org_id=expected_org_id.lower() if expected_org_id else None,
+            support=os_info["support"],
+            defender=state["defender"],
+            onboarding=state["onboarding"],
+            policy=state["policy"],
+            av=state["antivirus"],
+            sc=state["security_center"],
+            mode=state["defender"]["mode"],
+            server=os_info["kind"] in ("server", "domain_controller"),
+            protected=is_protected(state),
+            org=state["onboarding"].get("org_id"),
         )
 
-    # --- Defender itself
-    if not defender["installed"] and support["supported"]:
-        problems.append(
-            problem("defender_not_installed", "Microsoft Defender Antivirus is not installed on this host.")
-        )
 
-    # --- onboarding (§3.3, §9.2)
-    org = onboarding.get("org_id")
-    if onboarding["onboarded"]:
-        if not onboarding["sense_running"]:
-            problems.append(problem("sensor_not_running", "OnboardingState is 1 but the Sense service is not running."))
-    elif org and support["supported"]:
-        problems.append(
+def _unsupported_os(f: _Facts) -> list[dict]:
+    """§1.4: the Windows editions and versions Microsoft supports."""
+    if f.support["supported"]:
+        return []
+    return [problem(f.support["reason"] or "unsupported_os", "%s: %s." % (f.support["name"], f.support["detail"]))]
+
+
+def _defender_missing(f: _Facts) -> list[dict]:
+    """§1.1, §3.6: Defender Antivirus must be installed (passive needs it; so does onboarding)."""
+    if f.defender["installed"] or not f.support["supported"]:
+        return []
+    return [problem("defender_not_installed", "Microsoft Defender Antivirus is not installed on this host.")]
+
+
+def _onboarding(f: _Facts) -> list[dict]:
+    """§3.3, §9.2: onboarded, and the Sense sensor running."""
+    onb = f.onboarding
+    if onb["onboarded"]:
+        if onb["sense_running"]:
+            return []
+        return [problem("sensor_not_running", "OnboardingState is 1 but the Sense service is not running.")]
+    if f.org and f.support["supported"]:
+        return [
             problem(
-                "sensor_not_running" if onboarding["sense_installed"] else "not_onboarded",
+                "sensor_not_running" if onb["sense_installed"] else "not_onboarded",
                 "Onboarding data for org %s is present but the device is not onboarded (OnboardingState %s, Sense %s)."
-                % (org, onboarding["onboarding_state"], "running" if onboarding["sense_running"] else "not running"),
+                % (f.org, onb["onboarding_state"], "running" if onb["sense_running"] else "not running"),
             )
-        )
-    elif support["supported"] or support.get("reason") == "unified_agent_required":
-        problems.append(problem("not_onboarded", "The device is not onboarded to Defender for Endpoint."))
-    if expected_org_id and org and org != expected_org_id.lower():
-        problems.append(
+        ]
+    if f.support["supported"] or f.support.get("reason") == "unified_agent_required":
+        return [problem("not_onboarded", "The device is not onboarded to Defender for Endpoint.")]
+    return []
+
+
+def _organisation(f: _Facts) -> list[dict]:
+    """§3.4: onboarded to the organisation the operator expects."""
+    if f.expected_org_id and f.org and f.org != f.expected_org_id:
+        return [
             problem(
                 "wrong_org",
-                "The device is onboarded to org %s, not to the expected org %s." % (org, expected_org_id.lower()),
+                "The device is onboarded to org %s, not to the expected org %s." % (f.org, f.expected_org_id),
             )
-        )
+        ]
+    return []
 
-    # --- Security Center and the third-party AV (§1.1, §4)
-    sc = state["security_center"]
-    if sc["applicable"] and not sc["service_running"]:
-        problems.append(
+
+def _third_party_av(f: _Facts) -> list[dict]:
+    """§1.1, §4: Security Center on clients, and a third-party antivirus with real-time protection on."""
+    out = []
+    if f.sc["applicable"] and not f.sc["service_running"]:
+        out.append(
             problem(
                 "security_center_disabled",
                 "The Security Center service (wscsvc) is not running, so Defender cannot see a third-party antivirus.",
             )
         )
-    if not av["third_party_present"]:
-        problems.append(
+    if not f.av["third_party_present"]:
+        out.append(
             problem(
                 "no_third_party_av",
                 "No third-party antivirus was found%s; Defender stays the active antivirus."
-                % (" in Security Center" if sc["applicable"] else " (services and installed products)"),
+                % (" in Security Center" if f.sc["applicable"] else " (services and installed products)"),
                 severity="error",
             )
         )
-    elif not av["third_party_active"] and (not sc["applicable"] or sc["service_running"]):
-        unregistered = [p["name"] for p in av["products"] if p.get("third_party") and p.get("registered") is False]
+    elif not f.av["third_party_active"] and (not f.sc["applicable"] or f.sc["service_running"]):
+        unregistered = [p["name"] for p in f.av["products"] if p.get("third_party") and p.get("registered") is False]
         detail = (" (not registered with Security Center: %s)" % ", ".join(unregistered)) if unregistered else ""
         msg = "The third-party antivirus (%s) has no real-time protection on%s." % (
-            ", ".join(av["third_party_names"]),
+            ", ".join(f.av["third_party_names"]),
             detail,
         )
-        if not protected:
+        if not f.protected:
             msg += " This host has NO real-time antivirus protection."
-        problems.append(problem("third_party_av_inactive", msg))
+        out.append(problem("third_party_av_inactive", msg))
+    return out
 
-    # --- policy (§5.1, §1.3)
-    if policy["disable_antispyware"] == 1:
-        platform = version_tuple(defender.get("platform_version"))
-        ignored = not server and platform >= CLIENT_DISABLE_ANTISPYWARE_IGNORED_FROM
-        problems.append(
+
+def _policies(f: _Facts) -> list[dict]:
+    """§5.1, §5.2, §1.3: policies that turn Defender or its real-time protection off; the guide's value."""
+    out = []
+    if f.policy["disable_antispyware"] == 1:
+        platform = version_tuple(f.defender.get("platform_version"))
+        ignored = not f.server and platform >= CLIENT_DISABLE_ANTISPYWARE_IGNORED_FROM
+        out.append(
             problem(
                 "disable_antispyware_policy",
                 "The 'Turn off Microsoft Defender Antivirus' policy (DisableAntiSpyware = 1) is set%s."
@@ -127,112 +170,157 @@ def diagnose(state: dict, expected_org_id: str | None = None) -> dict:
                 severity="warning" if ignored else "error",
             )
         )
-    if policy["disable_realtime_monitoring"] == 1:
-        problems.append(
+    if f.policy["disable_realtime_monitoring"] == 1:
+        out.append(
             problem(
                 "realtime_monitoring_disabled_policy",
                 "The 'Turn off real-time protection' policy (DisableRealtimeMonitoring = 1) is set.",
                 severity="warning",
             )
         )
-    if policy["guide_force_passive_mode"] is not None:
-        problems.append(
+    if f.policy["guide_force_passive_mode"] is not None:
+        out.append(
             problem(
                 "guide_registry_value_ignored",
                 "Windows Defender\\ForcePassiveMode = %s is set; Windows ignores it."
-                % policy["guide_force_passive_mode"],
+                % f.policy["guide_force_passive_mode"],
                 severity="info",
             )
         )
+    return out
 
-    # --- why not passive (§1.1, §8, §9.1)
-    third_party_ok = av["third_party_active"]
-    force = policy["force_defender_passive_mode"]
-    if server and third_party_ok and support["supported"]:
-        if onboarding["onboarded"] and mode == "active":
-            if force != 1:
-                problems.append(
-                    problem(
-                        "server_passive_not_forced",
-                        "Windows Server does not go passive by itself and ForceDefenderPassiveMode is not 1.",
-                    )
-                )
-            elif defender.get("tamper_protected"):
-                problems.append(
-                    problem(
-                        "tamper_protection_blocks_passive",
-                        "ForceDefenderPassiveMode is 1 but tamper protection keeps this onboarded server active "
-                        "(the value was set after onboarding).",
-                    )
-                )
-            else:
-                problems.append(
-                    problem(
-                        "reboot_pending",
-                        "ForceDefenderPassiveMode is 1 and Defender is still active: it takes effect at the next boot.",
-                    )
-                )
-        elif not onboarding["onboarded"] and force != 1:
-            problems.append(
+
+def _server_not_passive(f: _Facts) -> list[dict]:
+    """§1.1, §1.2, §8, §9.1: a server goes passive only with ForceDefenderPassiveMode set before onboarding."""
+    if not (f.server and f.av["third_party_active"] and f.support["supported"]):
+        return []
+    force = f.policy["force_defender_passive_mode"]
+    if f.onboarding["onboarded"] and f.mode == "active":
+        if force != 1:
+            return [
                 problem(
                     "server_passive_not_forced",
-                    "Set ForceDefenderPassiveMode = 1 before onboarding this server, or it will go active and "
-                    "tamper protection may keep it active.",
-                    severity="warning",
+                    "Windows Server does not go passive by itself and ForceDefenderPassiveMode is not 1.",
                 )
+            ]
+        if f.defender.get("tamper_protected"):
+            return [
+                problem(
+                    "tamper_protection_blocks_passive",
+                    "ForceDefenderPassiveMode is 1 but tamper protection keeps this onboarded server active "
+                    "(the value was set after onboarding).",
+                )
+            ]
+        return [
+            problem(
+                "reboot_pending",
+                "ForceDefenderPassiveMode is 1 and Defender is still active: it takes effect at the next boot.",
             )
+        ]
+    if not f.onboarding["onboarded"] and force != 1:
+        return [
+            problem(
+                "server_passive_not_forced",
+                "Set ForceDefenderPassiveMode = 1 before onboarding this server, or it will go active and "
+                "tamper protection may keep it active.",
+                severity="warning",
+            )
+        ]
+    return []
+
+
+def _client_not_passive(f: _Facts) -> list[dict]:
+    """§1.1, §9.1: an onboarded client with a registered third-party antivirus goes passive by itself."""
+    onb = f.onboarding
     if (
-        not server
-        and third_party_ok
-        and onboarding["onboarded"]
-        and onboarding["sense_running"]
-        and sc["service_running"]
-        and mode == "active"
+        not f.server
+        and f.av["third_party_active"]
+        and onb["onboarded"]
+        and onb["sense_running"]
+        and f.sc["service_running"]
+        and f.mode == "active"
     ):
-        problems.append(
+        return [
             problem(
                 "passive_mode_not_reached",
                 "The client is onboarded with a registered third-party AV but Defender is still active.",
             )
-        )
-    if mode == "sxs_passive":
-        problems.append(problem("sxs_passive_mode", "Defender runs in limited periodic scanning (SxS Passive Mode)."))
-    if state.get("reboot_pending") and not any(p["reason"] == "reboot_pending" for p in problems):
-        problems.append(
-            problem(
-                "reboot_pending",
-                "A reboot is pending (%s)." % ", ".join(state.get("reboot_pending_reasons") or ["unknown"]),
-                severity="warning",
-            )
-        )
+        ]
+    return []
 
-    goal_met = is_passive_goal(mode)
-    org_ok = not expected_org_id or (org is not None and org == expected_org_id.lower())
+
+def _sxs_passive(f: _Facts) -> list[dict]:
+    """§2.1: limited periodic scanning is not passive mode."""
+    if f.mode != "sxs_passive":
+        return []
+    return [problem("sxs_passive_mode", "Defender runs in limited periodic scanning (SxS Passive Mode).")]
+
+
+#: The problem families, in the order their problems are reported.
+RULES: tuple[Callable[[_Facts], list[dict]], ...] = (
+    _unsupported_os,
+    _defender_missing,
+    _onboarding,
+    _organisation,
+    _third_party_av,
+    _policies,
+    _server_not_passive,
+    _client_not_passive,
+    _sxs_passive,
+)
+
+
+def _reboot_pending(f: _Facts, found: list[dict]) -> list[dict]:
+    """A pending reboot, unless a rule already explained it."""
+    if not f.state.get("reboot_pending") or any(p["reason"] == "reboot_pending" for p in found):
+        return []
+    return [
+        problem(
+            "reboot_pending",
+            "A reboot is pending (%s)." % ", ".join(f.state.get("reboot_pending_reasons") or ["unknown"]),
+            severity="warning",
+        )
+    ]
+
+
+def _verdict(f: _Facts, problems: list[dict]) -> dict:
+    goal_met = is_passive_goal(f.mode)
+    org_ok = not f.expected_org_id or (f.org is not None and f.org == f.expected_org_id)
     compliant = bool(
         goal_met
-        and onboarding["onboarded"]
-        and onboarding["sense_running"]
-        and third_party_ok
+        and f.onboarding["onboarded"]
+        and f.onboarding["sense_running"]
+        and f.av["third_party_active"]
         and org_ok
-        and support["supported"]
+        and f.support["supported"]
     )
     errors = [p for p in problems if p["severity"] == "error"]
     if compliant:
         summary = "compliant: Defender %s, onboarded to %s, sensor running, third-party AV %s" % (
-            mode,
-            org,
-            ", ".join(av["active_names"]),
+            f.mode,
+            f.org,
+            ", ".join(f.av["active_names"]),
         )
     elif errors:
         summary = "not compliant: " + "; ".join(p["reason"] for p in errors)
     else:
-        summary = "not compliant: Defender mode is %s" % mode
+        summary = "not compliant: Defender mode is %s" % f.mode
     return {
         "compliant": compliant,
-        "protected": protected,
+        "protected": f.protected,
         "goal_met": goal_met,
-        "mode": mode,
+        "mode": f.mode,
         "problems": problems,
         "reasons": [p["reason"] for p in problems],
         "summary": summary,
     }
+
+
+def diagnose(state: dict, expected_org_id: str | None = None) -> dict:
+    """Every problem of the host (one function per problem family, :data:`RULES`) and the verdict."""
+    facts = _Facts.of(state, expected_org_id)
+    problems: list[dict] = []
+    for rule in RULES:
+        problems.extend(rule(facts))
+    problems.extend(_reboot_pending(facts, problems))
+    return _verdict(facts, problems)

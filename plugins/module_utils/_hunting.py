@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Advanced hunting: the wave query builder and result normalisation. PRIVATE to this collection.
 
-The rollout confirms EDR for a whole wave with ONE query (mde-facts §7.5): for each device
+The rollout confirms EDR for a whole wave with ONE query (docs/sources.md §7.5): for each device
 of the wave, does the device timeline hold recent events, and what sensor health does the
 device report? :func:`build_wave_query` writes it::
 

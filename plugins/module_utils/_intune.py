@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Intune settings-catalog policies: presets, canonical form, diff and validation. PRIVATE.
 
-What Intune really offers for this rollout (mde-facts §6): there is NO Intune setting that
+What Intune really offers for this rollout (docs/sources.md §6): there is NO Intune setting that
 puts Defender Antivirus in passive mode (clients go passive by themselves once onboarded
 beside a registered third-party antivirus). Intune's part is onboarding: the Endpoint
 detection and response (EDR) policy, whose "Microsoft Defender for Endpoint client
@@ -15,15 +15,20 @@ The source guide's "disable real-time protection" (``AllowRealtimeMonitoring`` =
 passive mode and Microsoft warns against it; :func:`realtime_off_settings` builds it only for
 an explicit, warned opt-in (``allow_disable_realtime``).
 
-Setting definition ids below were read from exported policies (mde-facts §6.1 marks them
+Setting definition ids below were read from exported policies (docs/sources.md §6.1 marks them
 UNCONFIRMED); the module never trusts them blindly: every id a policy uses is looked up in
 the tenant's ``configurationSettings`` catalogue first (:func:`check_against_definitions`).
+
+Why one file of about 530 lines: building a policy, its canonical form, the plan and the validation
+are one model of Graph's settings-catalog types (the ``@odata.type`` names, the secret values and
+the EDR template references below); split apart, each part would need the others' private details.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from ._errors import MdeError
@@ -205,7 +210,7 @@ def normalize_settings(raw: list[Any]) -> list[dict]:
     return out
 
 
-def _walk(instances: list[dict]):
+def _walk(instances: list[dict]) -> Iterator[dict]:
     for inst in instances:
         yield inst
         value = inst.get("choiceSettingValue") or {}
@@ -375,7 +380,7 @@ def canonical_policy(policy: dict, compare_scope_tags: bool = True) -> dict:
     """The fields of a policy that decide a change (secrets reduced to their presence)."""
     settings = []
     for item in policy.get("settings") or []:
-        inst = item.get("settingInstance") if isinstance(item, dict) and "settingInstance" in item else item
+        inst = item["settingInstance"] if isinstance(item, dict) and "settingInstance" in item else item
         settings.append(canonical_instance(inst))
     out = {
         "name": policy.get("name"),
@@ -484,7 +489,7 @@ def check_against_definitions(instances: list[dict], definitions: dict[str, dict
 
     def check(inst: dict, where: str) -> None:
         did = inst.get("settingDefinitionId")
-        definition = definitions.get(did)
+        definition = definitions.get(did) if isinstance(did, str) else None
         if definition is None:
             errors.append(
                 "%s: setting definition %r does not exist in this tenant's settings catalog "

@@ -4,7 +4,7 @@
 """Matching inventory names to Defender for Endpoint machine entities. PRIVATE to this collection.
 
 The Defender API lists machines with ``computerDnsName`` (the FQDN, lower case as the
-service reports it; mde-facts §7.3). Inventories often use short names, or FQDNs with other
+service reports it; docs/sources.md §7.3). Inventories often use short names, or FQDNs with other
 casing. :func:`match_machines` maps each requested name to the best machine entity:
 
 * a name with a dot is compared with the whole ``computerDnsName`` (case-insensitive); a
@@ -24,7 +24,7 @@ from ._reasons import problem
 
 __all__ = ["HEALTH_STATUSES", "machine_record", "match_machines", "normalize_name", "summarize"]
 
-#: healthStatus values (mde-facts §7.3).
+#: healthStatus values (docs/sources.md §7.3).
 HEALTH_STATUSES = (
     "Active",
     "Inactive",
@@ -35,7 +35,7 @@ HEALTH_STATUSES = (
 )
 
 # Why a sensor is not Active, and what to do (defender-endpoint/fix-unhealthy-sensors.md via
-# mde-facts §7.3 and "Where the source guide differs" item 12: an unhealthy sensor is not
+# docs/sources.md §7.3 and §G12: an unhealthy sensor is not
 # always an incomplete onboarding).
 _HEALTH_HELP = {
     "inactive": (

@@ -13,9 +13,10 @@ from __future__ import annotations
 from . import _av
 from ._mode import normalize_running_mode
 from ._os_support import classify
-from ._package import is_guid, normalize_guid, org_id_from_onboarding_info
+from ._package import canonical_guid, org_id_from_onboarding_info
+from ._registry import as_bool, as_int
 
-# Get-MpComputerStatus properties the collection reports (mde-facts §2.2).
+# Get-MpComputerStatus properties the collection reports (docs/sources.md §2.2).
 MP_STATUS_FIELDS = (
     "AMEngineVersion",
     "AMProductVersion",
@@ -40,28 +41,8 @@ MP_STATUS_FIELDS = (
 _PRODUCT_TYPES = {1: "workstation", 2: "domain_controller", 3: "server"}
 
 
-def _int_or_none(value: object) -> int | None:
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-
-
-def _bool(value: object) -> bool | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off", ""):
-        return False
-    return None
-
-
 def _org(value: object) -> str | None:
-    return normalize_guid(str(value)) if value and is_guid(str(value).strip("{}")) else None
+    return canonical_guid(str(value)) if value else None
 
 
 def _service(raw: dict | None) -> dict:
@@ -76,13 +57,13 @@ def _service(raw: dict | None) -> dict:
 
 
 def os_from_raw(raw_os: dict, support_policy: str = "microsoft", unified_agent: bool = False) -> dict:
-    build = _int_or_none(raw_os.get("build_number")) or 0
-    product_type = _int_or_none(raw_os.get("product_type")) or 1
+    build = as_int(raw_os.get("build_number")) or 0
+    product_type = as_int(raw_os.get("product_type")) or 1
     info = {
         "caption": raw_os.get("caption"),
         "version": raw_os.get("version"),
         "build": build,
-        "ubr": _int_or_none(raw_os.get("ubr")),
+        "ubr": as_int(raw_os.get("ubr")),
         "product_type": product_type,
         "kind": _PRODUCT_TYPES.get(product_type, "unknown"),
         "edition": raw_os.get("edition_id"),
@@ -117,12 +98,12 @@ def build_state(raw: dict, support_policy: str = "microsoft", expected_org_id: s
     unified = bool(raw.get("unified_agent")) or (services["sense"]["exists"] and services["windefend"]["exists"])
     os_info = os_from_raw(raw.get("os") or {}, support_policy, unified_agent=unified)
 
-    onboarding_state = _int_or_none(reg.get("onboarding_state"))
+    onboarding_state = as_int(reg.get("onboarding_state"))
     # The host sends only the orgId from OnboardingInfo (older callers may send the raw value).
     org_id = _org(reg.get("onboarding_org_id")) or org_id_from_onboarding_info(reg.get("onboarding_info"))
     status_org = reg.get("status_org_id")
     if not org_id and status_org:
-        org_id = str(status_org).strip("{}").lower()
+        org_id = canonical_guid(str(status_org)) or str(status_org).strip("{}").lower()
     onboarding = {
         "onboarded": onboarding_state == 1,
         "onboarding_state": onboarding_state,
@@ -133,10 +114,10 @@ def build_state(raw: dict, support_policy: str = "microsoft", expected_org_id: s
         "org_matches": None if not expected_org_id or not org_id else org_id == expected_org_id.lower(),
     }
     policy = {
-        "force_defender_passive_mode": _int_or_none(reg.get("force_defender_passive_mode")),
-        "guide_force_passive_mode": _int_or_none(reg.get("guide_force_passive_mode")),
-        "disable_antispyware": _int_or_none(reg.get("disable_antispyware")),
-        "disable_realtime_monitoring": _int_or_none(reg.get("disable_realtime_monitoring")),
+        "force_defender_passive_mode": as_int(reg.get("force_defender_passive_mode")),
+        "guide_force_passive_mode": as_int(reg.get("guide_force_passive_mode")),
+        "disable_antispyware": as_int(reg.get("disable_antispyware")),
+        "disable_realtime_monitoring": as_int(reg.get("disable_realtime_monitoring")),
     }
     sc_raw = raw.get("security_center") or {}
     workstation = os_info["kind"] == "workstation"
@@ -175,8 +156,8 @@ def build_state(raw: dict, support_policy: str = "microsoft", expected_org_id: s
         name for name in ("component_based_servicing", "windows_update", "pending_file_rename") if rp.get(name)
     ]
     computer = raw.get("computer") or {}
-    tamper = _bool(mp.get("IsTamperProtected")) if mp else None
-    rtp = _bool(mp.get("RealTimeProtectionEnabled")) if mp else False
+    tamper = as_bool(mp.get("IsTamperProtected")) if mp else None
+    rtp = as_bool(mp.get("RealTimeProtectionEnabled")) if mp else False
     defender = {
         "installed": mp is not None or services["windefend"]["exists"],
         "mode": mode,
@@ -205,5 +186,5 @@ def build_state(raw: dict, support_policy: str = "microsoft", expected_org_id: s
             "joined": bool(computer.get("part_of_domain")),
             "name": computer.get("domain") if computer.get("part_of_domain") else None,
         },
-        "last_boot_filetime": _int_or_none((raw.get("os") or {}).get("last_boot_filetime")),
+        "last_boot_filetime": as_int((raw.get("os") or {}).get("last_boot_filetime")),
     }

@@ -52,7 +52,7 @@ _SPELLINGS = {
     "not installed": "not_installed",
 }
 
-# avMode of the Defender device AV health API (mde-facts 7.6): a string-typed integer.
+# avMode of the Defender device AV health API (docs/sources.md §7.6): a string-typed integer.
 _AV_MODE_API = {
     "0": "active",
     "1": "passive",

@@ -6,7 +6,7 @@
 Pure functions, no I/O, unit-tested:
 
 * what the onboarding script's exit codes and ``WDATPOnboarding`` event IDs mean
-  (mde-facts §3.2, from Microsoft's troubleshoot-onboarding page), and Windows Installer's
+  (docs/sources.md §3.2, from Microsoft's troubleshoot-onboarding page), and Windows Installer's
   exit codes for ``md4ws.msi`` (§3.6);
 * the checks a package must pass before anything touches a host (§3.1, §3.5);
 * the present/absent decision table (:func:`plan`) and the check-mode prediction;
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from ._errors import MdeError
 from ._package import OFFBOARDING, ONBOARDING, PackageError, check_expiry, verify_checksum
+from ._registry import ATP_POLICY_KEY, ATP_STATUS_KEY, as_int
 
 PRESENT = "present"
 ABSENT = "absent"
@@ -37,23 +38,21 @@ OFFBOARDING_SOURCE = "WDATPOffboarding"
 #: The largest package the host sends back for ``remote_package`` (the portal's zips are tens of KB).
 REMOTE_PACKAGE_MAX_BYTES = 2 * 1024 * 1024
 
-_POLICY_KEY = r"HKLM\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection"
-_STATUS_KEY = r"HKLM\SOFTWARE\Microsoft\Windows Advanced Threat Protection\Status"
 
 # Exit codes of the portal's onboarding script = the ID of the error event it writes to the
-# Application log under WDATPOnboarding (mde-facts §3.2; defender-docs troubleshoot-onboarding.md).
+# Application log under WDATPOnboarding (docs/sources.md §3.2; defender-docs troubleshoot-onboarding.md).
 # That exit code = event ID is UNCONFIRMED (read from public copies of generated scripts).
 ONBOARDING_EXIT_CODES: dict[int, str] = {
     0: "the script finished without error",
-    5: "leftover offboarding data could not be removed: check the permissions (ACLs) on %s" % _POLICY_KEY,
+    5: "leftover offboarding data could not be removed: check the permissions (ACLs) on %s" % ATP_POLICY_KEY,
     10: "writing the onboarding data (OnboardingInfo) to %s failed: check its ACLs and that the script "
-    "runs elevated" % _POLICY_KEY,
+    "runs elevated" % ATP_POLICY_KEY,
     15: "the SENSE service did not start: it is stuck start-pending, or failed with error 577/1058 "
     "(ELAM driver off because Defender Antivirus is disabled by policy, e.g. DisableAntiSpyware), or the "
     "SENSE feature on demand is missing",
     30: "the script gave up waiting for the SENSE service to reach the running state",
-    35: "OnboardingState never appeared under %s" % _STATUS_KEY,
-    40: "OnboardingState is present under %s but is not 1" % _STATUS_KEY,
+    35: "OnboardingState never appeared under %s" % ATP_STATUS_KEY,
+    40: "OnboardingState is present under %s but is not 1" % ATP_STATUS_KEY,
     65: "the script was not run elevated (it needs administrator rights)",
     70: "the offboarding package belongs to a different organisation than the one SENSE is onboarded to",
 }
@@ -172,10 +171,7 @@ def package_summary(package: dict, source: str) -> dict:
 # ----------------------------------------------------------------------------- status and plan
 def status(onboarding_state: object, org_id: str | None, sense_running: bool) -> dict:
     """The onboarding status used for ``before``/``after``/``diff``."""
-    try:
-        state = int(onboarding_state)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        state = None
+    state = as_int(onboarding_state)
     return {
         "onboarded": state == 1,
         "org_id": org_id,

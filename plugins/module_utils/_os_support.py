@@ -6,7 +6,7 @@
 Two policies are available:
 
 ``microsoft`` (default)
-    Microsoft's documentation (mde-facts §1.4): Windows 10 and 11 (supported editions, not
+    Microsoft's documentation (docs/sources.md §1.4): Windows 10 and 11 (supported editions, not
     Home), Windows Server 2012 R2 and 2016 *with the modern unified solution*, Windows
     Server 1803 or later, 2019, 2022, 2025. Hyper-V Server is not supported.
 ``guide``
@@ -15,6 +15,8 @@ Two policies are available:
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 POLICIES = ("microsoft", "guide")
 
@@ -37,9 +39,9 @@ _UNSUPPORTED_CLIENT_BUILDS = {7601: "Windows 7", 9200: "Windows 8", 9600: "Windo
 _UNSUPPORTED_EDITIONS = ("core", "coren", "corecountryspecific", "coresinglelanguage", "home")
 
 
-def _build(value: object) -> int:
+def _build(value: Any) -> int:
     try:
-        return int(str(value).rsplit(".", maxsplit=1)[-1]) if "." in str(value) else int(value)  # type: ignore[arg-type]
+        return int(str(value).rsplit(".", maxsplit=1)[-1]) if "." in str(value) else int(value)
     except (TypeError, ValueError):
         return 0
 

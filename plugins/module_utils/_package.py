@@ -4,7 +4,7 @@
 """Reading Defender for Endpoint onboarding and offboarding packages. PRIVATE.
 
 The portal gives a zip (``WindowsDefenderATPOnboardingPackage.zip`` /
-``WindowsDefenderATPOffboardingPackage.zip``) holding a ``.cmd`` script (mde-facts §3.1):
+``WindowsDefenderATPOffboardingPackage.zip``) holding a ``.cmd`` script (docs/sources.md §3.1):
 
 * ``WindowsDefenderATPOnboardingScript.cmd`` — Group Policy / Configuration Manager, unattended
 * ``WindowsDefenderATPLocalOnboardingScript.cmd`` — local script, asks for ``Y`` and waits
@@ -28,17 +28,22 @@ import json
 import os
 import re
 import zipfile
+from typing import Any
+
+from ._registry import OFFBOARDING_DATA, ONBOARDING_INFO
 
 ONBOARDING = "onboarding"
 OFFBOARDING = "offboarding"
 
-_GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+#: A GUID as people and Windows write it: any case, with or without braces (``{...}``).
+_GUID_RE = re.compile(r"^(?:\{(%s)\}|(%s))$" % (_GUID, _GUID))
 _ONBOARD_NAME_RE = re.compile(r"(?i)^WindowsDefenderATP(Local)?OnboardingScript\.cmd$")
 _OFFBOARD_NAME_RE = re.compile(
     r"(?i)^WindowsDefenderATP(Local)?OffboardingScript_valid_until_(\d{4}-\d{2}-\d{2})\.cmd$"
 )
 _MDM_NAME_RE = re.compile(r"(?i)\.(onboarding|offboarding)$")
-_REG_ADD_RE = re.compile(r'(?i)/v\s+(OnboardingInfo|696C1FA1-4030-4FA4-8713-FAF9B2EA7C0A)\s+/t\s+REG_SZ\s+/f\s+/d\s+"')
+_REG_ADD_RE = re.compile(r'(?i)/v\s+(%s|%s)\s+/t\s+REG_SZ\s+/f\s+/d\s+"' % (ONBOARDING_INFO, OFFBOARDING_DATA))
 _ORG_FALLBACK_RE = re.compile(r"(?i)orgId\W{1,12}([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 _INTERACTIVE_RE = re.compile(r"(?im)^\s*set\s+/p\s+\w+\s*=|^\s*:USER_CONSENT\b")
 
@@ -56,12 +61,22 @@ class PackageError(Exception):
         self.msg = msg
 
 
+def canonical_guid(value: object) -> str | None:
+    """The one normalisation of an org id: a GUID in any case, with or without braces, becomes lower case
+    without braces (``{0A1B...}`` -> ``0a1b...``); anything else becomes None."""
+    if not isinstance(value, str):
+        return None
+    match = _GUID_RE.match(value.strip())
+    return (match.group(1) or match.group(2)).lower() if match else None
+
+
 def is_guid(value: object) -> bool:
-    return isinstance(value, str) and bool(_GUID_RE.match(value.strip()))
+    return canonical_guid(value) is not None
 
 
 def normalize_guid(value: str) -> str:
-    return value.strip().strip("{}").lower()
+    """:func:`canonical_guid` for a value known to be a GUID."""
+    return canonical_guid(value) or value.strip().strip("{}").lower()
 
 
 def _argv_unescape(text: str) -> str:
@@ -115,9 +130,9 @@ def _quoted_arg_at(text: str, start: int) -> str | None:
     return None
 
 
-def _filetime_to_date(value: object) -> datetime.datetime | None:
+def _filetime_to_date(value: Any) -> datetime.datetime | None:
     try:
-        ticks = int(value)  # type: ignore[arg-type]
+        ticks = int(value)
     except (TypeError, ValueError):
         return None
     if ticks <= 0:
@@ -203,9 +218,7 @@ def _pick_script(names: list[str]) -> str | None:
     """Prefer the unattended Group Policy script over the local one."""
     scripts = [n for n in names if not n.endswith("/") and n.lower().endswith(".cmd")]
     for pattern in (_ONBOARD_NAME_RE, _OFFBOARD_NAME_RE):
-        unattended = [
-            n for n in scripts if pattern.match(os.path.basename(n)) and not pattern.match(os.path.basename(n)).group(1)
-        ]
+        unattended = [n for n in scripts if (m := pattern.match(os.path.basename(n))) and not m.group(1)]
         if unattended:
             return sorted(unattended)[0]
     for pattern in (_ONBOARD_NAME_RE, _OFFBOARD_NAME_RE):

@@ -8,7 +8,7 @@ Pure functions over the state that ``win_mde_info``'s ``gather()`` builds (see
 safety guard, tamper protection, ``reboot_required`` and the diff. The action plugin calls
 them in that order; check mode, diff and the real run share the same computation.
 
-Facts followed (mde-facts.md):
+Facts followed (docs/sources.md):
 
 * §1.2: ``ForceDefenderPassiveMode`` (REG_DWORD) under
   ``HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Advanced Threat Protection``; ``1`` passive,
@@ -25,17 +25,13 @@ from __future__ import annotations
 from ._errors import MdeError
 from ._mode import is_passive_goal
 from ._reasons import remediation_of
+from ._registry import FORCE_PASSIVE, GUIDE_ITEM, PASSIVE_ITEM, as_int
 from ._rules_versions import version_tuple
-
-DOC_KEY = r"HKLM\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection"
-DOC_NAME = "ForceDefenderPassiveMode"
-GUIDE_KEY = r"HKLM\SOFTWARE\Policies\Microsoft\Windows Defender"
-GUIDE_NAME = "ForcePassiveMode"
 
 #: result key -> (registry key, value name), in display order
 VALUES: dict[str, tuple[str, str]] = {
-    "force_defender_passive_mode": (DOC_KEY, DOC_NAME),
-    "guide_force_passive_mode": (GUIDE_KEY, GUIDE_NAME),
+    "force_defender_passive_mode": PASSIVE_ITEM,
+    "guide_force_passive_mode": GUIDE_ITEM,
 }
 
 #: §8: from this Defender platform on, tamper protection keeps an onboarded server active.
@@ -44,23 +40,16 @@ TAMPER_LOCK_FROM = (4, 18, 2208, 0)
 GUIDE_STATES = ("present", "absent", "unmanaged")
 
 
-def _int_or_none(value: object) -> int | None:
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-
-
 def values_from_state(host_state: dict) -> dict:
     """Both registry values as the host has them now (``None`` = not set)."""
     policy = host_state.get("policy") or {}
-    return {name: _int_or_none(policy.get(name)) for name in VALUES}
+    return {name: as_int(policy.get(name)) for name in VALUES}
 
 
 def values_from_raw(raw: dict | None) -> dict:
     """Both registry values from a ``before``/``after`` dict of the PowerShell side."""
     raw = raw or {}
-    return {name: _int_or_none(raw.get(name)) for name in VALUES}
+    return {name: as_int(raw.get(name)) for name in VALUES}
 
 
 def guide_state(state: str, guide_value: bool) -> str:
@@ -131,11 +120,11 @@ def check_guard(host_state: dict, require_third_party_av: bool, host: str = "the
             "Refusing to set %s = 1 on %s: %s. In passive mode Defender Antivirus does not block threats, so "
             "the host would be left without real-time antivirus protection. Install and turn on the third-party "
             "antivirus first (name it with av_name_patterns if the built-in catalogue does not know it); "
-            "require_third_party_av: false skips this check (not recommended)." % (DOC_NAME, host, what),
+            "require_third_party_av: false skips this check (not recommended)." % (FORCE_PASSIVE, host, what),
         )
     return [
         "DANGER: require_third_party_av is false and %s: setting %s = 1 anyway. Once Defender is passive this "
-        "host has NO real-time antivirus protection." % (what, DOC_NAME)
+        "host has NO real-time antivirus protection." % (what, FORCE_PASSIVE)
     ]
 
 
@@ -188,7 +177,7 @@ def advisories(state: str, host_state: dict) -> tuple[list[str], bool, str | Non
         warnings.append(
             "%s is a Windows client: Microsoft documents %s for Windows Server only. Windows 10/11 go passive by "
             "themselves once onboarded with a third-party antivirus registered with Security Center; the value's "
-            "effect on clients is not documented." % (support.get("name") or "This host", DOC_NAME)
+            "effect on clients is not documented." % (support.get("name") or "This host", FORCE_PASSIVE)
         )
     if support and support.get("supported") is False:
         warnings.append(
@@ -202,7 +191,7 @@ def advisories(state: str, host_state: dict) -> tuple[list[str], bool, str | Non
         warnings.append(
             "Tamper protection keeps this onboarded server's Defender active: Microsoft documents that once it "
             "is active, %s = 1 does not bring it back to passive (platform 4.18.2208.0 or later). The value was "
-            "set anyway (harmless). %s" % (DOC_NAME, remediation)
+            "set anyway (harmless). %s" % (FORCE_PASSIVE, remediation)
         )
     return warnings, blocked, remediation
 
@@ -240,10 +229,6 @@ def build_diff(before: dict, after: dict, guide_value: bool) -> dict:
 
 
 __all__ = [
-    "DOC_KEY",
-    "DOC_NAME",
-    "GUIDE_KEY",
-    "GUIDE_NAME",
     "TAMPER_LOCK_FROM",
     "VALUES",
     "advisories",

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Windows Security Center ``AntiVirusProduct.productState`` decoding. PRIVATE.
 
-Microsoft does not document the bit layout of ``productState`` (mde-facts §4 marks it
+Microsoft does not document the bit layout of ``productState`` (docs/sources.md §4 marks it
 UNCONFIRMED). The community decoding of the 24-bit value ``0xPPSSDD`` is used:
 
 * ``0xFF0000`` provider (``0x04`` antivirus, ``0x06`` = 0x04 | 0x02 also seen for Defender),
@@ -19,18 +19,20 @@ read decodes to ``unknown``, which the diagnosis treats as *not* protecting.
 
 from __future__ import annotations
 
+from typing import Any
+
 _STATES = {0x0: "off", 0x1: "on", 0x2: "snoozed", 0x3: "expired"}
 
 MICROSOFT_NAME_HINTS = ("windows defender", "microsoft defender", "microsoft security essentials")
 
 
-def decode_product_state(value: object) -> dict:
+def decode_product_state(value: Any) -> dict:
     """Decode a productState value (int or numeric string).
 
     Returns ``{"raw", "hex", "state", "enabled", "real_time", "up_to_date", "owner"}``.
     """
     try:
-        raw = int(str(value).strip(), 0) if isinstance(value, str) else int(value)  # type: ignore[arg-type]
+        raw = int(str(value).strip(), 0) if isinstance(value, str) else int(value)
     except (TypeError, ValueError):
         return {
             "raw": value,

@@ -72,9 +72,6 @@ attributes:
     details: Read-only; runs (and waits) the same way in check mode.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
-    details: "Runs on the controller (C(delegate_to: localhost))."
 notes:
   - "Permission (WindowsDefenderATP, application): C(Alert.Read.All)."
   - "Rate limit: 100 calls per minute and 1,500 per hour. A wait of 15 minutes with the default poll interval
@@ -158,6 +155,7 @@ reason:
 
 import datetime  # noqa: E402
 
+from ansible_collections.mdeops.defender.plugins.module_utils import _api_module as api  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._alerts import (  # noqa: E402 - imports follow the documentation
     alert_filter,
     alert_record,
@@ -165,15 +163,7 @@ from ansible_collections.mdeops.defender.plugins.module_utils._alerts import (  
     odata_time,
     parse_since,
 )
-from ansible_collections.mdeops.defender.plugins.module_utils._api import (  # noqa: E402 - imports follow the documentation
-    API_ARGUMENT_SPEC,
-    with_env_fallbacks,
-)
-from ansible_collections.mdeops.defender.plugins.module_utils._api_module import (  # noqa: E402
-    MdeApiModule,
-    api_module,
-    run_api_module,
-)
+from ansible_collections.mdeops.defender.plugins.module_utils._api import ApiClient  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError  # noqa: E402
 
 PERMISSION = "Alert.Read.All"
@@ -181,8 +171,7 @@ TEST_ALERT_MARKER = "[Test Alert]"
 
 
 def argument_spec() -> dict:
-    spec = with_env_fallbacks(API_ARGUMENT_SPEC)
-    spec.update(
+    return api.options(
         machines=dict(type="list", elements="str", default=[]),
         title_contains=dict(type="str"),
         detection_test=dict(type="bool", default=False),
@@ -192,10 +181,9 @@ def argument_spec() -> dict:
         wait_timeout=dict(type="int", default=900),
         poll_interval=dict(type="int", default=30),
     )
-    return spec
 
 
-def poll(module: MdeApiModule, client, now: datetime.datetime) -> dict:
+def poll(module: api.MdeApiModule, client: ApiClient, now: datetime.datetime) -> dict:
     p = module.params
     machines = [str(m) for m in p["machines"]]
     if p["wait_for"] and not machines:
@@ -242,7 +230,7 @@ def poll(module: MdeApiModule, client, now: datetime.datetime) -> dict:
 
 
 def main() -> None:
-    module = api_module(argument_spec())
+    module = api.api_module(argument_spec())
     result = {
         "changed": False,
         "alerts": [],
@@ -254,7 +242,9 @@ def main() -> None:
         "since": None,
         "api_calls": {},
     }
-    run_api_module(module, result, lambda client: poll(module, client, datetime.datetime.now(datetime.timezone.utc)))
+    api.run_api_module(
+        module, result, lambda client: poll(module, client, datetime.datetime.now(datetime.timezone.utc))
+    )
 
 
 if __name__ == "__main__":

@@ -59,15 +59,7 @@ options:
 extends_documentation_fragment:
   - mdeops.defender.api
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: Read-only; runs the same way in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-    details: "Runs on the controller (C(delegate_to: localhost))."
+  - mdeops.defender.info_module
 notes:
   - "Permission: C(AdvancedQuery.Read.All) (WindowsDefenderATP, application) for O(api=defender);
     C(ThreatHunting.Read.All) (Microsoft Graph, application) for O(api=graph)."
@@ -198,15 +190,8 @@ reason:
 """
 
 
-from ansible_collections.mdeops.defender.plugins.module_utils._api import (  # noqa: E402 - imports follow the documentation
-    API_ARGUMENT_SPEC,
-    with_env_fallbacks,
-)
-from ansible_collections.mdeops.defender.plugins.module_utils._api_module import (  # noqa: E402
-    MdeApiModule,
-    api_module,
-    run_api_module,
-)
+from ansible_collections.mdeops.defender.plugins.module_utils import _api_module as api  # noqa: E402
+from ansible_collections.mdeops.defender.plugins.module_utils._api import ApiClient  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._hunting import (  # noqa: E402 - imports follow the documentation
     DEFAULT_TIMELINE_TABLES,
@@ -224,8 +209,7 @@ ENDPOINTS = {
 
 
 def argument_spec() -> dict:
-    spec = with_env_fallbacks(API_ARGUMENT_SPEC)
-    spec.update(
+    return api.options(
         api=dict(type="str", choices=["defender", "graph"], default="defender"),
         query=dict(type="str"),
         devices=dict(type="list", elements="str"),
@@ -234,10 +218,9 @@ def argument_spec() -> dict:
             type="list", elements="str", choices=list(TIMELINE_TABLES), default=list(DEFAULT_TIMELINE_TABLES)
         ),
     )
-    return spec
 
 
-def run_query(client, api: str, query: str) -> dict:
+def run_query(client: ApiClient, api: str, query: str) -> dict:
     path, family, permission = ENDPOINTS[api]
     try:
         data = client.request(
@@ -257,7 +240,7 @@ def run_query(client, api: str, query: str) -> dict:
     return normalize_results(data)
 
 
-def run(module: MdeApiModule, client) -> dict:
+def run(module: api.MdeApiModule, client: ApiClient) -> dict:
     api = module.params["api"]
     devices = module.params["devices"]
     if module.params["query"] is not None:
@@ -301,7 +284,7 @@ def run(module: MdeApiModule, client) -> dict:
 
 
 def main() -> None:
-    module = api_module(
+    module = api.api_module(
         argument_spec(), mutually_exclusive=[("query", "devices")], required_one_of=[("query", "devices")]
     )
     result = {
@@ -315,7 +298,7 @@ def main() -> None:
         "not_confirmed": [],
         "api_calls": {},
     }
-    run_api_module(module, result, lambda client: run(module, client))
+    api.run_api_module(module, result, lambda client: run(module, client))
 
 
 if __name__ == "__main__":

@@ -54,15 +54,7 @@ options:
 extends_documentation_fragment:
   - mdeops.defender.api
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: Read-only; runs the same way in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-    details: "Runs on the controller (C(delegate_to: localhost))."
+  - mdeops.defender.info_module
 notes:
   - "Permission (WindowsDefenderATP, application): C(Machine.Read.All)."
   - "Rate limits: C(/api/machines) 100 calls per minute and 1,500 per hour; C(/api/deviceavinfo) 30 per minute
@@ -228,15 +220,8 @@ reason:
 """
 
 
-from ansible_collections.mdeops.defender.plugins.module_utils._api import (  # noqa: E402 - imports follow the documentation
-    API_ARGUMENT_SPEC,
-    with_env_fallbacks,
-)
-from ansible_collections.mdeops.defender.plugins.module_utils._api_module import (  # noqa: E402
-    MdeApiModule,
-    api_module,
-    run_api_module,
-)
+from ansible_collections.mdeops.defender.plugins.module_utils import _api_module as api  # noqa: E402
+from ansible_collections.mdeops.defender.plugins.module_utils._api import ApiClient  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._mde_machines import (  # noqa: E402 - imports follow the documentation
     build_records,
@@ -248,17 +233,15 @@ PERMISSION = "Machine.Read.All"
 
 
 def argument_spec() -> dict:
-    spec = with_env_fallbacks(API_ARGUMENT_SPEC)
-    spec.update(
+    return api.options(
         names=dict(type="list", elements="str", default=[]),
         filter=dict(type="str"),
         av_info=dict(type="bool", default=True),
         page_size=dict(type="int", default=10000),
     )
-    return spec
 
 
-def run(module: MdeApiModule, client) -> dict:
+def run(module: api.MdeApiModule, client: ApiClient) -> dict:
     names = [str(n) for n in module.params["names"]]
     bad = invalid_names(names)
     if bad:
@@ -301,7 +284,7 @@ def run(module: MdeApiModule, client) -> dict:
 
 
 def main() -> None:
-    module = api_module(argument_spec())
+    module = api.api_module(argument_spec())
     result = {
         "changed": False,
         "machines": {},
@@ -312,7 +295,7 @@ def main() -> None:
         "listed": 0,
         "api_calls": {},
     }
-    run_api_module(module, result, lambda client: run(module, client))
+    api.run_api_module(module, result, lambda client: run(module, client))
 
 
 if __name__ == "__main__":

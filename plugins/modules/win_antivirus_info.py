@@ -25,14 +25,6 @@ description:
     protection on and is registered with Security Center").
   - Read-only.
 options:
-  av_name_patterns:
-    description:
-      - Extra wildcard patterns (PowerShell C(-like)) for antivirus service names, service display names and
-        installed-product names, added to the built-in catalogue.
-      - A product found only through one of these patterns has V(user_pattern) in C(found_by).
-    type: list
-    elements: str
-    default: []
   include_microsoft:
     description:
       - Whether RV(products) lists Microsoft products (Defender Antivirus) too.
@@ -41,14 +33,9 @@ options:
     default: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: Read-only; runs the same way in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: windows
+  - mdeops.defender.info_module
+  - mdeops.defender.windows
+  - mdeops.defender.windows.av_patterns
 notes:
   - "Security Center does not exist on Windows Server: Microsoft documents its API as client-only.
     The guide's check that the antivirus is registered with Security Center cannot be done there.

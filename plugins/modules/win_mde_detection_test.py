@@ -36,14 +36,13 @@ options:
     default: 10
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mdeops.defender.windows
 attributes:
   check_mode:
     support: full
     details: Nothing runs in check mode; the result says the test would run (V(changed)) and shows the command.
   diff_mode:
     support: none
-  platform:
-    platforms: windows
 notes:
   - Run it on a few pilot hosts only; every run raises an alert in the Defender portal (titled
     C([Test Alert] Suspicious Powershell commandline) in the reports read), which the security team will see.

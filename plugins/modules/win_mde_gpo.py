@@ -113,6 +113,7 @@ options:
     default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mdeops.defender.windows
 attributes:
   check_mode:
     support: full
@@ -120,8 +121,6 @@ attributes:
   diff_mode:
     support: full
     details: The managed registry settings and the links of the GPO, before and after.
-  platform:
-    platforms: windows
 notes:
   - Needs rights to create and edit GPOs and to link them to the OUs (Domain Admins, Group Policy Creator Owners
     plus delegated link rights on the OUs).

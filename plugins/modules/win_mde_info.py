@@ -28,38 +28,16 @@ description:
 options:
   expected_org_id:
     description:
-      - The Defender for Endpoint organisation id (GUID) the host must be onboarded to.
+      - The Defender for Endpoint organisation id (a GUID, in any case, with or without braces) the host must be onboarded to.
       - When set, a host onboarded to another organisation gets the problem C(wrong_org) and is not
         compliant.
     type: str
-  support_policy:
-    description:
-      - Which list of supported Windows versions to apply.
-      - V(microsoft) follows Microsoft's documentation (Windows 10/11, Windows Server 2012 R2 and 2016 with
-        the unified solution, Windows Server 1803 or later).
-      - V(guide) follows the source guide (Windows 10 1703 or later and Windows 11 only).
-    type: str
-    choices: [microsoft, guide]
-    default: microsoft
-  av_name_patterns:
-    description:
-      - Extra wildcard patterns (PowerShell C(-like)) for antivirus service names, service display names and
-        installed-product names, added to the built-in catalogue of well-known products.
-      - Used on servers, which have no Security Center, and on workstations to report products that are not
-        registered with Security Center.
-    type: list
-    elements: str
-    default: []
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: Read-only; runs the same way in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: windows
+  - mdeops.defender.info_module
+  - mdeops.defender.windows
+  - mdeops.defender.windows.av_patterns
+  - mdeops.defender.windows.support_policy
 notes:
   - The mode is reported as Windows reports it in RV(defender.am_running_mode) and normalised in
     RV(defender.mode). C(Passive) and C(Passive Mode) are the same state; C(EDR Block Mode) means passive

@@ -61,7 +61,7 @@ options:
     type: str
   expected_org_id:
     description:
-      - The Defender for Endpoint organisation id (GUID) the package must belong to.
+      - The Defender for Endpoint organisation id (a GUID, in any case, with or without braces) the package must belong to.
       - A package of another organisation is refused with C(reason=wrong_org) before the host is contacted; O(force)
         does not override this.
     type: str
@@ -98,23 +98,11 @@ options:
         after onboarding; that is M(mdeops.defender.win_mde_passive_mode)'s job, not this module's.
     type: bool
     default: true
-  av_name_patterns:
-    description:
-      - Extra wildcard patterns for antivirus products, as in M(mdeops.defender.win_mde_info).
-      - Used for the host read before the change and for the fact C(mde) returned after it.
-    type: list
-    elements: str
-    default: []
-  support_policy:
-    description:
-      - Which list of supported Windows versions the fact C(mde) returned after a change applies, as in
-        M(mdeops.defender.win_mde_info).
-      - Whether V(installer) is needed always follows Microsoft's documentation.
-    type: str
-    choices: [microsoft, guide]
-    default: microsoft
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mdeops.defender.windows
+  - mdeops.defender.windows.av_patterns
+  - mdeops.defender.windows.support_policy
 attributes:
   check_mode:
     support: full
@@ -124,9 +112,9 @@ attributes:
   diff_mode:
     support: full
     details: The diff is RV(before) and RV(after) (onboarded, org_id, onboarding_state, sense_running).
-  platform:
-    platforms: windows
 notes:
+  - O(av_name_patterns) and O(support_policy) apply to the host read before the change and to the fact C(mde)
+    returned after it. Whether O(installer) is needed always follows Microsoft's documentation.
   - Interactive script - B(refused). The local script (C(WindowsDefenderATPLocalOnboardingScript.cmd)) asks for C(Y)
     with C(set /p) and waits for a key; without a console it loops on its prompt. It is refused with
     C(reason=interactive_package). Use the Group Policy package, which Microsoft describes as the one for unattended

@@ -56,16 +56,10 @@ options:
         third-party antivirus was found.
     type: bool
     default: true
-  av_name_patterns:
-    description:
-      - Extra wildcard patterns (PowerShell C(-like)) for antivirus service names, service display names and
-        installed-product names, added to the built-in catalogue. Use it when the third-party antivirus is not a
-        well-known product, so that the guard can find it.
-    type: list
-    elements: str
-    default: []
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mdeops.defender.windows
+  - mdeops.defender.windows.av_patterns
 attributes:
   check_mode:
     support: full
@@ -74,9 +68,9 @@ attributes:
   diff_mode:
     support: full
     details: The diff shows the registry values in C(.reg) style before and after.
-  platform:
-    platforms: windows
 notes:
+  - The guard finds the third-party antivirus with the same read as M(mdeops.defender.win_mde_info). Use
+    O(av_name_patterns) when it is not a well-known product.
   - "Why not the guide's value: the guide's C(HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender\\ForcePassiveMode)
     does not appear in any current Microsoft document. Microsoft documents C(ForceDefenderPassiveMode) under
     C(HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Advanced Threat Protection). A C(ForcePassiveMode) name existed

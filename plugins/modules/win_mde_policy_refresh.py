@@ -40,6 +40,7 @@ options:
     default: 120
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mdeops.defender.windows
 attributes:
   check_mode:
     support: full
@@ -47,8 +48,6 @@ attributes:
       when the value has not arrived (RV(msg) says so).
   diff_mode:
     support: none
-  platform:
-    platforms: windows
 notes:
   - C(gpresult /scope computer) needs administrative rights on the host.
   - Computer policy also applies at boot, so after a reboot the value is there without a refresh.

@@ -6,7 +6,7 @@
 An action plugin holds the decisions of a module and calls the thin same-named PowerShell
 module through :meth:`MdeActionBase._run_ps`. Subclasses set ``MODULE`` and implement
 :meth:`MdeActionBase.run_module`; arguments are validated here with the spec from
-``module_utils/_specs.py`` before anything is sent to the host.
+``module_utils/_specs.py`` (:func:`._args.check_args`) before anything is sent to the host.
 """
 
 from __future__ import annotations
@@ -15,35 +15,14 @@ import abc
 from typing import Any
 
 from ansible.errors import AnsibleConnectionFailure
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
 from ansible_collections.mdeops.defender.plugins.module_utils._reasons import REASONS
-from ansible_collections.mdeops.defender.plugins.module_utils._specs import spec_for
+from ansible_collections.mdeops.defender.plugins.plugin_utils._args import check_args
 
 display = Display()
-
-
-def check_args(module: str, task_args: dict) -> dict:
-    """The task's arguments validated against the module's spec (module_utils/_specs.py).
-
-    Raises :class:`MdeError` ``invalid_argument`` naming every problem; shared by every action plugin.
-    """
-    spec = spec_for(module)
-    validator = ArgumentSpecValidator(
-        spec["argument_spec"],
-        mutually_exclusive=spec.get("mutually_exclusive"),
-        required_together=spec.get("required_together"),
-        required_one_of=spec.get("required_one_of"),
-        required_if=spec.get("required_if"),
-        required_by=spec.get("required_by"),
-    )
-    checked = validator.validate(dict(task_args))
-    if checked.error_messages:
-        raise MdeError("invalid_argument", "mdeops.defender.%s: %s" % (module, "; ".join(checked.error_messages)))
-    return checked.validated_parameters
 
 
 class MdeActionBase(ActionBase):
@@ -55,6 +34,8 @@ class MdeActionBase(ActionBase):
     MODULE = ""
     #: keys of the user's arguments never echoed back in ``invocation``
     SECRET_ARGS: tuple[str, ...] = ()
+    #: whether the result carries ``invocation`` (the controller-only bookkeeping plugins leave it out)
+    INVOCATION = True
 
     @property
     def fqcn(self) -> str:
@@ -66,14 +47,15 @@ class MdeActionBase(ActionBase):
     def run(self, tmp: Any = None, task_vars: dict | None = None) -> dict:
         self._supports_check_mode = True
         self._supports_async = False
-        result = super().run(tmp, task_vars)
+        result: dict = super().run(tmp, task_vars)
         del tmp
         task_vars = task_vars or {}
         try:
             args = self.validate_args()
             result.update(self.run_module(args, task_vars))
             result.setdefault("changed", False)
-            result["invocation"] = {"module_args": self._invocation_args(args)}
+            if self.INVOCATION:
+                result["invocation"] = {"module_args": self._invocation_args(args)}
         except MdeError as exc:
             result.update(exc.to_result())
             result.setdefault("changed", False)
@@ -101,7 +83,7 @@ class MdeActionBase(ActionBase):
         name = "mdeops.defender.%s" % (module or self.MODULE)
         display.vvv("%s: running %s.ps1" % (self.fqcn, name), host=self._play_context.remote_addr)
         try:
-            raw = self._execute_module(module_name=name, module_args=module_args, task_vars=task_vars)
+            raw: dict = self._execute_module(module_name=name, module_args=module_args, task_vars=task_vars)
         except OSError as exc:
             # The connection plugin lets a connection reset in the middle of a command through as a
             # requests/urllib3 ConnectionError (an OSError): the module may or may not have run.
@@ -119,7 +101,7 @@ class MdeActionBase(ActionBase):
             raise AnsibleConnectionFailure(raw.get("msg", "host unreachable"))
         if raw.get("failed"):
             msg = raw.get("msg") or "the PowerShell side of %s failed" % name
-            reason = raw.get("reason") if raw.get("reason") in REASONS else self.ps_failure_reason(raw)
+            reason = str(raw["reason"]) if raw.get("reason") in REASONS else self.ps_failure_reason(raw)
             extra = {k: raw[k] for k in ("exception", "rc", "stdout", "stderr") if k in raw}
             raise MdeError(reason, "%s: %s" % (name, msg), **extra)
         return raw
@@ -128,3 +110,11 @@ class MdeActionBase(ActionBase):
         """Reason code for an unexpected failure of the PowerShell side (override per module)."""
         del raw
         return "host_error"
+
+
+class ControllerActionBase(MdeActionBase):
+    """An action plugin that works on the controller only (the fleet report's bookkeeping):
+    no connection to the host, no ``invocation`` in the result."""
+
+    _requires_connection = False
+    INVOCATION = False

@@ -32,6 +32,24 @@ from tests.winsim import fleet as fleet_mod
 START_TIMEOUT = 60.0
 
 
+def api_play(hosts: str, tasks: str) -> str:
+    """A play whose API modules use the fake cloud's connection (the variable ``api`` holds it);
+    ``tasks`` is the YAML of its tasks, indented by four spaces."""
+    return (
+        "\n- hosts: %s\n  gather_facts: false\n  module_defaults:\n"
+        '    group/mdeops.defender.api: "{{ api }}"\n  tasks:\n%s' % (hosts, tasks.lstrip("\n"))
+    )
+
+
+#: The first task of a wave confirmation: one device lookup for every Windows host.
+LOOK_UP_THE_WAVE = """
+    - name: look up the wave
+      mdeops.defender.mde_machine_info:
+        names: "{{ groups['windows'] }}"
+      register: mde
+"""
+
+
 class FakeCloud:
     """One ``python -m tests.winsim.cloud`` process."""
 

@@ -23,12 +23,9 @@ FLEET = {
     "tenant": {"org_id": ORG},
 }
 
-PLAY = """
-- hosts: ws-chain
-  gather_facts: false
-  module_defaults:
-    group/mdeops.defender.api: "{{ api }}"
-  tasks:
+PLAY = cloud_fixtures.api_play(
+    "ws-chain",
+    """
     - name: before onboarding
       mdeops.defender.mde_machine_info:
         names: "{{ ansible_play_hosts }}"
@@ -57,7 +54,8 @@ PLAY = """
       delegate_to: localhost
       run_once: true
       register: timeline
-"""
+""",
+)
 
 
 def test_onboard_then_confirm(cloud_stand, tmp_path):

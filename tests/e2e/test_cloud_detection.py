@@ -22,12 +22,9 @@ FLEET = {
     "cloud": {"alert_delay_s": 3},
 }
 
-PLAY = """
-- hosts: ws-pilot
-  gather_facts: false
-  module_defaults:
-    group/mdeops.defender.api: "{{ api }}"
-  tasks:
+PLAY = cloud_fixtures.api_play(
+    "ws-pilot",
+    """
     - name: detection test in check mode
       mdeops.defender.win_mde_detection_test:
       check_mode: true
@@ -71,7 +68,8 @@ PLAY = """
       delegate_to: localhost
       register: no_alert
       ignore_errors: true
-"""
+""",
+)
 
 
 def test_detection_test_alert_arrives(cloud_stand):

@@ -23,12 +23,9 @@ GROUP = "0f6a3e8c-1d2b-4c5d-8e9f-a0b1c2d3e4f5"
 BLOB = '{"onboardingInfo":"e2e-very-secret-onboarding-blob-7c1d"}'
 FLEET = {"hosts": {"ws01": {"os": "windows11_23h2", "onboarded_org": ORG}}, "tenant": {"org_id": ORG}}
 
-POLICY = """
-- hosts: localhost
-  gather_facts: false
-  module_defaults:
-    group/mdeops.defender.api: "{{ api }}"
-  tasks:
+POLICY = cloud_fixtures.api_play(
+    "localhost",
+    """
     - name: the EDR onboarding policy
       mdeops.defender.intune_configuration_policy:
         name: MDE onboarding (e2e)
@@ -39,7 +36,8 @@ POLICY = """
           sample_sharing: "{{ sample_sharing }}"
         assignments: "{{ assignments }}"
       register: policy
-"""
+""",
+)
 FIRST = {
     "description": "Managed by Ansible",
     "sample_sharing": "all",
@@ -100,18 +98,16 @@ def test_policy_lifecycle(cloud_stand):
     assert applied["changed"] and applied["diff"] == diff
     assert stand.playbook(POLICY, MODIFIED).task("the EDR onboarding policy")["changed"] is False
 
-    absent = """
-- hosts: localhost
-  gather_facts: false
-  module_defaults:
-    group/mdeops.defender.api: "{{ api }}"
-  tasks:
+    absent = cloud_fixtures.api_play(
+        "localhost",
+        """
     - name: remove it
       mdeops.defender.intune_configuration_policy:
         name: MDE onboarding (e2e)
         state: absent
       register: gone
-"""
+""",
+    )
     check_guard = Invariants(stand, expected_org=ORG, secrets=[stand.cloud.connection().get("client_secret")])
     check_absent = stand.playbook(absent, check=True).task("remove it")
     check_guard.check(check_mode=True)
@@ -122,12 +118,9 @@ def test_policy_lifecycle(cloud_stand):
     guard.check()
 
 
-BLOB_AND_GUIDE = """
-- hosts: localhost
-  gather_facts: false
-  module_defaults:
-    group/mdeops.defender.api: "{{ api }}"
-  tasks:
+BLOB_AND_GUIDE = cloud_fixtures.api_play(
+    "localhost",
+    """
     - name: onboard with the blob
       mdeops.defender.intune_configuration_policy:
         name: MDE onboarding (blob)
@@ -163,7 +156,8 @@ BLOB_AND_GUIDE = """
               children: []
       register: unknown
       ignore_errors: true
-"""
+""",
+)
 
 
 def test_blob_is_secret_and_the_guide_step_is_opt_in(cloud_stand):

@@ -43,17 +43,10 @@ FLEET = {
     },
 }
 
-LOOKUP = """
-- hosts: localhost
-  gather_facts: false
-  module_defaults:
-    group/mdeops.defender.api: "{{ api }}"
-  tasks:
-    - name: look up the wave
-      mdeops.defender.mde_machine_info:
-        names: "{{ groups['windows'] }}"
-      register: mde
-
+LOOKUP = cloud_fixtures.api_play(
+    "localhost",
+    cloud_fixtures.LOOK_UP_THE_WAVE
+    + """
     - name: look up the wave in check mode
       mdeops.defender.mde_machine_info:
         names: "{{ groups['windows'] }}"
@@ -87,7 +80,8 @@ LOOKUP = """
       environment:
         MDE_CLIENT_SECRET: "{{ api.client_secret }}"
       register: from_env
-"""
+""",
+)
 
 
 def test_wave_lookup_and_timeline(cloud_stand):
@@ -231,12 +225,9 @@ def test_failures_carry_reason_codes(cloud_stand):
 
 def test_client_secret_never_in_output(cloud_stand):
     stand = cloud_stand(FLEET, with_winsim=False)
-    play = """
-- hosts: localhost
-  gather_facts: false
-  module_defaults:
-    group/mdeops.defender.api: "{{ api }}"
-  tasks:
+    play = cloud_fixtures.api_play(
+        "localhost",
+        """
     - name: lookup, verbose
       mdeops.defender.mde_machine_info:
         client_secret: "{{ api.client_secret }}"
@@ -248,7 +239,8 @@ def test_client_secret_never_in_output(cloud_stand):
         max_retries: 0
         names: [ws-ok]
       ignore_errors: true
-"""
+""",
+    )
     # ansible-core 2.21 injects the invocation (the module's arguments) only when asked to
     inject = {"ANSIBLE_INJECT_INVOCATION": "1"}
     guard = Invariants(stand, expected_org=ORG, secrets=[SECRET])

@@ -45,22 +45,16 @@ def fleet() -> dict:
     }
 
 
-PLAY = """
-- hosts: localhost
-  gather_facts: false
-  module_defaults:
-    group/mdeops.defender.api: "{{ api }}"
-  tasks:
-    - name: look up the wave
-      mdeops.defender.mde_machine_info:
-        names: "{{ groups['windows'] }}"
-      register: mde
-
+PLAY = cloud_fixtures.api_play(
+    "localhost",
+    cloud_fixtures.LOOK_UP_THE_WAVE
+    + """
     - name: confirm timeline data and sensor health for the wave
       mdeops.defender.mde_hunting_query:
         devices: "{{ mde.machines.values() | selectattr('found') | map(attribute='computer_dns_name') | list }}"
       register: timeline
-"""
+""",
+)
 
 
 def test_two_hundred_hosts_cost_a_handful_of_calls(cloud_stand):

@@ -323,7 +323,7 @@ def test_reboot_that_never_comes_back(winsim, reference):
     assert stand.sim.module_runs("stuck-srv") == {INFO: 5, PASSIVE: 1}
 
 
-# Each documented exit code of the onboarding script (mde-facts §3.2), a phrase of its meaning and the
+# Each documented exit code of the onboarding script (docs/sources.md §3.2), a phrase of its meaning and the
 # reason the module documents for it (15 and 30: the sensor did not start).
 EXIT_CODES = {
     5: ("onboarding_failed", "leftover offboarding data"),

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.mdeops.defender.plugins.module_utils import _gpo
+from ansible_collections.mdeops.defender.plugins.module_utils import _gpo_refresh
 from tests.e2e.doc_examples import module_examples, write_playbook
 from tests.e2e.invariants import Invariants
 from tests.winsim.domain import domain_path
@@ -182,7 +182,9 @@ def test_refresh_linked_unlinked_reboot_guide_and_non_dc(winsim):
     seen = run_task(sim, "srv-02", REFRESH, {"expected_gpo": NAME}, check=True)
     check_guard.check(check_mode=True)
     assert seen.get("failed") is not True, seen
-    assert seen["refreshed"] is False and seen["gpupdate"] is None and seen["msg"] == _gpo.REFRESH_CHECK_MODE_MSG
+    assert (
+        seen["refreshed"] is False and seen["gpupdate"] is None and seen["msg"] == _gpo_refresh.REFRESH_CHECK_MODE_MSG
+    )
     assert seen["arrived"] is True and seen["source_gpo"] == NAME
     assert sim.state("srv-02")["defender"]["effective_policy"]["ForceDefenderPassiveMode"] == 1
 

@@ -12,32 +12,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.fleets import CLIENTS_OU, ORG, SERVERS_OU, domain_fleet
 from tests.e2e.invariants import Invariants
 from tests.winsim import packages
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-ORG = "3b2f6c1e-7d4a-4e8b-9c1f-2a6d8e0b4c71"
-SERVERS_OU = "OU=Servers,OU=Corp,DC=corp,DC=example,DC=com"
-FLEET = {
-    "defaults": {
-        "reboot_seconds": 1,
-        "domain_joined": True,
-        "ou": SERVERS_OU,
-        "third_party_av": [{"name": "SentinelOne"}],
-    },
-    "hosts": {
-        "dc1": {"os": "server2022", "domain_controller": True, "ou": "OU=Domain Controllers,DC=corp,DC=example,DC=com"},
-        "srv1": {"os": "server2022"},
-        "srv2": {"os": "server2019"},
-        "ws1": {
-            "os": "windows11_23h2",
-            "ou": "OU=Clients,OU=Corp,DC=corp,DC=example,DC=com",
-            "third_party_av": [{"name": "CrowdStrike Falcon"}],
-        },
-    },
-}
+FLEET = domain_fleet(
+    srv1={"os": "server2022"},
+    srv2={"os": "server2019"},
+    ws1={"os": "windows11_23h2", "ou": CLIENTS_OU, "third_party_av": [{"name": "CrowdStrike Falcon"}]},
+)
 
 
 def test_servers_get_the_value_from_the_gpo_before_onboarding(winsim, tmp_path):

@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import cloud_fixtures
+from tests.e2e.fleets import ORG, SERVERS_OU, domain_fleet
 from tests.e2e.invariants import Invariants
 
 cloud_stand = cloud_fixtures.cloud_stand  # the fixture, used by name
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-ORG = "3b2f6c1e-7d4a-4e8b-9c1f-2a6d8e0b4c71"
-SERVERS_OU = "OU=Servers,OU=Corp,DC=corp,DC=example,DC=com"
 
 
 def api_vars(stand) -> dict:
@@ -79,22 +78,7 @@ def test_confirm_edr_and_intune_playbooks(cloud_stand):
 
 
 def test_group_policy_playbook(winsim):
-    fleet = {
-        "defaults": {
-            "reboot_seconds": 1,
-            "domain_joined": True,
-            "ou": SERVERS_OU,
-            "third_party_av": [{"name": "SentinelOne"}],
-        },
-        "hosts": {
-            "dc1": {
-                "os": "server2022",
-                "domain_controller": True,
-                "ou": "OU=Domain Controllers,DC=corp,DC=example,DC=com",
-            },
-            "srv1": {"os": "server2022"},
-        },
-    }
+    fleet = domain_fleet(srv1={"os": "server2022"})
     sim = winsim(fleet)
     guard = Invariants(sim)
     rc, out, err = sim.run(

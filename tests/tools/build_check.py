@@ -137,7 +137,10 @@ def build(tmp: Path, env: dict[str, str]) -> Path:
 def check_tarball(tarball: Path) -> None:
     with tarfile.open(tarball) as tar:
         members = tar.getmembers()
-        manifest = json.loads(tar.extractfile("MANIFEST.json").read())["collection_info"]
+        fh = tar.extractfile("MANIFEST.json")
+        if fh is None:
+            raise SystemExit("%s has no MANIFEST.json" % tarball)
+        manifest = json.loads(fh.read())["collection_info"]
     names = {m.name.rstrip("/") for m in members}
     size_kb = tarball.stat().st_size / 1024
     log(f"{tarball.name}: {sum(m.isfile() for m in members)} files, {size_kb:.0f} KiB")

@@ -170,7 +170,7 @@ def report_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]], int
                 str(host["mode"] or "-"),
                 {True: "yes", False: "NO", None: "?"}[host["protected"]],
                 host["reason"] or "-",
-                "ok" if ok else "MISMATCH (expected %s)" % (expected[:3] if expected else "nothing"),
+                "ok" if ok else "MISMATCH (expected %s)" % ((expected[:3],) if expected else "nothing"),
                 expected[3] if expected else "",
             ]
         )

@@ -40,6 +40,7 @@ import sys
 import sysconfig
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -125,7 +126,7 @@ def installed_collection(namespace: str, name: str, search: list[str] | None = N
 
 
 @contextlib.contextmanager
-def _locked(build_dir: Path):
+def _locked(build_dir: Path) -> Iterator[None]:
     """Serialise the download/unpack between concurrent callers (pytest-xdist workers)."""
     build_dir.mkdir(parents=True, exist_ok=True)
     with open(build_dir / ".lock", "w", encoding="utf-8") as fh:

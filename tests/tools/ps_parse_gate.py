@@ -30,6 +30,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXTENSIONS = (".ps1", ".psm1")
@@ -111,7 +112,7 @@ def _short(data: bytes, limit: int = 60) -> str:
     return repr(first_line)
 
 
-def _walk_errors(node) -> Iterator:
+def _walk_errors(node: Any) -> Iterator[Any]:
     """Yield ERROR/MISSING nodes, descending only into subtrees that contain an error."""
     stack = [node]
     while stack:
@@ -124,7 +125,7 @@ def _walk_errors(node) -> Iterator:
             stack.extend(reversed(current.children))
 
 
-def check_source(source: bytes, display_path: str, parser=None) -> list[Problem]:
+def check_source(source: bytes, display_path: str, parser: Any = None) -> list[Problem]:
     parser = parser or _parser()
     tree = parser.parse(source)
     problems = []

@@ -21,7 +21,7 @@ BEGIN = "<!-- BEGIN VARIABLES -->"
 END = "<!-- END VARIABLES -->"
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     if isinstance(value, list):
         value = " ".join(str(v) for v in value)
     text = str(value or "").strip()

@@ -1,4 +1,5 @@
-"""Each action plugin's argument spec (module_utils/_specs.py) matches its stub's DOCUMENTATION.
+"""Each action plugin's argument spec (module_utils/_specs.py) matches its stub's DOCUMENTATION
+(doc fragments merged, as ansible-doc shows it).
 
 One source of truth for validation, one for documentation, and this test keeps them equal:
 option names, type, default, choices, required, elements, aliases, no_log, suboptions.
@@ -6,44 +7,12 @@ option names, type, default, choices, required, elements, aliases, no_log, subop
 
 from __future__ import annotations
 
-import ast
 import os
 
 import pytest
-import yaml
 
 from ansible_collections.mdeops.defender.plugins.module_utils._specs import SPECS
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MODULES = os.path.join(ROOT, "plugins", "modules")
-
-
-def documentation(name: str) -> dict:
-    with open(os.path.join(MODULES, name + ".py"), encoding="utf-8") as fh:
-        tree = ast.parse(fh.read())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "DOCUMENTATION":
-            return yaml.safe_load(node.value.value)
-    raise AssertionError("%s.py has no DOCUMENTATION" % name)
-
-
-def _norm(spec: dict) -> dict:
-    out = {}
-    for opt, s in spec.items():
-        entry = {
-            "type": s.get("type", "str"),
-            "default": s.get("default"),
-            "choices": list(s["choices"]) if s.get("choices") is not None else None,
-            "required": bool(s.get("required", False)),
-            "elements": s.get("elements"),
-            "aliases": sorted(s.get("aliases") or []),
-            "no_log": bool(s.get("no_log", False)),
-        }
-        sub = s.get("options") or s.get("suboptions")
-        entry["suboptions"] = _norm(sub) if sub else None
-        out[opt] = entry
-    return out
-
+from tests.unit.plugin_docs import MODULES, ROOT, documentation, normalize
 
 STUBBED = sorted(n for n in SPECS if os.path.exists(os.path.join(MODULES, n + ".py")))
 
@@ -57,8 +26,8 @@ def test_every_action_plugin_module_has_a_spec():
 @pytest.mark.parametrize("name", STUBBED)
 def test_spec_matches_documentation(name):
     doc = documentation(name)
-    documented = _norm(doc.get("options") or {})
-    validated = _norm(SPECS[name]["argument_spec"])
+    documented = normalize(doc.get("options") or {})
+    validated = normalize(SPECS[name]["argument_spec"])
     assert sorted(documented) == sorted(validated), "option names differ"
     for opt in validated:
         assert documented[opt] == validated[opt], "option %r differs between spec and docs" % opt

@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from ansible_collections.mdeops.defender.plugins.module_utils import _gpo
+from ansible_collections.mdeops.defender.plugins.module_utils import _gpo_dn, _gpo_rsop, _registry
 from tests.winsim import domain
 from tests.winsim.fleet import new_state
 from tests.winsim.host import ATP_POLICY_KEY, DEFENDER_POLICY_KEY, SimHost
@@ -132,8 +132,8 @@ def test_lower_ou_wins_and_link_order_1_wins(state_dir):
     record = domain.apply_group_policy(host)
     assert [g["name"] for g in record["applied"]][-2:] == ["servers-2", "servers-1"]
     assert passive(host) == 1
-    parsed = _gpo.parse_gpresult(domain.gpresult_xml(host))
-    assert _gpo.winning_setting(parsed, *_gpo.PASSIVE_ITEM)["gpo"] == "servers-1"
+    parsed = _gpo_rsop.parse_gpresult(domain.gpresult_xml(host))
+    assert _gpo_rsop.winning_setting(parsed, *_registry.PASSIVE_ITEM)["gpo"] == "servers-1"
 
 
 def test_enforced_root_link_beats_the_ou_and_passes_block_inheritance(state_dir):
@@ -166,8 +166,8 @@ def test_disabled_link_disabled_gpo_and_security_filtering(state_dir):
     )
     domain.apply_group_policy(other)
     assert passive(other) is None
-    parsed = _gpo.parse_gpresult(domain.gpresult_xml(other))
-    reasons = {g["name"]: g["reason"] for g in _gpo.not_applied_gpos(parsed)}
+    parsed = _gpo_rsop.parse_gpresult(domain.gpresult_xml(other))
+    reasons = {g["name"]: g["reason"] for g in _gpo_rsop.not_applied_gpos(parsed)}
     assert reasons == {"off-gpo": "GPO disabled", "filtered": "denied (security filtering)"}
     domain.apply_group_policy(host)  # host is in the filtering group
     assert passive(host) == 1
@@ -208,15 +208,15 @@ def test_workgroup_host_gets_no_domain_policy(state_dir):
     host = SimHost("wg", new_state("wg", {"os": "windows11_23h2"}), state_dir)
     record = domain.apply_group_policy(host)
     assert record["domain"] is None and record["applied"] == []
-    parsed = _gpo.parse_gpresult(domain.gpresult_xml(host))
-    assert _gpo.applied_gpo_names(parsed) == [] and parsed["computer"]["som"] == "Local"
+    parsed = _gpo_rsop.parse_gpresult(domain.gpresult_xml(host))
+    assert _gpo_rsop.applied_gpo_names(parsed) == [] and parsed["computer"]["som"] == "Local"
 
 
 def test_gpresult_before_any_processing_shows_builtin_gpos_only(state_dir):
     host = make(state_dir, "srv", ou=SRV)
     _seed(state_dir, {"name": "A", "preferences": [pref(1)], "links": [{"target": SRV}]})
-    parsed = _gpo.parse_gpresult(domain.gpresult_xml(host))
-    assert _gpo.applied_gpo_names(parsed) == ["Default Domain Policy"]
+    parsed = _gpo_rsop.parse_gpresult(domain.gpresult_xml(host))
+    assert _gpo_rsop.applied_gpo_names(parsed) == ["Default Domain Policy"]
     assert "group_policy" not in host.state
 
 
@@ -281,7 +281,7 @@ def test_gpo_twin_applies_changes_except_in_check_mode(state_dir):
             "disabled": False,
         }
     ]
-    assert _gpo.parse_gplink(result["links"][0]["gplink"])[0]["gpo_id"] == result["gpo"]["id"].upper()
+    assert _gpo_dn.parse_gplink(result["links"][0]["gplink"])[0]["gpo_id"] == result["gpo"]["id"].upper()
     assert result["targets"][0]["links"][0]["display_name"] == "A"
     # a change that a cmdlet refuses fails like FailJson
     rc, result, _ctx = dispatch(dc, GPO, {"name": "A", "changes": [{"op": "new_link", "target": SRV}]})
@@ -300,7 +300,7 @@ def test_refresh_twin(state_dir):
     assert rc == 0 and result["refreshed"] and result["changed"] and result["gpupdate"]["rc"] == 0
     assert result["registry_before"]["force_defender_passive_mode"] is None
     assert result["registry"]["force_defender_passive_mode"] == 1
-    parsed = _gpo.parse_gpresult(result["gpresult_xml"])
-    winner = _gpo.winning_setting(parsed, *_gpo.PASSIVE_ITEM)
+    parsed = _gpo_rsop.parse_gpresult(result["gpresult_xml"])
+    winner = _gpo_rsop.winning_setting(parsed, *_registry.PASSIVE_ITEM)
     assert (winner["gpo"], winner["kind"], winner["value"], winner["precedence"]) == ("A", "preference", 1, 1)
     assert parsed["computer"]["name"] == "CORP\\SRV$"

@@ -1,4 +1,4 @@
-"""The simulator's Defender mode rules: one case per row of mde-facts §1.1, §5.1, §8 and §2.1."""
+"""The simulator's Defender mode rules: one case per row of docs/sources.md §1.1, §5.1, §8 and §2.1."""
 
 from __future__ import annotations
 

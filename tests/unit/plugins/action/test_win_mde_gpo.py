@@ -16,7 +16,7 @@ from ansible.playbook.task import Task
 
 from ansible_collections.mdeops.defender.plugins.action.win_mde_gpo import ActionModule as GpoAction
 from ansible_collections.mdeops.defender.plugins.action.win_mde_policy_refresh import ActionModule as RefreshAction
-from ansible_collections.mdeops.defender.plugins.module_utils import _gpo
+from ansible_collections.mdeops.defender.plugins.module_utils import _gpo_plan, _gpo_refresh
 from tests.winsim import domain
 from tests.winsim.fleet import new_state
 from tests.winsim.host import ATP_POLICY_KEY, SimHost
@@ -158,7 +158,9 @@ def test_guide_opt_in_warns_and_writes_disable_antispyware(fleet):
         {"name": NAME, "target_ous": [SRV], "guide_turn_off_defender": True, "guide_value": True},
     )
     assert result["changed"] is True
-    assert _gpo.GUIDE_TURN_OFF_WARNING in result["warnings"] and _gpo.GUIDE_VALUE_WARNING in result["warnings"]
+    assert (
+        _gpo_plan.GUIDE_TURN_OFF_WARNING in result["warnings"] and _gpo_plan.GUIDE_VALUE_WARNING in result["warnings"]
+    )
     assert any("NOT a passive-mode setting" in w for w in result["warnings"])
     kinds = sorted((i["kind"], i["value_name"], i["value"]) for i in result["settings"])
     assert kinds == [
@@ -287,7 +289,7 @@ def test_refresh_check_mode_does_not_run_gpupdate(fleet):
     result, _fake = run(RefreshAction, fleet["srv-01"], {}, check_mode=True)
     assert result.get("failed") is not True
     assert result["refreshed"] is False and result["gpupdate"] is None and result["arrived"] is False
-    assert result["msg"] == _gpo.REFRESH_CHECK_MODE_MSG
+    assert result["msg"] == _gpo_refresh.REFRESH_CHECK_MODE_MSG
     assert fleet["srv-01"].serialise() == before
 
 

@@ -239,11 +239,9 @@ def test_the_host_read_after_the_change_comes_back_as_the_mde_fact(files):
     # what win_mde_info itself would report now
     info = FakeHost()
     info.host = host.host
-    import ansible_collections.mdeops.defender.plugins.action.win_mde_info as info_plugin
+    from ansible_collections.mdeops.defender.plugins.plugin_utils._host_read import interpret
 
-    fresh = info_plugin.interpret(
-        info.execute_module(module_name=INFO, module_args=sent), ["ContosoAV*"], "microsoft", ORG
-    )
+    fresh = interpret(info.execute_module(module_name=INFO, module_args=sent), ["ContosoAV*"], "microsoft", ORG)
     assert json.loads(json.dumps(fresh)) == json.loads(json.dumps(mde))
 
 

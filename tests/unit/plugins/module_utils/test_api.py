@@ -15,15 +15,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ansible_collections.mdeops.defender.plugins.module_utils import _api
-from ansible_collections.mdeops.defender.plugins.module_utils._api import (
-    ApiClient,
-    ApiSettings,
-    HttpResponse,
-    RateLimiter,
-    TransportError,
-    parse_retry_after,
-)
+from ansible_collections.mdeops.defender.plugins.module_utils import _api_retry, _api_settings, _api_transport
+from ansible_collections.mdeops.defender.plugins.module_utils._api import ApiClient, ApiSettings
+from ansible_collections.mdeops.defender.plugins.module_utils._api_ratelimit import RateLimiter
+from ansible_collections.mdeops.defender.plugins.module_utils._api_retry import parse_retry_after
+from ansible_collections.mdeops.defender.plugins.module_utils._api_transport import HttpResponse, TransportError
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
 
 TENANT = "11111111-2222-3333-4444-555555555555"
@@ -147,7 +143,7 @@ def test_retry_after_is_clamped():
     t.add("/api/machines", api_error(429, "TooManyRequests", "x", {"retry-after": "3600"}), _json(200, {"value": []}))
     clock, logs = FakeClock(), []
     get_machines(make_client(t, clock, logs))
-    assert clock.sleeps == [_api.MAX_RETRY_AFTER]
+    assert clock.sleeps == [_api_retry.MAX_RETRY_AFTER]
     assert "clamped to 60 s" in logs[0]
     t.add("/api/other", api_error(429, "TooManyRequests", "x", {"retry-after": "0"}), _json(200, {}))
     clock2 = FakeClock()
@@ -161,7 +157,8 @@ def test_retry_after_http_date():
     assert 18 <= parse_retry_after(value) <= 20
     assert parse_retry_after("garbage") is None
     assert parse_retry_after(None) is None
-    assert parse_retry_after("2.5") == 2.5
+    assert parse_retry_after("2.5") is None  # RFC 9110: whole seconds or a date
+    assert parse_retry_after(" 7 ") == 7.0
 
 
 def test_5xx_exhausted_is_api_error_after_bounded_attempts():
@@ -407,8 +404,8 @@ def test_listing_404_can_mean_empty():
 
 
 def test_odata_quoting_and_urls():
-    assert _api.odata_quote("o'brien") == "'o''brien'"
-    url = _api.build_url(API, "/api/machines", {"$filter": "healthStatus ne 'Active'", "$top": 10000})
+    assert _api_transport.odata_quote("o'brien") == "'o''brien'"
+    url = _api_transport.build_url(API, "/api/machines", {"$filter": "healthStatus ne 'Active'", "$top": 10000})
     assert url == API + "/api/machines?$filter=healthStatus%20ne%20'Active'&$top=10000"
 
 
@@ -471,9 +468,187 @@ def test_clouds_and_overrides():
 
 
 def test_argument_spec_marks_every_secret_no_log():
-    spec = _api.API_ARGUMENT_SPEC
+    spec = _api_settings.API_ARGUMENT_SPEC
     for name in ("client_secret", "client_certificate_key", "client_certificate_passphrase"):
         assert spec[name]["no_log"] is True
-    fallbacks = _api.with_env_fallbacks(spec)
+    fallbacks = _api_settings.with_env_fallbacks(spec)
     assert fallbacks["client_secret"]["fallback"][1] == ["MDE_CLIENT_SECRET"]
     assert "fallback" not in spec["client_secret"]
+
+
+# --------------------------------------------------------------------------- urllib3's Retry under open_url
+def test_the_retry_decision_is_urllib3_retry():
+    from urllib3.util.retry import Retry
+
+    policy = make_client(FakeTransport()).retry_policy()
+    assert isinstance(policy.retry, Retry)
+    assert policy.retry.total == 3 and set(policy.retry.status_forcelist) == {408, 429, 500, 502, 503, 504}
+
+
+def _create(client: ApiClient):
+    return client.request(
+        "POST",
+        "/beta/deviceManagement/configurationPolicies",
+        family="graph_intune",
+        permission="DeviceManagementConfiguration.ReadWrite.All",
+        what="creating the policy",
+        json_body={"name": "x"},
+        expected=(201,),
+        idempotent=False,
+    )
+
+
+def test_a_create_is_never_repeated_after_a_server_error():
+    t = FakeTransport()
+    t.add("/beta/deviceManagement/configurationPolicies", api_error(503, "ServiceUnavailable", "busy"))
+    clock = FakeClock()
+    with pytest.raises(MdeError) as err:
+        _create(make_client(t, clock))
+    assert err.value.reason == "api_error" and err.value.extra["http_status"] == 503
+    assert t.api_calls() == ["/beta/deviceManagement/configurationPolicies"] and clock.sleeps == []
+
+
+def test_a_create_is_repeated_after_429_and_when_the_connection_was_never_made():
+    t = FakeTransport()
+    t.add(
+        "/beta/deviceManagement/configurationPolicies",
+        api_error(429, "TooManyRequests", "slow down", {"retry-after": "2"}),
+        TransportError("cannot reach graph: refused", sent=False),
+        _json(201, {"id": "p1"}),
+    )
+    clock = FakeClock()
+    assert _create(make_client(t, clock)) == {"id": "p1"}
+    assert clock.sleeps == [2.0, 2.0]
+
+
+def test_a_create_is_not_repeated_when_the_request_may_have_arrived():
+    t = FakeTransport()
+    t.add("/beta/deviceManagement/configurationPolicies", TransportError("connection reset by peer", sent=True))
+    clock = FakeClock()
+    with pytest.raises(MdeError) as err:
+        _create(make_client(t, clock))
+    assert err.value.reason == "api_error" and "not idempotent" in err.value.msg and "reset" in err.value.msg
+    assert len(t.api_calls()) == 1 and clock.sleeps == []
+
+
+def test_no_retries_when_max_retries_is_zero():
+    t = FakeTransport()
+    t.add("/api/machines", api_error(503, "ServiceUnavailable", "busy"))
+    clock = FakeClock()
+    with pytest.raises(MdeError) as err:
+        get_machines(make_client(t, clock, max_retries=0))
+    assert err.value.extra["attempts"] == 1 and clock.sleeps == [] and len(t.api_calls()) == 1
+
+
+def test_an_invalid_retry_after_falls_back_to_backoff():
+    t = FakeTransport()
+    t.add("/api/machines", api_error(503, "ServiceUnavailable", "busy", {"retry-after": "soon"}), _json(200, {}))
+    clock, logs = FakeClock(), []
+    get_machines(make_client(t, clock, logs))
+    assert clock.sleeps == [1.0] and "backoff" in logs[0]
+
+
+def test_a_connection_refused_is_not_sent_a_reset_may_have_been():
+    import socket
+
+    assert _api_transport._maybe_sent(ConnectionRefusedError()) is False
+    assert _api_transport._maybe_sent(socket.gaierror()) is False
+    assert _api_transport._maybe_sent(ConnectionResetError()) is True
+    assert _api_transport._maybe_sent(TimeoutError()) is True
+
+
+# --------------------------------------------------------------------------- nextLink safety
+def _paged(t: FakeTransport, *pages: dict) -> None:
+    t.script["/api/machines"] = [_json(200, p) for p in pages]
+
+
+def _list(client: ApiClient) -> list:
+    return client.get_all("/api/machines", family="machines", permission="p", what="listing machines")
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "http://api.example.test/api/machines?$skip=1",  # plain HTTP: the token would travel in clear
+        "https://api.example.test.evil.example/api/machines?$skip=1",  # another host
+        "https://evil.example/api/machines",
+        "//api.example.test/api/machines",  # no scheme
+        "ftp://api.example.test/api/machines",
+    ],
+)
+def test_next_link_only_https_on_the_api_host(link):
+    t = FakeTransport()
+    _paged(t, {"value": [{"id": 1}], "@odata.nextLink": link})
+    with pytest.raises(MdeError) as err:
+        _list(make_client(t))
+    assert err.value.reason == "api_error" and "not following it with the access token" in err.value.msg
+    assert len(t.api_calls()) == 1  # the link was never requested
+
+
+def test_next_link_to_itself_is_a_loop():
+    t = FakeTransport()
+    first = API + "/api/machines?$top=1"
+    _paged(t, {"value": [{"id": 1}], "@odata.nextLink": first})
+    with pytest.raises(MdeError) as err:
+        make_client(t).get_all("/api/machines", family="machines", permission="p", what="l", params={"$top": 1})
+    assert "repeats a page already read" in err.value.msg and len(t.api_calls()) == 1
+
+
+def test_next_links_that_cycle_are_a_loop():
+    t = FakeTransport()
+    a, b = API + "/api/machines?$skip=1", API + "/api/machines?$skip=2"
+    _paged(
+        t,
+        {"value": [{"id": 0}], "@odata.nextLink": a},
+        {"value": [{"id": 1}], "@odata.nextLink": b},
+        {"value": [{"id": 2}], "@odata.nextLink": a},
+    )
+    with pytest.raises(MdeError) as err:
+        _list(make_client(t))
+    assert "repeats a page already read" in err.value.msg and len(t.api_calls()) == 3
+
+
+def test_pages_are_bounded():
+    t = FakeTransport()
+    _paged(t, *({"value": [], "@odata.nextLink": API + "/api/machines?$skip=%d" % i} for i in range(1, 50)))
+    client = make_client(t)
+    client.max_pages = 5
+    with pytest.raises(MdeError) as err:
+        _list(client)
+    assert "more than 5 pages" in err.value.msg and len(t.api_calls()) == 5
+
+
+@pytest.mark.parametrize("link", [42, ["https://api.example.test/x"], {"href": "x"}, True])
+def test_a_next_link_that_is_not_a_string_fails_clearly(link):
+    t = FakeTransport()
+    _paged(t, {"value": [{"id": 1}], "@odata.nextLink": link})
+    with pytest.raises(MdeError) as err:
+        _list(make_client(t))
+    assert err.value.reason == "api_error" and "@odata.nextLink" in err.value.msg and "not a URL" in err.value.msg
+
+
+# --------------------------------------------------------------------------- answers of the wrong shape
+def test_a_list_where_an_object_is_expected_is_an_api_error_quoting_it():
+    t = FakeTransport()
+    t.add("/api/machines/ws01", _json(200, [{"id": "ws01"}]))
+    with pytest.raises(MdeError) as err:
+        make_client(t).request("GET", "/api/machines/ws01", family="machines", permission="p", what="get ws01")
+    assert err.value.reason == "api_error"
+    assert "a list where a JSON object was expected" in err.value.msg and '"id": "ws01"' in err.value.msg
+
+
+@pytest.mark.parametrize("value", [{"id": 1}, "machines", [1, 2]])
+def test_a_collection_whose_value_is_not_a_list_of_objects_is_an_api_error(value):
+    t = FakeTransport()
+    _paged(t, {"value": value})
+    with pytest.raises(MdeError) as err:
+        _list(make_client(t))
+    assert err.value.reason == "api_error" and "not a list of objects" in err.value.msg
+
+
+def test_a_body_that_is_not_json_is_quoted():
+    t = FakeTransport()
+    t.add("/api/machines", HttpResponse(200, {"content-type": "text/html"}, b"<html>proxy login</html>"))
+    with pytest.raises(MdeError) as err:
+        get_machines(make_client(t))
+    assert err.value.reason == "api_error" and "proxy login" in err.value.msg

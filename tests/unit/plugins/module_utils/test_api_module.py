@@ -61,3 +61,39 @@ def test_valid_arguments_build_the_module():
     basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": {"name": "x", "count": "3"}}))
     module = MdeApiModule(argument_spec=SPEC)
     assert module.params["count"] == 3 and module._mde_validating is False  # pylint: disable=protected-access
+
+
+def _api_module(capsys, work) -> dict:
+    """run_api_module with the shared API options and ``work(client)``; returns the module's JSON result."""
+    from ansible_collections.mdeops.defender.plugins.module_utils import _api_module
+    from ansible_collections.mdeops.defender.plugins.module_utils._api_settings import API_ARGUMENT_SPEC
+
+    args = {"tenant_id": "t", "client_id": "c", "client_secret": SECRET}
+    basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    module = _api_module.api_module(dict(API_ARGUMENT_SPEC))
+    with pytest.raises(SystemExit):
+        _api_module.run_api_module(module, {"changed": False, "machines": {}}, work)
+    out = capsys.readouterr().out
+    assert SECRET not in out
+    return json.loads(out)
+
+
+def test_a_crash_is_reported_as_a_crash_not_as_a_device_state(capsys):
+    def work(client):
+        answer = [{"id": "ws01"}]  # e.g. the API answered a list where an object is expected
+        return {"machines": answer.get("value")}
+
+    res = _api_module(capsys, work)
+    assert res["failed"] is True and res["reason"] == "api_error"
+    assert "crashed" in res["msg"] and "AttributeError" in res["msg"] and "'list' object" in res["msg"]
+    assert res["machines"] == {}
+
+
+def test_a_typed_error_keeps_its_reason(capsys):
+    from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
+
+    def work(client):
+        raise MdeError("api_forbidden", "needs Machine.Read.All", http_status=403)
+
+    res = _api_module(capsys, work)
+    assert res["reason"] == "api_forbidden" and res["http_status"] == 403 and "exception" not in res

@@ -1,4 +1,5 @@
-"""module_utils/_gpo.py: OU names, the desired GPO, the plan (check mode / diff / idempotence), gpresult parsing.
+"""The Group Policy logic: OU names (_gpo_dn), the desired GPO and the plan (_gpo_plan, check mode / diff /
+idempotence), gpresult parsing (_gpo_rsop) and the refresh verdict (_gpo_refresh).
 
 The gpresult fixtures are written by hand after the shape of ``gpresult /scope computer /x`` output
 (namespaces ``.../GroupPolicy/Rsop``, ``.../Settings/Base`` for the per-setting GPO reference and
@@ -13,7 +14,13 @@ import copy
 
 import pytest
 
-from ansible_collections.mdeops.defender.plugins.module_utils import _gpo
+from ansible_collections.mdeops.defender.plugins.module_utils import (
+    _gpo_dn,
+    _gpo_plan,
+    _gpo_refresh,
+    _gpo_rsop,
+    _registry,
+)
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
 
 SRV = "OU=Servers,OU=Corp,DC=corp,DC=example,DC=com"
@@ -240,48 +247,48 @@ xmlns="http://www.microsoft.com/GroupPolicy/Settings">
 
 
 def test_value_from_our_gpo():
-    parsed = _gpo.parse_gpresult(OURS)
-    win = _gpo.winning_setting(parsed, *_gpo.PASSIVE_ITEM)
+    parsed = _gpo_rsop.parse_gpresult(OURS)
+    win = _gpo_rsop.winning_setting(parsed, *_registry.PASSIVE_ITEM)
     assert win["gpo"] == "MDE - Defender passive mode"
     assert win["gpo_id"] == OUR_ID
     assert (win["kind"], win["value"], win["action"], win["precedence"]) == ("preference", 1, "update", 1)
-    assert win["key"] == _gpo.ATP_POLICY_KEY
-    assert _gpo.applied_gpo_names(parsed) == ["Default Domain Policy", "MDE - Defender passive mode"]
+    assert win["key"] == _registry.ATP_POLICY_KEY
+    assert _gpo_rsop.applied_gpo_names(parsed) == ["Default Domain Policy", "MDE - Defender passive mode"]
     assert parsed["computer"] == {
         "name": "CORP\\SRV-2019-01$",
         "domain": "corp.example.com",
         "som": "corp.example.com/Corp/Servers",
         "site": "Default-First-Site-Name",
     }
-    assert _gpo.not_applied_gpos(parsed) == []
-    assert _gpo.defender_turned_off_by(parsed) == []
+    assert _gpo_rsop.not_applied_gpos(parsed) == []
+    assert _gpo_rsop.defender_turned_off_by(parsed) == []
 
 
 def test_value_from_another_gpo_with_higher_precedence():
-    parsed = _gpo.parse_gpresult(OTHER)
-    win = _gpo.winning_setting(parsed, _gpo.ATP_POLICY_KEY.lower(), "forcedefenderpassivemode")
+    parsed = _gpo_rsop.parse_gpresult(OTHER)
+    win = _gpo_rsop.winning_setting(parsed, _registry.ATP_POLICY_KEY.lower(), "forcedefenderpassivemode")
     assert win["gpo"] == "Server baseline" and win["value"] == 0 and win["precedence"] == 1
-    assert _gpo.applied_gpo_names(parsed) == [
+    assert _gpo_rsop.applied_gpo_names(parsed) == [
         "Default Domain Policy",
         "MDE - Defender passive mode",
         "Legacy AV policy",
         "Server baseline",
     ]
-    assert _gpo.defender_turned_off_by(parsed) == ["Legacy AV policy"]
+    assert _gpo_rsop.defender_turned_off_by(parsed) == ["Legacy AV policy"]
 
 
 def test_value_absent_and_our_gpo_denied_by_security_filtering():
-    parsed = _gpo.parse_gpresult(ABSENT)
-    assert _gpo.winning_setting(parsed, *_gpo.PASSIVE_ITEM) is None
-    assert _gpo.applied_gpo_names(parsed) == ["Default Domain Policy"]
-    assert _gpo.not_applied_gpos(parsed) == [
+    parsed = _gpo_rsop.parse_gpresult(ABSENT)
+    assert _gpo_rsop.winning_setting(parsed, *_registry.PASSIVE_ITEM) is None
+    assert _gpo_rsop.applied_gpo_names(parsed) == ["Default Domain Policy"]
+    assert _gpo_rsop.not_applied_gpos(parsed) == [
         {"name": "MDE - Defender passive mode", "id": OUR_ID, "reason": "denied (security filtering)"}
     ]
 
 
 def test_value_from_registry_pol_form():
-    parsed = _gpo.parse_gpresult(POLICY_FORM)
-    win = _gpo.winning_setting(parsed, *_gpo.PASSIVE_ITEM)
+    parsed = _gpo_rsop.parse_gpresult(POLICY_FORM)
+    win = _gpo_rsop.winning_setting(parsed, *_registry.PASSIVE_ITEM)
     assert (win["kind"], win["gpo"], win["value"]) == ("policy", "Servers - registry policy", 1)
 
 
@@ -290,7 +297,7 @@ def test_preferences_beat_registry_pol_across_extensions():
         "settings": [
             {
                 "kind": "policy",
-                "key": _gpo.ATP_POLICY_KEY,
+                "key": _registry.ATP_POLICY_KEY,
                 "value_name": "ForceDefenderPassiveMode",
                 "value": 0,
                 "precedence": 1,
@@ -298,7 +305,7 @@ def test_preferences_beat_registry_pol_across_extensions():
             },
             {
                 "kind": "preference",
-                "key": _gpo.ATP_POLICY_KEY,
+                "key": _registry.ATP_POLICY_KEY,
                 "value_name": "ForceDefenderPassiveMode",
                 "value": 1,
                 "precedence": 1,
@@ -306,12 +313,12 @@ def test_preferences_beat_registry_pol_across_extensions():
             },
         ]
     }
-    assert _gpo.winning_setting(parsed, *_gpo.PASSIVE_ITEM)["gpo"] == "B"
+    assert _gpo_rsop.winning_setting(parsed, *_registry.PASSIVE_ITEM)["gpo"] == "B"
 
 
 def test_utf16_file_content_with_bom_parses():
     raw = ("\ufeff" + OURS).encode("utf-16-le")
-    assert _gpo.parse_gpresult(raw.decode("utf-16-le"))["computer"]["name"] == "CORP\\SRV-2019-01$"
+    assert _gpo_rsop.parse_gpresult(raw.decode("utf-16-le"))["computer"]["name"] == "CORP\\SRV-2019-01$"
 
 
 @pytest.mark.parametrize(
@@ -324,18 +331,18 @@ def test_utf16_file_content_with_bom_parses():
     ],
 )
 def test_not_a_report(text, match):
-    with pytest.raises(_gpo.GpresultError, match=match):
-        _gpo.parse_gpresult(text)
+    with pytest.raises(_gpo_rsop.GpresultError, match=match):
+        _gpo_rsop.parse_gpresult(text)
 
 
 def test_report_without_computer_section():
-    parsed = _gpo.parse_gpresult('<Rsop xmlns="http://www.microsoft.com/GroupPolicy/Rsop"><UserResults/></Rsop>')
+    parsed = _gpo_rsop.parse_gpresult('<Rsop xmlns="http://www.microsoft.com/GroupPolicy/Rsop"><UserResults/></Rsop>')
     assert parsed["computer"] is None and parsed["gpos"] == [] and parsed["settings"] == []
 
 
 def test_disabled_link_reason():
-    parsed = _gpo.parse_gpresult(_HEAD + _gpo_el("X", OUR_ID, 0, link_enabled=False) + _TAIL)
-    assert _gpo.not_applied_gpos(parsed)[0]["reason"] == "link disabled"
+    parsed = _gpo_rsop.parse_gpresult(_HEAD + _gpo_el("X", OUR_ID, 0, link_enabled=False) + _TAIL)
+    assert _gpo_rsop.not_applied_gpos(parsed)[0]["reason"] == "link disabled"
 
 
 # ----------------------------------------------------------------------------- distinguished names
@@ -351,7 +358,7 @@ def test_disabled_link_reason():
     ],
 )
 def test_normalize_dn(given, expected):
-    assert _gpo.normalize_dn(given) == expected
+    assert _gpo_dn.normalize_dn(given) == expected
 
 
 @pytest.mark.parametrize(
@@ -368,15 +375,15 @@ def test_normalize_dn(given, expected):
 )
 def test_normalize_dn_rejects(given, match):
     with pytest.raises(MdeError, match=match) as info:
-        _gpo.normalize_dn(given)
+        _gpo_dn.normalize_dn(given)
     assert info.value.reason == "invalid_argument"
 
 
 def test_targets_deduplicated_and_one_domain():
-    assert _gpo.normalize_targets([SRV, SRV.lower(), WKS]) == [SRV, WKS]
+    assert _gpo_dn.normalize_targets([SRV, SRV.lower(), WKS]) == [SRV, WKS]
     with pytest.raises(MdeError, match="different domains"):
-        _gpo.normalize_targets([SRV, "OU=X,DC=other,DC=test"])
-    assert _gpo.dn_domain(SRV) == "corp.example.com"
+        _gpo_dn.normalize_targets([SRV, "OU=X,DC=other,DC=test"])
+    assert _gpo_dn.dn_domain(SRV) == "corp.example.com"
 
 
 def test_parse_gplink_flags():
@@ -384,11 +391,11 @@ def test_parse_gplink_flags():
         "[LDAP://cn={%s},cn=policies,cn=system,DC=corp,DC=example,DC=com;0]"
         "[LDAP://cn={%s},cn=policies,cn=system,DC=corp,DC=example,DC=com;3]" % (OUR_ID.lower(), BASELINE_ID)
     )
-    assert _gpo.parse_gplink(text) == [
+    assert _gpo_dn.parse_gplink(text) == [
         {"gpo_id": OUR_ID, "enabled": True, "enforced": False},
         {"gpo_id": BASELINE_ID, "enabled": False, "enforced": True},
     ]
-    assert _gpo.parse_gplink(None) == []
+    assert _gpo_dn.parse_gplink(None) == []
 
 
 # ----------------------------------------------------------------------------- desired state and plan
@@ -451,7 +458,7 @@ def _raw_gpo(prefs=(), policies=(), links=(), targets=None, exists=True, comment
     return raw
 
 
-PASSIVE = (_gpo.ATP_POLICY_KEY, "ForceDefenderPassiveMode", 1)
+PASSIVE = (_registry.ATP_POLICY_KEY, "ForceDefenderPassiveMode", 1)
 
 
 def _ops(p):
@@ -459,13 +466,13 @@ def _ops(p):
 
 
 def test_plan_creates_everything_for_a_new_gpo():
-    d = _gpo.Desired(name="MDE", comment="hello", targets=[SRV])
-    p = _gpo.plan(_gpo.current_from_raw(_raw_gpo(exists=False)), d)
+    d = _gpo_plan.Desired(name="MDE", comment="hello", targets=[SRV])
+    p = _gpo_plan.plan(_gpo_plan.current_from_raw(_raw_gpo(exists=False)), d)
     assert _ops(p) == ["create_gpo", "set_preference", "new_link"]
     assert p.operations[0] == {"op": "create_gpo", "comment": "hello"}
     assert p.operations[1] == {
         "op": "set_preference",
-        "key": _gpo.ATP_POLICY_KEY,
+        "key": _registry.ATP_POLICY_KEY,
         "value_name": "ForceDefenderPassiveMode",
         "type": "DWord",
         "value": 1,
@@ -478,7 +485,9 @@ def test_plan_creates_everything_for_a_new_gpo():
 
 def test_plan_is_empty_when_the_gpo_is_as_asked():
     raw = _raw_gpo(prefs=[PASSIVE], links=[(SRV, 0)])
-    p = _gpo.plan(_gpo.current_from_raw(raw), _gpo.Desired(name="MDE", targets=[SRV.upper().replace("OU=", "ou=")]))
+    p = _gpo_plan.plan(
+        _gpo_plan.current_from_raw(raw), _gpo_plan.Desired(name="MDE", targets=[SRV.upper().replace("OU=", "ou=")])
+    )
     assert p.operations == [] and not p.changed
     assert p.before == p.after
 
@@ -486,75 +495,82 @@ def test_plan_is_empty_when_the_gpo_is_as_asked():
 @pytest.mark.parametrize(
     "prefs, expected",
     [
-        ([(_gpo.ATP_POLICY_KEY, "ForceDefenderPassiveMode", 0)], "value"),
+        ([(_registry.ATP_POLICY_KEY, "ForceDefenderPassiveMode", 0)], "value"),
         ([PASSIVE, PASSIVE], "duplicate items"),
     ],
 )
 def test_plan_rewrites_a_wrong_or_duplicated_item(prefs, expected):
-    p = _gpo.plan(_gpo.current_from_raw(_raw_gpo(prefs=prefs)), _gpo.Desired(name="MDE"))
+    p = _gpo_plan.plan(_gpo_plan.current_from_raw(_raw_gpo(prefs=prefs)), _gpo_plan.Desired(name="MDE"))
     assert _ops(p) == ["set_preference"], expected
     assert [i["value"] for i in p.after["settings"]] == [1]
 
 
 def test_plan_link_settings_and_purge():
     raw = _raw_gpo(prefs=[PASSIVE], links=[(SRV, 0), (WKS, 0)])
-    p = _gpo.plan(_gpo.current_from_raw(raw), _gpo.Desired(name="MDE", targets=[SRV], enforced=True))
+    p = _gpo_plan.plan(_gpo_plan.current_from_raw(raw), _gpo_plan.Desired(name="MDE", targets=[SRV], enforced=True))
     assert p.operations == [{"op": "set_link", "target": SRV, "enabled": True, "enforced": True}]
-    p = _gpo.plan(_gpo.current_from_raw(raw), _gpo.Desired(name="MDE", targets=[SRV], purge_links=True))
+    p = _gpo_plan.plan(_gpo_plan.current_from_raw(raw), _gpo_plan.Desired(name="MDE", targets=[SRV], purge_links=True))
     assert p.operations == [{"op": "remove_link", "target": WKS}]
     assert [link["target"] for link in p.after["links"]] == [SRV]
 
 
 def test_plan_comment_only_when_given():
     raw = _raw_gpo(prefs=[PASSIVE], comment="old")
-    assert _gpo.plan(_gpo.current_from_raw(raw), _gpo.Desired(name="MDE")).operations == []
-    p = _gpo.plan(_gpo.current_from_raw(raw), _gpo.Desired(name="MDE", comment="new"))
+    assert _gpo_plan.plan(_gpo_plan.current_from_raw(raw), _gpo_plan.Desired(name="MDE")).operations == []
+    p = _gpo_plan.plan(_gpo_plan.current_from_raw(raw), _gpo_plan.Desired(name="MDE", comment="new"))
     assert p.operations == [{"op": "set_comment", "comment": "new"}]
     assert (p.before["comment"], p.after["comment"]) == ("old", "new")
 
 
 def test_guide_opt_ins_add_their_items():
-    d = _gpo.Desired(name="MDE", guide_value=True, guide_turn_off_defender=True, ensure_defender_not_turned_off=False)
-    wanted, _unwanted = _gpo.desired_items(d)
+    d = _gpo_plan.Desired(
+        name="MDE", guide_value=True, guide_turn_off_defender=True, ensure_defender_not_turned_off=False
+    )
+    wanted, _unwanted = _gpo_plan.desired_items(d)
     assert [(i["kind"], i["value_name"], i["value"]) for i in wanted] == [
         ("preference", "ForceDefenderPassiveMode", 1),
         ("preference", "ForcePassiveMode", 1),
         ("policy", "DisableAntiSpyware", 1),
     ]
-    p = _gpo.plan(_gpo.current_from_raw(_raw_gpo(prefs=[PASSIVE])), d)
+    p = _gpo_plan.plan(_gpo_plan.current_from_raw(_raw_gpo(prefs=[PASSIVE])), d)
     assert _ops(p) == ["set_preference", "set_policy"]
-    assert p.operations[1]["key"] == _gpo.DEFENDER_POLICY_KEY
+    assert p.operations[1]["key"] == _registry.DEFENDER_POLICY_KEY
 
 
 def test_defaults_remove_the_guide_items_but_keep_disable_antispyware_zero():
     raw = _raw_gpo(
-        prefs=[PASSIVE, (_gpo.DEFENDER_POLICY_KEY, "ForcePassiveMode", 1)],
-        policies=[(_gpo.DEFENDER_POLICY_KEY, "DisableAntiSpyware", 1)],
+        prefs=[PASSIVE, (_registry.DEFENDER_POLICY_KEY, "ForcePassiveMode", 1)],
+        policies=[(_registry.DEFENDER_POLICY_KEY, "DisableAntiSpyware", 1)],
     )
-    p = _gpo.plan(_gpo.current_from_raw(raw), _gpo.Desired(name="MDE"))
+    p = _gpo_plan.plan(_gpo_plan.current_from_raw(raw), _gpo_plan.Desired(name="MDE"))
     assert sorted(_ops(p)) == ["remove_policy", "remove_preference"]
     assert [i["value_name"] for i in p.after["settings"]] == ["ForceDefenderPassiveMode"]
-    zero = _raw_gpo(prefs=[PASSIVE], policies=[(_gpo.DEFENDER_POLICY_KEY, "DisableAntiSpyware", 0)])
-    assert _gpo.plan(_gpo.current_from_raw(zero), _gpo.Desired(name="MDE")).operations == []
+    zero = _raw_gpo(prefs=[PASSIVE], policies=[(_registry.DEFENDER_POLICY_KEY, "DisableAntiSpyware", 0)])
+    assert _gpo_plan.plan(_gpo_plan.current_from_raw(zero), _gpo_plan.Desired(name="MDE")).operations == []
     # ensure_defender_not_turned_off: false leaves a foreign DisableAntiSpyware = 1 alone
-    p = _gpo.plan(_gpo.current_from_raw(raw), _gpo.Desired(name="MDE", ensure_defender_not_turned_off=False))
+    p = _gpo_plan.plan(
+        _gpo_plan.current_from_raw(raw), _gpo_plan.Desired(name="MDE", ensure_defender_not_turned_off=False)
+    )
     assert _ops(p) == ["remove_preference"]
 
 
 def test_absent():
-    p = _gpo.plan(
-        _gpo.current_from_raw(_raw_gpo(prefs=[PASSIVE], links=[(SRV, 0)])), _gpo.Desired(name="MDE", state="absent")
+    p = _gpo_plan.plan(
+        _gpo_plan.current_from_raw(_raw_gpo(prefs=[PASSIVE], links=[(SRV, 0)])),
+        _gpo_plan.Desired(name="MDE", state="absent"),
     )
     assert p.operations == [{"op": "remove_gpo"}]
     assert p.after["exists"] is False and p.after["links"] == []
-    p = _gpo.plan(_gpo.current_from_raw(_raw_gpo(exists=False)), _gpo.Desired(name="MDE", state="absent"))
+    p = _gpo_plan.plan(
+        _gpo_plan.current_from_raw(_raw_gpo(exists=False)), _gpo_plan.Desired(name="MDE", state="absent")
+    )
     assert p.operations == [] and p.before == p.after
 
 
 def test_plan_does_not_mutate_its_input():
-    cur = _gpo.current_from_raw(_raw_gpo(prefs=[PASSIVE, PASSIVE], links=[(SRV, 0)]))
+    cur = _gpo_plan.current_from_raw(_raw_gpo(prefs=[PASSIVE, PASSIVE], links=[(SRV, 0)]))
     saved = copy.deepcopy(cur)
-    _gpo.plan(cur, _gpo.Desired(name="MDE", targets=[WKS], purge_links=True))
+    _gpo_plan.plan(cur, _gpo_plan.Desired(name="MDE", targets=[WKS], purge_links=True))
     assert cur == saved
 
 
@@ -574,9 +590,9 @@ def test_current_from_raw_link_order_from_targets():
             }
         ],
     )
-    cur = _gpo.current_from_raw(raw)
+    cur = _gpo_plan.current_from_raw(raw)
     assert cur.links[SRV.lower()] == {"target": SRV, "enabled": True, "enforced": True, "order": 2}
-    assert cur.id == OUR_ID and cur.items[0]["key"] == _gpo.ATP_POLICY_KEY
+    assert cur.id == OUR_ID and cur.items[0]["key"] == _registry.ATP_POLICY_KEY
 
 
 def test_conflicts_ignore_our_gpo_and_zero_values():
@@ -586,7 +602,7 @@ def test_conflicts_ignore_our_gpo_and_zero_values():
                 "gpo_id": OUR_ID.lower(),
                 "display_name": "MDE",
                 "kind": "policy",
-                "key": _gpo.DEFENDER_POLICY_KEY,
+                "key": _registry.DEFENDER_POLICY_KEY,
                 "value_name": "DisableAntiSpyware",
                 "value": 1,
                 "targets": [SRV],
@@ -595,7 +611,7 @@ def test_conflicts_ignore_our_gpo_and_zero_values():
                 "gpo_id": BASELINE_ID.lower(),
                 "display_name": "Baseline",
                 "kind": "policy",
-                "key": _gpo.DEFENDER_POLICY_KEY,
+                "key": _registry.DEFENDER_POLICY_KEY,
                 "value_name": "DisableAntiSpyware",
                 "value": 0,
                 "targets": [SRV],
@@ -611,9 +627,9 @@ def test_conflicts_ignore_our_gpo_and_zero_values():
             },
         ]
     }
-    found = _gpo.conflicts_from_raw(raw, OUR_ID)
+    found = _gpo_plan.conflicts_from_raw(raw, OUR_ID)
     assert [c["gpo"] for c in found] == ["Legacy"]
-    assert "Legacy" in _gpo.conflict_warning(found[0]) and SRV in _gpo.conflict_warning(found[0])
+    assert "Legacy" in _gpo_plan.conflict_warning(found[0]) and SRV in _gpo_plan.conflict_warning(found[0])
 
 
 # ----------------------------------------------------------------------------- refresh verdict
@@ -633,25 +649,29 @@ def _refresh_raw(xml: str | None, before=None, after=1, onboarded=True, error=No
 
 
 def test_verdict_arrived_from_our_gpo_needs_reboot_when_onboarded():
-    result, failure, warnings = _gpo.refresh_verdict(_refresh_raw(OURS), 1, "mde - defender passive mode", False)
+    result, failure, warnings = _gpo_refresh.refresh_verdict(
+        _refresh_raw(OURS), 1, "mde - defender passive mode", False
+    )
     assert failure is None and warnings == []
     assert result["arrived"] and result["source_gpo"] == "MDE - Defender passive mode"
     assert result["reboot_required"] is True and result["changed"] is True
-    result, _failure, _warnings = _gpo.refresh_verdict(_refresh_raw(OURS, before=1), 1, None, False)
+    result, _failure, _warnings = _gpo_refresh.refresh_verdict(_refresh_raw(OURS, before=1), 1, None, False)
     assert result["reboot_required"] is False and result["changed"] is False
-    result, _failure, _warnings = _gpo.refresh_verdict(_refresh_raw(OURS, onboarded=False), 1, None, False)
+    result, _failure, _warnings = _gpo_refresh.refresh_verdict(_refresh_raw(OURS, onboarded=False), 1, None, False)
     assert result["reboot_required"] is False
 
 
 def test_verdict_not_arrived_names_the_denied_gpo():
-    result, failure, _warnings = _gpo.refresh_verdict(_refresh_raw(ABSENT, after=None), 1, None, False, host="srv1")
+    result, failure, _warnings = _gpo_refresh.refresh_verdict(
+        _refresh_raw(ABSENT, after=None), 1, None, False, host="srv1"
+    )
     assert result["arrived"] is False and result["value"] is None
     assert "not set on srv1" in failure and "denied (security filtering)" in failure
     assert "security filtering includes the computer" in failure
 
 
 def test_verdict_value_from_another_gpo_fails_when_expected_gpo_given():
-    result, failure, warnings = _gpo.refresh_verdict(
+    result, failure, warnings = _gpo_refresh.refresh_verdict(
         _refresh_raw(OTHER, after=0), 0, "MDE - Defender passive mode", False
     )
     assert result["arrived"] is True and result["source_gpo"] == "Server baseline"
@@ -661,12 +681,12 @@ def test_verdict_value_from_another_gpo_fails_when_expected_gpo_given():
 
 
 def test_verdict_check_mode_never_fails():
-    result, failure, _warnings = _gpo.refresh_verdict(_refresh_raw(ABSENT, after=None), 1, None, True)
-    assert failure is None and result["msg"] == _gpo.REFRESH_CHECK_MODE_MSG and result["changed"] is False
+    result, failure, _warnings = _gpo_refresh.refresh_verdict(_refresh_raw(ABSENT, after=None), 1, None, True)
+    assert failure is None and result["msg"] == _gpo_refresh.REFRESH_CHECK_MODE_MSG and result["changed"] is False
 
 
 def test_verdict_without_rsop_warns():
-    result, failure, warnings = _gpo.refresh_verdict(
+    result, failure, warnings = _gpo_refresh.refresh_verdict(
         _refresh_raw(None, error="gpresult exited with 1"), 1, "MDE", False
     )
     assert failure is None and result["source_gpo"] is None and result["rsop_error"] == "gpresult exited with 1"

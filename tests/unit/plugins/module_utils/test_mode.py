@@ -1,4 +1,4 @@
-"""AMRunningMode normalisation: every documented spelling, case-insensitive (mde-facts §2.1, §7.6)."""
+"""AMRunningMode normalisation: every documented spelling, case-insensitive (docs/sources.md §2.1, §7.6)."""
 
 from __future__ import annotations
 

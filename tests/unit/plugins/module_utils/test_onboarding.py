@@ -48,7 +48,7 @@ def test_documented_onboarding_exit_codes(code, words):
 
 
 def test_the_documented_table_is_exactly_microsofts():
-    # mde-facts §3.2 (troubleshoot-onboarding.md): 5, 10, 15, 30, 35, 40, 65, 70 - and 0 for success.
+    # docs/sources.md §3.2 (troubleshoot-onboarding.md): 5, 10, 15, 30, 35, 40, 65, 70 - and 0 for success.
     assert sorted(onb.ONBOARDING_EXIT_CODES) == [0, 5, 10, 15, 30, 35, 40, 65, 70]
     assert onb.SENSOR_EXIT_CODES == {15, 30}
 

@@ -1,4 +1,4 @@
-"""OS support table: Microsoft's list and the guide's list (mde-facts §1.4)."""
+"""OS support table: Microsoft's list and the guide's list (docs/sources.md §1.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Onboarding/offboarding package parsing (mde-facts §3.1, §3.4, §3.5)."""
+"""Onboarding/offboarding package parsing (docs/sources.md §3.1, §3.4, §3.5)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mdeops.defender.plugins.module_utils import _passive
+from ansible_collections.mdeops.defender.plugins.module_utils import _passive, _registry
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
 
 NONE = {"force_defender_passive_mode": None, "guide_force_passive_mode": None}
@@ -50,10 +50,10 @@ def host(
 
 
 def test_locations_are_microsofts_and_the_guides():
-    assert _passive.DOC_KEY == r"HKLM\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection"
-    assert _passive.DOC_NAME == "ForceDefenderPassiveMode"
-    assert _passive.GUIDE_KEY == r"HKLM\SOFTWARE\Policies\Microsoft\Windows Defender"
-    assert _passive.GUIDE_NAME == "ForcePassiveMode"
+    assert _registry.ATP_POLICY_KEY == r"HKLM\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection"
+    assert _registry.FORCE_PASSIVE == "ForceDefenderPassiveMode"
+    assert _registry.DEFENDER_POLICY_KEY == r"HKLM\SOFTWARE\Policies\Microsoft\Windows Defender"
+    assert _registry.GUIDE_FORCE_PASSIVE == "ForcePassiveMode"
 
 
 def test_values_from_state_and_raw():

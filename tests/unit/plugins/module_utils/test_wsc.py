@@ -1,4 +1,4 @@
-"""Security Center productState decoding (community layout, mde-facts §4)."""
+"""Security Center productState decoding (community layout, docs/sources.md §4)."""
 
 from __future__ import annotations
 

@@ -15,57 +15,30 @@ import pytest
 import yaml
 
 from ansible_collections.mdeops.defender.plugins.doc_fragments.api import ModuleDocFragment
-from ansible_collections.mdeops.defender.plugins.module_utils._api import API_ARGUMENT_SPEC
+from ansible_collections.mdeops.defender.plugins.module_utils._api_settings import API_ARGUMENT_SPEC
+from tests.unit.plugin_docs import MODULES as MODULES_DIR
+from tests.unit.plugin_docs import documentation, normalize
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 MODULES = ["mde_machine_info", "mde_hunting_query", "mde_alert_info", "intune_configuration_policy"]
 SECRET_WORDS = ("secret", "key", "passphrase", "blob", "password", "token")
 
 
-def documentation(name: str) -> dict:
-    with open(os.path.join(ROOT, "plugins", "modules", name + ".py"), encoding="utf-8") as fh:
-        tree = ast.parse(fh.read())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "DOCUMENTATION":
-            return yaml.safe_load(node.value.value)
-    raise AssertionError("%s.py has no DOCUMENTATION" % name)
-
-
-def _norm(spec: dict) -> dict:
-    out = {}
-    for opt, s in spec.items():
-        entry = {
-            "type": s.get("type", "str"),
-            "default": s.get("default"),
-            "choices": list(s["choices"]) if s.get("choices") is not None else None,
-            "required": bool(s.get("required", False)),
-            "elements": s.get("elements"),
-            "aliases": sorted(s.get("aliases") or []),
-        }
-        sub = s.get("options") or s.get("suboptions")
-        entry["suboptions"] = _norm(sub) if sub else None
-        out[opt] = entry
-    return out
-
-
 def documented_options(name: str) -> dict:
-    doc = documentation(name)
-    assert "mdeops.defender.api" in doc.get("extends_documentation_fragment", [])
-    options = dict(yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"])
-    options.update(doc.get("options") or {})
+    options = documentation(name).get("options") or {}
+    assert set(API_ARGUMENT_SPEC) <= set(options), "%s does not extend the mdeops.defender.api fragment" % name
     return options
 
 
 def test_fragment_documents_the_shared_spec():
     fragment = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
-    assert _norm(fragment) == _norm(API_ARGUMENT_SPEC)
+    assert normalize(fragment, no_log=False) == normalize(API_ARGUMENT_SPEC, no_log=False)
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_spec_matches_documentation(name):
     module = importlib.import_module("ansible_collections.mdeops.defender.plugins.modules." + name)
-    documented = _norm(documented_options(name))
-    validated = _norm(module.argument_spec())
+    documented = normalize(documented_options(name), no_log=False)
+    validated = normalize(module.argument_spec(), no_log=False)
     assert sorted(documented) == sorted(validated), "option names differ"
     for opt in validated:
         assert documented[opt] == validated[opt], "option %r differs between spec and docs" % opt
@@ -91,7 +64,7 @@ def test_every_secret_is_no_log(name):
 def test_docs_have_attributes_examples_and_return(name):
     doc = documentation(name)
     assert {"check_mode", "diff_mode", "platform"} <= set(doc["attributes"])
-    with open(os.path.join(ROOT, "plugins", "modules", name + ".py"), encoding="utf-8") as fh:
+    with open(os.path.join(MODULES_DIR, name + ".py"), encoding="utf-8") as fh:
         tree = ast.parse(fh.read())
     values = {
         n.targets[0].id: n.value.value

@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mdeops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# What the collection's Windows modules (action plugin + PowerShell) document alike.
+# The argument specs they document are in plugins/module_utils/_specs.py;
+# tests/unit/test_specs_match_docs.py keeps spec and documentation (fragments merged) equal.
+
+
+class ModuleDocFragment:
+    # Every Windows module: runs on Windows hosts (WinRM or PSRP).
+    DOCUMENTATION = r"""
+options: {}
+attributes:
+  platform:
+    platforms: windows
+"""
+
+    # The modules that look for the host's antivirus products.
+    AV_PATTERNS = r"""
+options:
+  av_name_patterns:
+    description:
+      - Extra wildcard patterns (PowerShell C(-like)) for antivirus service names, service display names and
+        installed-product names, added to the built-in catalogue of well-known products.
+      - Needed on servers, which have no Security Center, when the third-party antivirus is not a well-known
+        product. On workstations it also finds products that are not registered with Security Center.
+      - A product found only through one of these patterns has V(user_pattern) in its C(found_by).
+    type: list
+    elements: str
+    default: []
+"""
+
+    # The modules that diagnose the host as win_mde_info does.
+    SUPPORT_POLICY = r"""
+options:
+  support_policy:
+    description:
+      - Which list of supported Windows versions the diagnosis applies.
+      - V(microsoft) follows Microsoft's documentation (Windows 10/11, Windows Server 2012 R2 and 2016 with the
+        unified solution, Windows Server 1803 or later).
+      - V(guide) follows the source guide (Windows 10 1703 or later and Windows 11 only).
+    type: str
+    choices: [microsoft, guide]
+    default: microsoft
+"""

@@ -1,0 +1,28 @@
+"""Simulated fleets that several end-to-end tests share."""
+
+from __future__ import annotations
+
+ORG = "3b2f6c1e-7d4a-4e8b-9c1f-2a6d8e0b4c71"
+SERVERS_OU = "OU=Servers,OU=Corp,DC=corp,DC=example,DC=com"
+CLIENTS_OU = "OU=Clients,OU=Corp,DC=corp,DC=example,DC=com"
+
+
+def domain_fleet(**hosts: dict) -> dict:
+    """A domain with its controller ``dc1`` and ``hosts`` (members in the servers' OU unless they say
+    otherwise, each with a third-party antivirus)."""
+    return {
+        "defaults": {
+            "reboot_seconds": 1,
+            "domain_joined": True,
+            "ou": SERVERS_OU,
+            "third_party_av": [{"name": "SentinelOne"}],
+        },
+        "hosts": {
+            "dc1": {
+                "os": "server2022",
+                "domain_controller": True,
+                "ou": "OU=Domain Controllers,DC=corp,DC=example,DC=com",
+            },
+            **hosts,
+        },
+    }
