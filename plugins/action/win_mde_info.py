@@ -3,23 +3,90 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin of mdeops.defender.win_mde_info: one round trip, then diagnosis on the controller.
 
-The read itself is shared with the other action plugins: ``plugin_utils/_host_read.py``.
+The read itself is shared with the other action plugins: ``plugin_utils/_host_read.py``. Three uses:
+
+* a read (the audit): the state, the diagnosis and the verdict (``reason`` None when the host is
+  compliant or protected active by design);
+* ``rollout``: the read plus the host's rollout plan (``module_utils/_plan.py``); ``reason`` is set
+  when the plan refuses the host;
+* ``wait_for``: the read repeated (one round trip per poll, a pause on the controller between polls)
+  until the host reaches the goal or ``wait_timeout`` passes, then the verdict. Windows switches
+  Defender's mode and starts the sensor some time after onboarding and after a boot: the verdict
+  is only given once it had that time.
 """
 
 from __future__ import annotations
 
+import time
+
+from ansible_collections.mdeops.defender.plugins.module_utils._plan import PlanOptions, plan_host
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase
 from ansible_collections.mdeops.defender.plugins.plugin_utils._args import check_org_id
 from ansible_collections.mdeops.defender.plugins.plugin_utils._host_read import gather
 
+#: wait_for -> the diagnosis verdicts that end the wait
+_REACHED = {
+    "passive": ("compliant",),
+    "active_by_design": ("active_by_design", "compliant"),
+    "onboarded": ("compliant", "active_by_design"),
+}
+
+
+def verdict_reason(diagnosis: dict) -> str | None:
+    """None when the host is in a goal state, else the first error's reason (or the generic one)."""
+    if diagnosis.get("verdict") in ("compliant", "active_by_design"):
+        return None
+    if diagnosis.get("verdict") == "unprotected":
+        return "unprotected"
+    for item in diagnosis.get("problems") or []:
+        if item.get("severity") == "error":
+            return str(item["reason"])
+    return "passive_mode_not_reached"
+
+
+def reached(state: dict, wait_for: str) -> bool:
+    diagnosis = state["diagnosis"]
+    if wait_for == "onboarded":
+        onboarding = state["onboarding"]
+        return bool(onboarding.get("onboarded") and onboarding.get("sense_running"))
+    return diagnosis.get("verdict") in _REACHED[wait_for]
+
 
 class ActionModule(MdeActionBase):
     MODULE = "win_mde_info"
+    #: the clock and the pause between polls (replaced in unit tests)
+    clock = staticmethod(time.monotonic)
+    sleep = staticmethod(time.sleep)
 
     def run_module(self, args: dict, task_vars: dict) -> dict:
         expected = check_org_id(args.get("expected_org_id"))
-        state = gather(self, task_vars, args["av_name_patterns"], args["support_policy"], expected)
+
+        def read() -> dict:
+            return gather(self, task_vars, args["av_name_patterns"], args["support_policy"], expected)
+
+        wait_for = args["wait_for"]
+        polls = 1
+        started = self.clock()
+        state = read()
+        if wait_for != "none" and not self._task.check_mode:
+            deadline = started + args["wait_timeout"]
+            while not reached(state, wait_for) and self.clock() + args["wait_interval"] <= deadline:
+                self.sleep(args["wait_interval"])
+                state = read()
+                polls += 1
         result = dict(state)
-        result["changed"] = False
-        result["ansible_facts"] = {"mde": state}
+        result.update(changed=False, step="verify_mode", polls=polls, waited_s=round(self.clock() - started, 1))
+        if args["rollout"] is not None:
+            options = PlanOptions(**args["rollout"])
+            plan = plan_host(state, state["diagnosis"], options)
+            refused = plan["action"] == "refuse"
+            result.update(step="assess", plan=plan, reason=plan["reason"] if refused else None, detail=plan["detail"])
+            return result
+        reason = verdict_reason(state["diagnosis"])
+        if wait_for in ("passive", "active_by_design") and reason is None and not reached(state, wait_for):
+            reason = "passive_mode_not_reached"
+        result["reason"] = reason
+        result["detail"] = state["diagnosis"]["summary"]
+        if wait_for != "none" and reason is not None:
+            result["detail"] += " (after %d read(s) in %s s)" % (polls, result["waited_s"])
         return result

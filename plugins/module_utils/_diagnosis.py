@@ -283,6 +283,27 @@ def _reboot_pending(f: _Facts, found: list[dict]) -> list[dict]:
     ]
 
 
+#: The host verdicts: the passive-mode goal met; Defender kept active on purpose (no third-party
+#: antivirus to stand aside for) and everything else in place; no real-time protection at all; the rest.
+VERDICTS = ("compliant", "active_by_design", "unprotected", "non_compliant")
+
+
+def _third_party_usable(f: _Facts) -> bool:
+    """§1.1: a third-party antivirus Defender can stand aside for (on clients, seen through Security Center)."""
+    return bool(f.av["third_party_active"]) and (not f.sc["applicable"] or bool(f.sc["service_running"]))
+
+
+def _host_verdict(f: _Facts, compliant: bool, org_ok: bool) -> str:
+    if f.mode not in ("not_installed", "unknown") and not f.protected:
+        return "unprotected"
+    if compliant:
+        return "compliant"
+    in_place = f.onboarding["onboarded"] and f.onboarding["sense_running"] and org_ok and f.support["supported"]
+    if in_place and f.mode == "active" and f.protected and not _third_party_usable(f):
+        return "active_by_design"
+    return "non_compliant"
+
+
 def _verdict(f: _Facts, problems: list[dict]) -> dict:
     goal_met = is_passive_goal(f.mode)
     org_ok = not f.expected_org_id or (f.org is not None and f.org == f.expected_org_id)
@@ -294,6 +315,10 @@ def _verdict(f: _Facts, problems: list[dict]) -> dict:
         and org_ok
         and f.support["supported"]
     )
+    verdict = _host_verdict(f, compliant, org_ok)
+    if verdict in ("compliant", "active_by_design"):
+        # A host reported in its goal state carries warnings, not errors: what is left is advice.
+        problems = [dict(p, severity="warning") if p["severity"] == "error" else p for p in problems]
     errors = [p for p in problems if p["severity"] == "error"]
     if compliant:
         summary = "compliant: Defender %s, onboarded to %s, sensor running, third-party AV %s" % (
@@ -301,12 +326,18 @@ def _verdict(f: _Facts, problems: list[dict]) -> dict:
             f.org,
             ", ".join(f.av["active_names"]),
         )
+    elif verdict == "active_by_design":
+        summary = "protected, active by design: Defender is the active antivirus (no third-party antivirus it can "
+        summary += "stand aside for), onboarded to %s, sensor running" % f.org
+    elif verdict == "unprotected":
+        summary = "UNPROTECTED: Defender is %s and no antivirus provides real-time protection" % f.mode
     elif errors:
         summary = "not compliant: " + "; ".join(p["reason"] for p in errors)
     else:
         summary = "not compliant: Defender mode is %s" % f.mode
     return {
         "compliant": compliant,
+        "verdict": verdict,
         "protected": f.protected,
         "goal_met": goal_met,
         "mode": f.mode,

@@ -92,8 +92,16 @@ def build_state(raw: dict, support_policy: str = "microsoft", expected_org_id: s
     mode_raw = mp.get("AMRunningMode") if mp else None
     if mp is None:
         mode = "not_installed" if not services["windefend"]["exists"] else "unknown"
+    elif mode_raw is None:
+        # §2.1: a status without AMRunningMode says nothing about the mode (not "not installed").
+        mode = "unknown"
     else:
         mode = normalize_running_mode(mode_raw)
+    edr_block = mode == "edr_block"
+    if edr_block and as_int(reg.get("force_defender_passive_mode")) == 0:
+        # §2.1: EDR Block Mode is passive unless ForceDefenderPassiveMode is 0; then Defender is the
+        # active antivirus with EDR in block mode on.
+        mode = "active"
     # Server 2012 R2/2016: the modern unified solution brings its own Sense service (§1.4).
     unified = bool(raw.get("unified_agent")) or (services["sense"]["exists"] and services["windefend"]["exists"])
     os_info = os_from_raw(raw.get("os") or {}, support_policy, unified_agent=unified)
@@ -162,6 +170,7 @@ def build_state(raw: dict, support_policy: str = "microsoft", expected_org_id: s
         "installed": mp is not None or services["windefend"]["exists"],
         "mode": mode,
         "am_running_mode": mode_raw,
+        "edr_block_mode": edr_block,
         "real_time_protection_enabled": bool(rtp),
         "platform_version": mp.get("AMProductVersion") if mp else None,
         "engine_version": mp.get("AMEngineVersion") if mp else None,

@@ -60,6 +60,8 @@ class PlanOptions:
     passive_method: str = "registry"
     force_passive_on_clients: bool = False
     installer_available: bool = False
+    #: compliant hosts still join the waves to have their EDR confirmed through the API
+    confirm_edr: bool = False
 
     def __post_init__(self) -> None:
         if self.passive_method not in PASSIVE_METHODS:
@@ -121,11 +123,27 @@ def _onboarded_ok(state: dict) -> bool:
 def _plan(action: str, goal: str, steps: list[str], reason: str | None, detail: str) -> dict:
     assert action in ACTIONS and goal in GOALS and all(s in STEPS for s in steps)
     ordered = [s for s in STEPS if s in steps]
-    return {"action": action, "goal": goal, "steps": ordered, "reason": reason, "detail": detail}
+    passive_value = "absent" if "passive_off" in ordered else ("present" if "registry" in ordered else None)
+    return {
+        "action": action,
+        "goal": goal,
+        "steps": ordered,
+        "reason": reason,
+        "detail": detail,
+        "passive_value": passive_value,
+        "wave": action in ("rollout", "repair"),
+    }
 
 
 def plan_host(state: dict, diagnosis: dict, options: PlanOptions) -> dict:
     """The plan of one host (see the module docstring)."""
+    plan = _plan_host(state, diagnosis, options)
+    if plan["action"] == "done" and options.confirm_edr:
+        plan["wave"] = True
+    return plan
+
+
+def _plan_host(state: dict, diagnosis: dict, options: PlanOptions) -> dict:
     errors = _errors(diagnosis)
     server = is_server(state)
     policy = state.get("policy") or {}

@@ -204,7 +204,71 @@ def check_installer_file(variable: str, path: str) -> str | None:
     return None
 
 
+# ---------------------------------------------------------------------------- the fleet
+def fleet_problems(role: str, assessments: Mapping[str, dict], given: Mapping[str, bool]) -> list[str]:
+    """Run-level problems that only the assessment shows: inputs some hosts need and that are missing."""
+    if role != "mde_rollout":
+        return []
+    problems = []
+    onboard = sorted(h for h, a in assessments.items() if "onboard" in (a["plan"].get("steps") or []))
+    if onboard and not (given.get("mde_rollout_onboarding_package") or given.get("mde_rollout_onboarding_remote_package")):
+        problems.append(
+            "%d host(s) need onboarding (%s) and neither mde_rollout_onboarding_package nor "
+            "mde_rollout_onboarding_remote_package is set" % (len(onboard), _some(onboard))
+        )
+    agent = sorted(h for h, a in assessments.items() if a["plan"].get("reason") == "unified_agent_required")
+    if agent and not (given.get("mde_rollout_installer") or given.get("mde_rollout_remote_installer")):
+        problems.append(
+            "%d Windows Server 2012 R2/2016 host(s) need the unified solution md4ws.msi (%s): set "
+            "mde_rollout_installer (or mde_rollout_remote_installer), or leave them out of this run with "
+            "--limit '!%s'" % (len(agent), _some(agent), ":!".join(agent[:5]))
+        )
+    return problems
+
+
+def _some(names: list[str], most: int = 10) -> str:
+    return ", ".join(names[:most]) + (" and %d more" % (len(names) - most) if len(names) > most else "")
+
+
+def machine_identity(assessment: Mapping[str, Any]) -> str | None:
+    """What makes two inventory names the same machine: its own id when it reported one, else its
+    fully qualified name."""
+    computer = assessment.get("computer") or {}
+    machine_guid = computer.get("machine_guid") if isinstance(computer, Mapping) else None
+    if machine_guid:
+        return "guid:" + str(machine_guid).strip("{}").lower()
+    host = str(assessment.get("hostname") or "").strip().lower()
+    domain = assessment.get("domain") or {}
+    if not host:
+        return None
+    suffix = str(domain.get("name") or "").lower() if domain.get("joined") else ""
+    return "name:" + host + ("." + suffix if suffix else "")
+
+
+def duplicate_hosts(assessments: Mapping[str, dict]) -> dict[str, dict]:
+    """Inventory names that reach a machine another name (the first in sorted order) already reaches."""
+    seen: dict[str, str] = {}
+    refused: dict[str, dict] = {}
+    for host in sorted(assessments):
+        identity = machine_identity(assessments[host])
+        if identity is None:
+            continue
+        if identity in seen:
+            refused[host] = {
+                "reason": "duplicate_host",
+                "failed": True,
+                "detail": "%s reaches the same machine as %s (%s); only %s is rolled out in this run"
+                % (host, seen[identity], identity.split(":", 1)[1], seen[identity]),
+            }
+        else:
+            seen[identity] = host
+    return refused
+
+
 __all__ = [
+    "duplicate_hosts",
+    "fleet_problems",
+    "machine_identity",
     "DEFAULT_WAVES",
     "PLAYBOOK_VARS",
     "ROLE_PREFIXES",

@@ -61,7 +61,9 @@ def _failure_of(result: dict, step: str, failed_action: str | None = None) -> Ve
     if not reason and short_action in _ACTION_REASONS:
         step, reason = _ACTION_REASONS[short_action]
     if not reason:
-        if result.get("unreachable"):
+        if result.get("timedout"):
+            reason = "timeout"
+        elif result.get("unreachable"):
             reason = "unreachable"
         elif "exception" in result or "MODULE FAILURE" in str(result.get("msg", "")):
             reason = "module_failure"

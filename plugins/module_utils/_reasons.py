@@ -110,6 +110,13 @@ REASONS: dict[str, tuple[str, str]] = {
         "Defender is not in passive mode although the documented conditions look met; reboot, then run "
         "the MDE Client Analyzer.",
     ),
+    "unprotected": (
+        "av_conflict",
+        "The host has no real-time antivirus protection (Defender passive or off, and no third-party antivirus "
+        "providing it): the rollout sets ForceDefenderPassiveMode back to 0 and reboots (with consent) so that "
+        "Defender is active again; turn the third-party antivirus's real-time protection back on before going "
+        "passive again.",
+    ),
     # --- tamper protection
     "tamper_protection_blocks_passive": (
         "tamper_protection",
@@ -156,6 +163,15 @@ REASONS: dict[str, tuple[str, str]] = {
     ),
     # --- connectivity / API
     "unreachable": ("connectivity", "Check WinRM connectivity and credentials for the host."),
+    "duplicate_host": (
+        "input",
+        "Two inventory entries reach the same machine: keep one of them (the others were not touched in this run).",
+    ),
+    "module_failure": (
+        "connectivity",
+        "A module crashed or received an answer it does not understand: read msg and exception, and report it if "
+        "the answer came from Microsoft's API.",
+    ),
     "timeout": ("connectivity", "Raise the timeout or check the host."),
     "host_error": ("connectivity", "The PowerShell side failed on the host; read msg and exception, then rerun."),
     "api_unauthorized": ("api", "Check tenant_id, client_id and the client secret or certificate."),

@@ -10,6 +10,17 @@ defaults, choices, required, elements, aliases, no_log, suboptions).
 
 from __future__ import annotations
 
+PROGRESS_STEPS = (
+    "assess",
+    "onboard",
+    "third_party_av",
+    "verify_mode",
+    "registry",
+    "group_policy",
+    "intune",
+    "confirm_edr",
+    "reboot",
+)
 SUPPORT_POLICY = dict(type="str", choices=["microsoft", "guide"], default="microsoft")
 
 SPECS: dict = {
@@ -18,6 +29,19 @@ SPECS: dict = {
             expected_org_id=dict(type="str"),
             support_policy=SUPPORT_POLICY,
             av_name_patterns=dict(type="list", elements="str", default=[]),
+            rollout=dict(
+                type="dict",
+                options=dict(
+                    require_third_party_av=dict(type="bool", default=False),
+                    passive_method=dict(type="str", choices=["registry", "group_policy"], default="registry"),
+                    force_passive_on_clients=dict(type="bool", default=False),
+                    installer_available=dict(type="bool", default=False),
+                    confirm_edr=dict(type="bool", default=False),
+                ),
+            ),
+            wait_for=dict(type="str", choices=["none", "passive", "active_by_design", "onboarded"], default="none"),
+            wait_timeout=dict(type="int", default=300),
+            wait_interval=dict(type="int", default=10),
         ),
     ),
     "win_antivirus_info": dict(
@@ -38,26 +62,22 @@ SPECS: dict = {
     ),
     "fleet_progress": dict(
         argument_spec=dict(
-            step=dict(
-                type="str",
-                required=True,
-                choices=[
-                    "assess",
-                    "onboard",
-                    "third_party_av",
-                    "verify_mode",
-                    "registry",
-                    "group_policy",
-                    "intune",
-                    "confirm_edr",
-                ],
-            ),
-            outcome=dict(type="raw", default="ok"),
-            gate=dict(type="bool"),
-            reason=dict(type="str"),
-            msg=dict(type="str"),
+            result=dict(type="raw"),
+            results=dict(type="list", elements="raw", default=[]),
+            wave_results=dict(type="list", elements="raw", default=[]),
+            step=dict(type="str", choices=list(PROGRESS_STEPS)),
+            fleet=dict(type="raw"),
+            failed_action=dict(type="str"),
+            outcome=dict(type="str", choices=["ok", "changed", "skipped", "failed", "not_run"]),
             reboots=dict(type="int", default=0),
             set=dict(type="dict"),
+        ),
+    ),
+    "preflight": dict(
+        argument_spec=dict(
+            role=dict(type="str", required=True, choices=["mde_rollout", "mde_verify", "mde_offboard"]),
+            stage=dict(type="str", choices=["inputs", "fleet"], default="inputs"),
+            assessment=dict(type="str"),
         ),
     ),
     # --- BEGIN win_mde_onboarding (owned by the win_mde_onboarding work; edit only this block)

@@ -8,43 +8,58 @@
 DOCUMENTATION = r"""
 ---
 module: fleet_progress
-short_description: Record a rollout step for the fleet report and stop the host when its gate fails
+short_description: Record the verdicts of a host's steps for the fleet report, and stop the host at the first failure
 version_added: 0.1.0
 description:
-  - Records the outcome of one of the guide's steps in the host's progress fact C(mde_report_host), which the
-    C(mdeops.defender.fleet_report) callback and module turn into the fleet report.
-  - With O(gate), it is also the step's gate - when O(gate) is false the host fails with a stable C(reason) code,
-    its cause family and the remediation (see the collection's C(docs/reason-codes.md)).
-  - Used by the collection's roles after each step; one task per step keeps the controller's work small.
+  - Every module the collection's roles gate on returns its verdict - C(step) (the guide step it judges),
+    C(reason) (null when the step reached the state it promised) and C(detail). This module takes those
+    registered results, records each step in the host's progress fact C(mde_report_host) (which the
+    C(mdeops.defender.fleet_report) callback and module turn into the fleet report) and, at the first result
+    whose C(reason) is set or that failed, fails the host with that reason, its cause family and remediation.
+  - It decides nothing itself and takes no message apart - the verdict is in the results.
+  - Results of tasks that were skipped are ignored. A failed task without a C(reason) is a C(host_error), a
+    crash (a result with an exception) a C(module_failure), a task timeout a C(timeout).
   - Runs on the controller; connects to no host.
 options:
-  step:
-    description: The step.
-    type: str
-    required: true
-    choices: [assess, onboard, third_party_av, verify_mode, registry, group_policy, intune, confirm_edr]
-  outcome:
-    description:
-      - The step's outcome - a registered task result (its outcome is derived) or one of V(ok), V(changed),
-        V(skipped), V(failed), V(unreachable), V(not_run).
-      - A step already recorded as V(changed) stays V(changed) when it is checked again as V(ok).
+  result:
+    description: One registered result (for example the failed task's C(ansible_failed_result) in a rescue).
     type: raw
-    default: ok
-  gate:
-    description: The state the step promised. When false, the host fails with O(reason) and O(msg).
-    type: bool
-  reason:
-    description: Reason code of the failure when O(gate) is false.
+  results:
+    description: Registered results, in the order the steps ran; the first failing one stops the host.
+    type: list
+    elements: raw
+    default: []
+  wave_results:
+    description:
+      - Results of tasks that ran once for the whole wave (C(run_once)), such as the Defender API lookups.
+      - A wave-level C(reason) (the API refused the call) fails every host. Otherwise the host's own entry in the
+        result's C(hosts) dictionary is its verdict; a host missing from it fails alone with C(host_error).
+    type: list
+    elements: raw
+    default: []
+  step:
+    description:
+      - The step O(result) judges, when the result does not say (for example V(assess) for the assessment read,
+        V(reboot) for C(ansible.windows.win_reboot)).
+      - The step of a record made with O(outcome) or O(set).
     type: str
-  msg:
-    description: What is wrong, for people, when O(gate) is false.
+    choices: [assess, onboard, third_party_av, verify_mode, registry, group_policy, intune, confirm_edr, reboot]
+  fleet:
+    description: The run-level check of C(mdeops.defender.preflight) (V(fleet) stage); a host it refuses fails here.
+    type: raw
+  failed_action:
+    description: In a rescue, the action of the task that failed (C(ansible_failed_task.action)).
     type: str
+  outcome:
+    description: Record O(step) with this outcome, without a result (for example a reboot that is still pending).
+    type: str
+    choices: [ok, changed, skipped, failed, not_run]
   reboots:
     description: Reboots to add to the host's count.
     type: int
     default: 0
   set:
-    description: Other keys to merge into the progress record (for example C(pending_reboot), C(held), C(done)).
+    description: Other keys to merge into the progress record (for example C(pending_reboot)).
     type: dict
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
@@ -62,13 +77,17 @@ author:
 """
 
 EXAMPLES = r"""
-- name: "Step 1: record the outcome and check the state it promised"
+- name: "Steps 4, 1 and 3: record the verdicts and check the states they promised"
   mdeops.defender.fleet_progress:
-    step: onboard
-    outcome: "{{ onboarding }}"
-    gate: "{{ onboarding.after.onboarded and onboarding.after.sense_running }}"
-    reason: sensor_not_running
-    msg: The Sense service does not run after the onboarding script.
+    results:
+      - "{{ registry }}"
+      - "{{ onboarding }}"
+      - "{{ verification }}"
+
+- name: Record why the host stopped (in a rescue)
+  mdeops.defender.fleet_progress:
+    result: "{{ ansible_failed_result }}"
+    failed_action: "{{ ansible_failed_task.action }}"
 """
 
 RETURN = r"""
@@ -77,7 +96,7 @@ progress:
   returned: always
   type: dict
 reason:
-  description: The reason code when the gate failed.
+  description: The reason code of the first failing verdict.
   returned: failure
   type: str
 family:
@@ -88,8 +107,12 @@ remediation:
   description: What to do about it.
   returned: failure
   type: str
-mde_step:
-  description: The step whose gate failed.
+step:
+  description: The step whose verdict stopped the host.
+  returned: failure
+  type: str
+detail:
+  description: What the failing step observed.
   returned: failure
   type: str
 """

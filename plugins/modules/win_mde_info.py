@@ -24,7 +24,13 @@ description:
     that is onboarding, AV conflict, policy, unsupported Windows; and tamper protection, Security Center),
     a message and a remediation.
   - This is step 3 of the passive-mode guide (verify Defender's mode) and the check after every other step.
-  - Sets the fact C(mde) with the same content.
+  - Returns its verdict as RV(step), RV(reason) (null when the host is compliant, or protected with Defender
+    active by design) and RV(detail). It never fails because of what it found; register the result.
+  - With O(wait_for) it reads the host again (one round trip per read, a pause on the controller between reads)
+    until the host reaches the goal or O(wait_timeout) passes, and gives its verdict only then. Windows switches
+    Defender's mode and starts the sensor some time after onboarding and after a boot.
+  - With O(rollout) it also returns the host's rollout plan (RV(plan)), as the C(mdeops.defender.mde_rollout)
+    role follows it.
 options:
   expected_org_id:
     description:
@@ -32,6 +38,54 @@ options:
       - When set, a host onboarded to another organisation gets the problem C(wrong_org) and is not
         compliant.
     type: str
+  wait_for:
+    description:
+      - Read the host until it reaches this goal, or O(wait_timeout) passes.
+      - V(passive) - Defender passive (or EDR block mode) beside a third-party antivirus, onboarded, sensor running.
+      - V(active_by_design) - onboarded with the sensor running and Defender the active antivirus (no third-party
+        antivirus to stand aside for); a host that reaches V(passive) also ends the wait.
+      - V(onboarded) - C(OnboardingState) 1 and the Sense service running.
+      - V(none) - read once.
+      - In check mode the host is read once.
+    type: str
+    choices: [none, passive, active_by_design, onboarded]
+    default: none
+  wait_timeout:
+    description: The longest wait, in seconds, for O(wait_for). The verdict is given after it.
+    type: int
+    default: 300
+  wait_interval:
+    description: Seconds between two reads while waiting (one WinRM round trip per read).
+    type: int
+    default: 10
+  rollout:
+    description:
+      - Plan this host's rollout as the C(mdeops.defender.mde_rollout) role does, from this read. Adds RV(plan) and
+        sets RV(reason) when the plan refuses the host.
+    type: dict
+    suboptions:
+      require_third_party_av:
+        description: Refuse hosts without an active third-party antivirus (else they are onboarded and Defender
+          stays active by design).
+        type: bool
+        default: false
+      passive_method:
+        description: How ForceDefenderPassiveMode is delivered to hosts that need it.
+        type: str
+        choices: [registry, group_policy]
+        default: registry
+      force_passive_on_clients:
+        description: Plan ForceDefenderPassiveMode on Windows clients too (Microsoft documents it for servers).
+        type: bool
+        default: false
+      installer_available:
+        description: md4ws.msi is available for Windows Server 2012 R2 and 2016 (else they are refused).
+        type: bool
+        default: false
+      confirm_edr:
+        description: Compliant hosts still join a wave, to have their EDR confirmed through the Defender API.
+        type: bool
+        default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - mdeops.defender.info_module
@@ -63,7 +117,15 @@ EXAMPLES = r"""
 - name: Show hosts that are not in passive mode yet, and why
   ansible.builtin.debug:
     msg: "{{ mde.diagnosis.summary }}"
-  when: not mde.diagnosis.compliant
+  when: mde.reason is not none
+
+- name: After onboarding, wait (up to 10 minutes) for Defender to go passive, then judge
+  mdeops.defender.win_mde_info:
+    expected_org_id: 0a1b2c3d-1111-2222-3333-444455556666
+    wait_for: passive
+    wait_timeout: 600
+    wait_interval: 15
+  register: settled
 
 - name: Stop a host whose Defender cannot go passive
   ansible.builtin.assert:
@@ -77,6 +139,39 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+step:
+  description: The guide step this result judges - V(verify_mode), or V(assess) with O(rollout).
+  returned: success
+  type: str
+  sample: verify_mode
+reason:
+  description:
+    - The verdict - null when the host is compliant or protected with Defender active by design (with O(rollout) -
+      when the plan does not refuse the host), else a reason code (see the collection's C(docs/reason-codes.md)).
+  returned: success
+  type: str
+  sample: null
+detail:
+  description: The verdict in one sentence, for people.
+  returned: success
+  type: str
+polls:
+  description: How many times the host was read (one WinRM round trip each).
+  returned: success
+  type: int
+  sample: 1
+waited_s:
+  description: Seconds spent reading and waiting.
+  returned: success
+  type: float
+plan:
+  description:
+    - With O(rollout) - the host's plan - C(action) (V(refuse), V(done), V(rollout), V(repair)), C(goal)
+      (V(passive) or V(active_by_design)), C(steps) in order (from V(passive_off), V(registry), V(group_policy),
+      V(onboard), V(reboot), V(verify_mode)), C(passive_value) (V(present), V(absent) or null - what to do with
+      ForceDefenderPassiveMode), C(wave) (whether the host joins a wave), C(reason) and C(detail).
+  returned: when O(rollout) is given
+  type: dict
 hostname:
   description: The host's DNS host name.
   returned: success
@@ -115,7 +210,8 @@ os:
         C(needs_force_passive), C(needs_unified_agent), C(reason), C(detail)).
       type: dict
 defender:
-  description: Microsoft Defender Antivirus.
+  description: Microsoft Defender Antivirus (C(edr_block_mode) says whether Windows reported C(EDR Block Mode);
+    with ForceDefenderPassiveMode 0 that is the active mode).
   returned: success
   type: dict
   contains:
@@ -257,6 +353,12 @@ diagnosis:
       description: Defender passive (or EDR block mode), onboarded (to O(expected_org_id) when given), sensor
         running, and a third-party antivirus with real-time protection on.
       type: bool
+    verdict:
+      description:
+        - V(compliant); V(active_by_design) (onboarded, sensor running, Defender the active antivirus because no
+          third-party antivirus can take over); V(unprotected) (no real-time protection at all); V(non_compliant).
+        - A host whose verdict is V(compliant) or V(active_by_design) carries no problem of severity V(error).
+      type: str
     protected:
       description: The host has real-time antivirus protection (Defender active, or a third-party antivirus).
       type: bool

@@ -517,7 +517,7 @@ def test_playbook_accepts_survey_waves(tmp_path, playbook):
     proc = subprocess.run(
         [str(BIN / "ansible-playbook"), "-i", "inventory.ini", "play.yml", "-e", '{"mde_waves": "1,30%,100%"}'],
         cwd=tmp_path,
-        env=_env(str(tmp_path)),
+        env=_env(str(_farm(tmp_path / "farm"))),
         capture_output=True,
         text=True,
         check=False,

@@ -1,4 +1,4 @@
-"""fleet_progress: one task per step records the outcome for the report and gates the host."""
+"""fleet_progress: records the modules' verdicts for the report and gates the host on them alone."""
 
 from __future__ import annotations
 
@@ -10,51 +10,65 @@ from ansible.playbook.task import Task
 from ansible_collections.mdeops.defender.plugins.action.fleet_progress import ActionModule
 
 
-def run(args: dict, progress: dict | None = None) -> dict:
+def run(args: dict, progress: dict | None = None, host: str = "h1") -> dict:
     task = MagicMock(Task)
     task.args = args
     task.async_val = 0
     task.check_mode = False
     task.diff = False
     plugin = ActionModule(task, MagicMock(), MagicMock(), loader=None, templar=None, shared_loader_obj=None)
-    task_vars = {} if progress is None else {"mde_report_host": progress}
+    task_vars: dict = {"inventory_hostname": host}
+    if progress is not None:
+        task_vars["ansible_facts"] = {"mde_report_host": progress}
     return plugin.run(task_vars=task_vars)
 
 
-def test_records_the_outcome_of_a_registered_result():
-    res = run({"step": "onboard", "outcome": {"changed": True}})
+def test_records_each_verdict_and_passes_when_no_reason():
+    res = run({"results": [{"step": "registry", "reason": None, "changed": True}, {"step": "onboard", "reason": None}]})
     assert not res.get("failed") and res["changed"] is False
     record = res["ansible_facts"]["mde_report_host"]
-    assert record["steps"] == {"onboard": "changed"} and record["current_step"] == "onboard"
+    assert record["steps"] == {"registry": "changed", "onboard": "ok"}
 
 
-def test_changed_stays_changed_and_reboots_add_up():
-    first = run({"step": "registry", "outcome": "changed", "reboots": 1})["progress"]
-    again = run({"step": "registry", "outcome": "ok", "reboots": 1, "set": {"done": True}}, first)["progress"]
-    assert again["steps"]["registry"] == "changed" and again["reboots"] == 2 and again["done"] is True
-
-
-def test_gate_true_passes_and_none_is_no_gate():
-    assert not run({"step": "assess", "gate": True, "reason": "wrong_org"}).get("failed")
-    assert not run({"step": "assess"}).get("failed")
-
-
-def test_failed_gate_stops_the_host_with_reason_family_and_remediation():
+def test_first_reason_stops_the_host_with_family_and_remediation():
     res = run(
-        {"step": "third_party_av", "gate": False, "reason": "no_third_party_av", "msg": "no AV."},
+        {"results": [{"step": "verify_mode", "reason": "passive_mode_not_reached", "detail": "still Normal"}]},
         {"steps": {"assess": "ok"}},
     )
-    assert res["failed"] is True and res["reason"] == "no_third_party_av" and res["family"] == "av_conflict"
-    assert res["mde_step"] == "third_party_av" and res["msg"].startswith("[no_third_party_av] (av_conflict)")
-    assert "Install a third-party antivirus" in res["msg"]
-    record = res["ansible_facts"]["mde_report_host"]
-    assert record["steps"] == {"assess": "ok", "third_party_av": "failed"}
-    assert record["failure"]["reason"] == "no_third_party_av" and record["failure"]["step"] == "third_party_av"
+    assert res["failed"] is True and res["reason"] == "passive_mode_not_reached" and res["family"] == "policy"
+    assert res["step"] == "verify_mode" and res["detail"] == "still Normal"
+    assert res["msg"].startswith("[passive_mode_not_reached] step verify_mode:")
+    record = res["progress"]
+    assert record["steps"] == {"assess": "ok", "verify_mode": "failed"}
+    assert record["failure"]["reason"] == "passive_mode_not_reached"
+
+
+def test_reads_the_record_only_from_the_facts_namespace():
+    first = run({"result": {"step": "registry", "changed": True}})["progress"]
+    again = run({"result": {"step": "onboard"}}, first)["progress"]
+    assert again["steps"] == {"registry": "changed", "onboard": "ok"}
+
+
+def test_a_pending_reboot_is_recorded_without_result():
+    res = run({"step": "reboot", "outcome": "changed", "set": {"pending_reboot": True}})
+    assert not res.get("failed") and res["progress"]["pending_reboot"] is True
+    assert res["progress"]["steps"] == {"verify_mode": "changed"}
+
+
+def test_rescue_of_a_reboot_that_timed_out():
+    res = run({"result": {"failed": True, "msg": "Timed out"}, "failed_action": "ansible.windows.win_reboot"})
+    assert res["reason"] == "reboot_failed"
+
+
+def test_wave_results_judge_each_host_alone():
+    wave = {"step": "confirm_edr", "hosts": {"h1": {"reason": None}, "h2": {"reason": "not_onboarded"}}}
+    assert not run({"wave_results": [wave]}, host="h1").get("failed")
+    assert run({"wave_results": [wave]}, host="h2")["reason"] == "not_onboarded"
 
 
 @pytest.mark.parametrize(
     "args",
-    [{"step": "nope"}, {"step": "onboard", "outcome": "weird"}, {"step": "onboard", "bogus": 1}, {}],
+    [{"step": "nope"}, {"step": "onboard", "outcome": "weird"}, {"bogus": 1}],
 )
 def test_bad_input_is_refused(args):
     res = run(args)

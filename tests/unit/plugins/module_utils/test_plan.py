@@ -26,7 +26,8 @@ def server(**kwargs):
 # ---------------------------------------------------------------------------- done
 def test_compliant_client_is_done():
     p = plan(raw())
-    assert p == {"action": "done", "goal": "passive", "steps": [], "reason": None, "detail": p["detail"]}
+    assert (p["action"], p["goal"], p["steps"], p["reason"], p["wave"]) == ("done", "passive", [], None, False)
+    assert plan(raw(), PlanOptions(confirm_edr=True))["wave"] is True
 
 
 def test_compliant_server_is_done():
@@ -153,6 +154,12 @@ def test_plans_only_hold_known_steps_in_order():
     for r in (raw(), server(), server(onboarded=False, org=None, mode="Normal", sense=STOPPED)):
         steps = plan(r)["steps"]
         assert steps == [s for s in STEPS if s in steps]
+
+
+def test_passive_value_follows_the_steps():
+    assert plan(server(onboarded=False, org=None, mode="Normal", sense=STOPPED))["passive_value"] == "present"
+    assert plan(server(av_services=SVC_OFF, policy={"force_defender_passive_mode": 1}))["passive_value"] == "absent"
+    assert plan(raw(onboarded=False, org=None, mode="Not running", sense=STOPPED))["passive_value"] is None
 
 
 def test_unknown_passive_method_is_an_error():

@@ -103,3 +103,46 @@ def test_installer_must_be_an_msi(tmp_path):
     assert pf.check_installer_file("mde_rollout_installer", str(good)) is None
     assert "not a Windows Installer package" in pf.check_installer_file("mde_rollout_installer", str(bad))
     assert "not a file" in pf.check_installer_file("mde_rollout_installer", str(tmp_path))
+
+
+def _assessment(host, domain="corp.example.com", steps=("onboard", "verify_mode"), reason=None, guid=None):
+    computer = {"machine_guid": guid} if guid else {}
+    return {
+        "hostname": host,
+        "domain": {"joined": bool(domain), "name": domain},
+        "computer": computer,
+        "plan": {"steps": list(steps), "reason": reason},
+    }
+
+
+def test_a_package_some_hosts_need_is_a_run_level_problem():
+    assessments = {"a": _assessment("A"), "b": _assessment("B", steps=())}
+    problems = pf.fleet_problems("mde_rollout", assessments, {})
+    assert len(problems) == 1 and "1 host(s) need onboarding (a)" in problems[0]
+    assert pf.fleet_problems("mde_rollout", assessments, {"mde_rollout_onboarding_remote_package": True}) == []
+
+
+def test_an_installer_some_hosts_need_is_a_run_level_problem():
+    assessments = {"srv16": _assessment("SRV16", steps=(), reason="unified_agent_required")}
+    problems = pf.fleet_problems("mde_rollout", assessments, {"mde_rollout_onboarding_package": True})
+    assert len(problems) == 1 and "md4ws.msi (srv16)" in problems[0] and "--limit '!srv16'" in problems[0]
+    assert pf.fleet_problems("mde_rollout", assessments, {"mde_rollout_installer": True}) == []
+
+
+def test_two_inventory_names_of_one_machine_refuse_all_but_the_first():
+    assessments = {
+        "ws1.corp.example.com": _assessment("WS1"),
+        "ws1": _assessment("ws1"),
+        "10.0.0.5": _assessment("WS1"),
+        "ws2": _assessment("WS2"),
+    }
+    refused = pf.duplicate_hosts(assessments)
+    assert sorted(refused) == ["ws1", "ws1.corp.example.com"]
+    assert refused["ws1"]["reason"] == "duplicate_host" and "10.0.0.5" in refused["ws1"]["detail"]
+
+
+def test_machine_guid_wins_over_names():
+    same = {"a": _assessment("A", guid="{ABC}"), "b": _assessment("B", guid="abc")}
+    assert list(pf.duplicate_hosts(same)) == ["b"]
+    workgroup = {"a": _assessment("PC", domain=None), "b": _assessment("PC", domain=None, guid="x")}
+    assert pf.duplicate_hosts(workgroup) == {}
