@@ -39,7 +39,7 @@ ACTIONS = ("refuse", "done", "rollout", "repair")
 GOALS = ("passive", "active_by_design")
 #: Every step a plan can hold, in the only order they can run in.
 STEPS = ("passive_off", "registry", "group_policy", "onboard", "reboot", "verify_mode")
-PASSIVE_METHODS = ("registry", "group_policy")
+PASSIVE_METHODS = ("registry", "group_policy", "none")
 
 #: Problems that refuse a host whatever the options say (it is left exactly as it is).
 REFUSE_ALWAYS = ("wrong_org", "unsupported_os", "defender_not_installed", "tamper_protection_blocks_passive")
@@ -199,13 +199,14 @@ def _plan_host(state: dict, diagnosis: dict, options: PlanOptions) -> dict:
     # 3. what is left to do.
     steps: list[str] = []
     wants_value = third_party and (server or options.force_passive_on_clients) and force != 1
-    if wants_value:
+    if wants_value and options.passive_method != "none":
         steps.append(options.passive_method)
     if not _onboarded_ok(state):
         steps.append("onboard")
     onboarded = bool((state.get("onboarding") or {}).get("onboarded"))
     mode = (state.get("defender") or {}).get("mode")
-    if third_party and server and onboarded and not is_passive_goal(str(mode)) and (force == 1 or wants_value):
+    delivered = force == 1 or (wants_value and options.passive_method != "none")
+    if third_party and server and onboarded and not is_passive_goal(str(mode)) and delivered:
         # Defender reads the value at boot: an onboarded server needs one (with consent).
         steps.append("reboot")
     if goal == "passive":

@@ -33,7 +33,7 @@ SPECS: dict = {
                 type="dict",
                 options=dict(
                     require_third_party_av=dict(type="bool", default=False),
-                    passive_method=dict(type="str", choices=["registry", "group_policy"], default="registry"),
+                    passive_method=dict(type="str", choices=["registry", "group_policy", "none"], default="registry"),
                     force_passive_on_clients=dict(type="bool", default=False),
                     installer_available=dict(type="bool", default=False),
                     confirm_edr=dict(type="bool", default=False),

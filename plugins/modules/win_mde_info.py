@@ -70,9 +70,9 @@ options:
         type: bool
         default: false
       passive_method:
-        description: How ForceDefenderPassiveMode is delivered to hosts that need it.
+        description: How ForceDefenderPassiveMode is delivered to hosts that need it (V(none) - by you, outside the role).
         type: str
-        choices: [registry, group_policy]
+        choices: [registry, group_policy, none]
         default: registry
       force_passive_on_clients:
         description: Plan ForceDefenderPassiveMode on Windows clients too (Microsoft documents it for servers).
