@@ -3,9 +3,13 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin of mdeops.defender.win_mde_passive_mode (step 4 of the guide, done Microsoft's way).
 
-Round trips: one read (``win_mde_info.ps1`` through :func:`gather`), then one change call
-(``win_mde_passive_mode.ps1``, which writes and reads the values back) only when a value
-differs and not in check mode. Nothing to change = 1 round trip; a change = 2.
+Round trips: one read (``win_mde_info.ps1`` through :func:`gather`) - none when the caller passes
+the host's assessment (``assessment``, a registered win_mde_info result) - then one change call
+(``win_mde_passive_mode.ps1``, which re-checks what must hold at the moment of the change, writes
+and reads the values back) only when a value differs and not in check mode.
+
+The verdict (``step`` registry, ``reason``, ``detail``) says whether the value is now what was asked;
+a value that could not be set fails the task with its reason.
 The decisions (guard, change, reboot, tamper protection, diff) are in ``module_utils/_passive.py``.
 """
 
@@ -31,13 +35,63 @@ def _unknown_result() -> dict:
     }
 
 
+def assessed_state(assessment: object) -> dict | None:
+    """The host state from a registered win_mde_info result (None when not given)."""
+    if assessment is None:
+        return None
+    keys = ("os", "defender", "onboarding", "policy", "antivirus", "security_center", "diagnosis")
+    if not isinstance(assessment, dict) or not all(isinstance(assessment.get(k), dict) for k in keys):
+        raise MdeError(
+            "invalid_argument",
+            "assessment must be the registered result of mdeops.defender.win_mde_info for this host (missing: %s)"
+            % ", ".join(
+                k
+                for k in keys
+                if not isinstance((assessment or {}).get(k) if isinstance(assessment, dict) else None, dict)
+            ),
+        )
+    return assessment
+
+
+def with_verdict(result: dict, state: str) -> dict:
+    """``step``, ``reason`` and ``detail``: the value is what was asked, or why not (the task then fails)."""
+    wanted = 1 if state == "present" else 0
+    value = (result.get("after") or {}).get("force_defender_passive_mode")
+    result["step"] = "registry"
+    if result.get("tamper_protection_blocks_passive"):
+        result["reason"] = "tamper_protection_blocks_passive"
+        result["detail"] = (
+            "ForceDefenderPassiveMode is %s, but tamper protection keeps this onboarded server active." % value
+        )
+    elif value != wanted and not result.get("changed"):
+        result["reason"] = "policy_not_applied"
+        result["detail"] = "ForceDefenderPassiveMode reads back as %s after it was set to %s." % (value, wanted)
+    else:
+        result["reason"] = None
+        result["detail"] = "ForceDefenderPassiveMode is %s%s." % (
+            wanted,
+            " (a reboot makes Defender read it)" if result.get("reboot_required") else "",
+        )
+    if result["reason"]:
+        result["failed"] = True
+        result["msg"] = result["detail"]
+    return result
+
+
 class ActionModule(MdeActionBase):
     MODULE = "win_mde_passive_mode"
+    STEP = "registry"
 
     def run_module(self, args: dict, task_vars: dict) -> dict:
+        result = self._run(args, task_vars)
+        return with_verdict(result, args["state"])
+
+    def _run(self, args: dict, task_vars: dict) -> dict:
         state = args["state"]
         try:
-            host_state = gather(self, task_vars, args["av_name_patterns"], "microsoft", None)
+            host_state = assessed_state(args.get("assessment"))
+            if host_state is None:
+                host_state = gather(self, task_vars, args["av_name_patterns"], "microsoft", None)
         except MdeError as exc:
             # The host could not be read: nothing was changed; the documented keys are still there.
             exc.extra.update(_unknown_result())

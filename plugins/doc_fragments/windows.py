@@ -44,3 +44,15 @@ options:
     choices: [microsoft, guide]
     default: microsoft
 """
+
+    # The change modules that can take the host state the caller already read.
+    ASSESSMENT = r"""
+options:
+  assessment:
+    description:
+      - The registered result of M(mdeops.defender.win_mde_info) for this host, read just before (for example the
+        role's assessment). The module then does not read the host again before its change; what must hold at the
+        moment of the change is still checked on the host, in the same round trip as the change.
+      - Without it the module reads the host first (one more WinRM round trip).
+    type: dict
+"""

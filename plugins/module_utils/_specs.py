@@ -107,6 +107,7 @@ SPECS: dict = {
             guide_value=dict(type="bool", default=False),
             require_third_party_av=dict(type="bool", default=True),
             av_name_patterns=dict(type="list", elements="str", default=[]),
+            assessment=dict(type="dict"),
         ),
     ),
     # --- END win_mde_passive_mode

@@ -57,6 +57,7 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
+  - mdeops.defender.windows.assessment
   - ansible.builtin.action_common_attributes
   - mdeops.defender.windows
   - mdeops.defender.windows.av_patterns
@@ -138,6 +139,22 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+step:
+  description: The guide step this result judges, V(registry).
+  returned: always
+  type: str
+reason:
+  description:
+    - Null when ForceDefenderPassiveMode is now the value asked for; else why not (the task fails) -
+      V(no_third_party_av), V(third_party_av_inactive) (refused before any change), V(policy_not_applied) (the value
+      does not read back), V(tamper_protection_blocks_passive) (an onboarded server that tamper protection holds
+      active).
+  returned: always
+  type: str
+detail:
+  description: What was found, in one sentence.
+  returned: always
+  type: str
 before:
   description: The two registry values before the task (null when not set).
   returned: always

@@ -36,6 +36,8 @@ class MdeActionBase(ActionBase):
     SECRET_ARGS: tuple[str, ...] = ()
     #: whether the result carries ``invocation`` (the controller-only bookkeeping plugins leave it out)
     INVOCATION = True
+    #: the guide step this module's verdict judges (its failures carry it as ``step``)
+    STEP: str | None = None
 
     @property
     def fqcn(self) -> str:
@@ -59,6 +61,9 @@ class MdeActionBase(ActionBase):
         except MdeError as exc:
             result.update(exc.to_result())
             result.setdefault("changed", False)
+            if self.STEP:
+                result.setdefault("step", self.STEP)
+                result.setdefault("detail", exc.msg)
         except AnsibleConnectionFailure:
             raise
         return result
