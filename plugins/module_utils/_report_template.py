@@ -47,7 +47,7 @@ th{background:#243b53;color:#fff;cursor:pointer;user-select:none;white-space:now
 th.sorted-asc:after{content:" \25B2"}th.sorted-desc:after{content:" \25BC"}
 td.host{white-space:nowrap;font-weight:600}
 td.nowrap{white-space:nowrap}
-td.problems{min-width:24em}
+td.problems{min-width:26em;max-width:44em}
 tr[data-outcome="unprotected"] td.host{color:#b71c1c}
 .problem{margin-bottom:6px}.problem:last-child{margin-bottom:0}
 .problem .code{font-family:Consolas,"DejaVu Sans Mono",monospace;font-weight:600}
@@ -132,6 +132,7 @@ font:10px/15px Consolas,monospace;text-align:center}
 <thead><tr>
 <th data-col="host">host</th>
 <th data-col="outcome">outcome</th>
+<th data-col="problems">problem and fix</th>
 {% if not audit %}<th data-col="wave">wave</th>{% endif %}
 <th data-col="mode">mode</th>
 <th data-col="protected">protected</th>
@@ -143,13 +144,22 @@ font:10px/15px Consolas,monospace;text-align:center}
 <th data-col="reboots">reboots</th>
 <th data-col="steps"><span title="{% for s in steps %}{{ step_titles[s] }}{{ ", " if not loop.last else "" }}{% endfor %}; o ok, c changed, s skipped, f failed, u unreachable, - not run">steps (?)</span></th>
 {% endif %}
-<th data-col="problems">problem and fix</th>
 </tr></thead>
 <tbody>
 {% for h in hosts %}
 <tr data-outcome="{{ h.outcome }}" data-host="{{ h.name }}">
 <td class="host" data-v="{{ h.name }}"><span class="hostname">{{ h.name }}</span></td>
 <td class="nowrap" data-v="{{ rank.get(h.outcome, 99) }}"><span class="pill" style="background:{{ colors.get(h.outcome, default_color) }}">{{ labels.get(h.outcome, h.outcome) }}</span></td>
+<td class="problems" data-v="{{ h.problems | map(attribute='reason') | join(';') }}">
+{% for p in h.problems %}
+<div class="problem" data-reason="{{ p.reason }}"><span class="code">{{ p.reason }}</span>{% if p.family %} <span class="family">({{ p.family }})</span>{% endif %}{% if p.severity and p.severity != "error" %} <span class="sev">{{ p.severity }}</span>{% endif %}
+{% if p.msg %}<div class="what">{{ p.msg }}</div>{% endif %}
+{% if p.remediation and p.remediation != p.msg %}<div class="fix"><b>Fix:</b> {{ p.remediation }}</div>{% endif %}
+</div>
+{% else %}
+{% if h.msg %}<div class="what">{{ h.msg }}</div>{% else %}<span class="muted">none</span>{% endif %}
+{% endfor %}
+</td>
 {% if not audit %}<td data-v="{{ h.wave if h.wave is not none else 9999 }}">{{ h.wave if h.wave is not none else "" }}</td>{% endif %}
 <td class="nowrap">{{ h.mode or "" }}</td>
 <td>{{ h.protected | yes_no }}</td>
@@ -161,16 +171,6 @@ font:10px/15px Consolas,monospace;text-align:center}
 <td>{{ h.reboots }}</td>
 <td data-v="{% for s in steps %}{{ h.steps[s] }} {% endfor %}"><span class="steps">{% for s in steps %}{% set st = step_style.get(h.steps[s], ("?", default_color)) %}<span class="st" style="background:{{ st[1] }}" title="{{ step_titles[s] }}: {{ h.steps[s] }}">{{ st[0] }}</span>{% endfor %}</span></td>
 {% endif %}
-<td class="problems" data-v="{{ h.problems | map(attribute='reason') | join(';') }}">
-{% for p in h.problems %}
-<div class="problem" data-reason="{{ p.reason }}"><span class="code">{{ p.reason }}</span>{% if p.family %} <span class="family">({{ p.family }})</span>{% endif %}{% if p.severity and p.severity != "error" %} <span class="sev">{{ p.severity }}</span>{% endif %}
-{% if p.msg %}<div class="what">{{ p.msg }}</div>{% endif %}
-{% if p.remediation and p.remediation != p.msg %}<div class="fix"><b>Fix:</b> {{ p.remediation }}</div>{% endif %}
-</div>
-{% else %}
-{% if h.msg %}<div class="what">{{ h.msg }}</div>{% else %}<span class="muted">none</span>{% endif %}
-{% endfor %}
-</td>
 </tr>
 {% endfor %}
 </tbody>
