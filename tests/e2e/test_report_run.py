@@ -20,6 +20,7 @@ import jsonschema
 import pytest
 
 from tests.e2e.conftest import BIN_DIR
+from tests.e2e.invariants import Invariants
 
 pytestmark = pytest.mark.e2e
 
@@ -64,6 +65,7 @@ def stand(winsim, tmp_path):
 
 def test_finished_run_records_limit_org_and_versions(stand):
     sim, reports, cmd = stand
+    guard = Invariants(sim, expected_org=ORG)
     rc, out, err = sim.run(cmd("--limit", "ws1,ws2", mde_verify_expected_org_id=ORG), env=CALLBACK)
     assert rc == 0, out[-3000:] + err[-2000:]
     report = read(reports)
@@ -88,6 +90,7 @@ def test_finished_run_records_limit_org_and_versions(stand):
     assert report["run"]["expected_org_ids"] == [] and report["run"]["limit"] is None
     assert all(h["expected_org_id"] is None for h in report["hosts"]) and len(report["hosts"]) == 3
     assert 'id="banner-noorg"' in (reports / "verify-report.html").read_text(encoding="utf-8")
+    guard.check(check_mode=True, report_dir=reports)  # an audit changes nothing
 
 
 def _start_and_wait_for_incomplete(sim, cmd: list[str], reports: Path, previous_start: str) -> subprocess.Popen:
@@ -111,6 +114,7 @@ def _start_and_wait_for_incomplete(sim, cmd: list[str], reports: Path, previous_
 @pytest.mark.parametrize("how", ["ctrl-c", "kill"])
 def test_interrupted_run_never_leaves_the_previous_report_looking_current(stand, how):
     sim, reports, cmd = stand
+    guard = Invariants(sim, expected_org=ORG)
     rc, out, err = sim.run(cmd(mde_verify_expected_org_id=ORG), env=CALLBACK)
     assert rc == 0, out[-3000:] + err[-2000:]
     previous = read(reports)
@@ -140,3 +144,4 @@ def test_interrupted_run_never_leaves_the_previous_report_looking_current(stand,
     rc, out, err = sim.run(cmd(mde_verify_expected_org_id=ORG), env=CALLBACK)
     assert rc == 0, out[-3000:] + err[-2000:]
     assert read(reports)["run"]["status"] == "complete"
+    guard.check(out, err, report_dir=reports)  # (the faults rewrote the state files: not a check-mode comparison)
