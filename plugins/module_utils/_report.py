@@ -509,9 +509,10 @@ def report_paths(directory: str, basename: str = "fleet-report") -> dict:
 def write_report(report: dict, directory: str, basename: str = "fleet-report") -> dict:
     """Write ``<basename>.json``, ``.csv`` and ``.html`` into ``directory``; return the paths.
 
-    The JSON is written last: a reader that polls it sees the other two already in place.
+    The JSON is written last: a reader that polls it sees the other two already in place. Runs on the
+    controller only (the HTML page needs Jinja2, see plugin_utils/_report_html.py).
     """
-    from ._report_html import to_html
+    from ansible_collections.mdeops.defender.plugins.plugin_utils._report_html import to_html
 
     paths = report_paths(directory, basename)
     _atomic_write(paths["html"], to_html(report))

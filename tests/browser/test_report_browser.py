@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _report
-from ansible_collections.mdeops.defender.plugins.module_utils._report_html import COLORS
+from ansible_collections.mdeops.defender.plugins.plugin_utils._report_html import COLORS
 from tests import report_fixtures
 
 pytestmark = pytest.mark.browser

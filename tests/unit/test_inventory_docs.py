@@ -91,7 +91,7 @@ def test_every_example_parses_into_the_windows_group(parsed):
 
 def test_connection_variables_are_real(parsed):
     winrm = winrm_vars()
-    psrp, _ = plugin_vars("psrp")
+    psrp = plugin_vars("psrp")[0]
     for name, inventory in parsed.items():
         for host, hv in hostvars(inventory).items():
             known = GENERIC | (winrm if hv["ansible_connection"] == "winrm" else psrp)

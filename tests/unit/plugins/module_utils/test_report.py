@@ -14,7 +14,7 @@ import pytest
 from markupsafe import escape
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _report
-from ansible_collections.mdeops.defender.plugins.module_utils._report_html import to_html
+from ansible_collections.mdeops.defender.plugins.plugin_utils._report_html import to_html
 from tests import report_fixtures
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
@@ -403,7 +403,7 @@ def test_html_banners():
 
 
 def test_html_template_is_jinja_with_autoescape():
-    from ansible_collections.mdeops.defender.plugins.module_utils import _report_html
+    from ansible_collections.mdeops.defender.plugins.plugin_utils import _report_html
 
     assert _report_html._ENV.autoescape is True
     assert "{{" in _report_html.TEMPLATE and "%s" not in _report_html.TEMPLATE

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, mdeops.defender contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The fleet report as one self-contained HTML page. PRIVATE to this collection.
+"""The fleet report as one self-contained HTML page. PRIVATE to this collection; controller only.
 
 The page is rendered from a Jinja2 template (:mod:`._report_template`) with autoescaping on: every
 value of the report is escaped by Jinja, none is pasted into the HTML by hand. This module only
@@ -11,15 +11,16 @@ the page, and the table is rendered on the server side, so the page reads withou
 
 The template is a Python string rather than a file next to this module so that it loads the same
 way wherever the collection's Python loads from (a checkout, an installed collection, an
-execution environment).
+execution environment). This is plugin_utils, not module_utils: it needs Jinja2, which the
+controller has and a managed host does not.
 """
 
 from __future__ import annotations
 
 import jinja2
 
-from ._report import ATTENTION, STEPS, YES_NO
-from ._report_template import TEMPLATE
+from ansible_collections.mdeops.defender.plugins.module_utils._report import ATTENTION, STEPS, YES_NO
+from ansible_collections.mdeops.defender.plugins.plugin_utils._report_template import TEMPLATE
 
 COLORS = {
     "unprotected": "#b71c1c",
@@ -181,6 +182,7 @@ def to_html(report: dict) -> str:
         steps=STEPS,
         step_style=STEP_STYLE,
         step_titles=STEP_TITLES,
+        steps_legend=", ".join(STEP_TITLES[s] for s in STEPS),
         no_org_checked=bool(read) and not run.get("expected_org_ids"),
         outcomes_present=[(o, report["totals"]["by_outcome"].get(o, 0)) for o in ATTENTION],
     )

@@ -70,19 +70,23 @@ font:10px/15px Consolas,monospace;text-align:center}
 {% if run.started %}<div><dt>started</dt><dd>{{ run.started }}</dd></div>{% endif %}
 <div><dt>{{ "finished" if run.finished else "updated" }}</dt><dd>{{ run.finished or run.updated }}</dd></div>
 <div><dt>limit</dt><dd>{{ run.limit if run.limit else "none" }}</dd></div>
-<div><dt>organisation checked</dt><dd class="org">{{ run.expected_org_ids | join(", ") if run.expected_org_ids else "none" }}</dd></div>
-<div><dt>versions</dt><dd>mdeops.defender {{ run.collection_version or "?" }}, ansible-core {{ run.ansible_core_version or "?" }}</dd></div>
+<div><dt>organisation checked</dt>
+<dd class="org">{{ run.expected_org_ids | join(", ") if run.expected_org_ids else "none" }}</dd></div>
+<div><dt>versions</dt>
+<dd>mdeops.defender {{ run.collection_version or "?" }}, ansible-core {{ run.ansible_core_version or "?" }}</dd></div>
 </dl>
 </header>
 <main>
 {% if run.status != "complete" %}
-<div class="banner incomplete" id="banner-incomplete">INCOMPLETE: this run has not finished - it was interrupted, or is still running. Hosts not reached yet show as not run; do not read this report as the fleet's current state.</div>
+<div class="banner incomplete" id="banner-incomplete">INCOMPLETE: this run has not finished - it was interrupted, or is
+still running. Hosts not reached yet show as not run; do not read this report as the fleet's current state.</div>
 {% endif %}
 {% if run.aborted %}
 <div class="banner stopped" id="banner-stopped">STOPPED: {{ run.abort_reason or "the run stopped early" }}</div>
 {% endif %}
 {% if no_org_checked %}
-<div class="banner noorg" id="banner-noorg">No expected organisation id was checked: a host onboarded to any organisation counts as onboarded. Set the expected organisation id to audit the right tenant.</div>
+<div class="banner noorg" id="banner-noorg">No expected organisation id was checked: a host onboarded to any
+organisation counts as onboarded. Set the expected organisation id to audit the right tenant.</div>
 {% endif %}
 <div class="tiles" id="tiles">
 {% for tile in tiles %}
@@ -90,13 +94,16 @@ font:10px/15px Consolas,monospace;text-align:center}
 {% endfor %}
 </div>
 <div class="charts">
-{% for title, chart in [("Hosts by outcome", outcome_chart), ("Hosts by Defender mode", mode_chart), ("Problems by reason", problem_chart)] %}
+{% for title, chart in [("Hosts by outcome", outcome_chart), ("Hosts by Defender mode", mode_chart),
+                        ("Problems by reason", problem_chart)] %}
 <div class="chart"><h2>{{ title }}</h2>
 {% if chart.rows %}
-<svg role="img" aria-label="{{ title }}" width="{{ chart.width }}" height="{{ chart.height }}" xmlns="http://www.w3.org/2000/svg">
+<svg role="img" aria-label="{{ title }}" width="{{ chart.width }}" height="{{ chart.height }}"
+ xmlns="http://www.w3.org/2000/svg">
 {% for row in chart.rows %}
 <text x="0" y="{{ row.y + 14 }}" font-size="12" fill="#334e68">{{ labels.get(row.label, row.label) }}</text>
-<rect x="{{ chart.label_w }}" y="{{ row.y + 2 }}" width="{{ row.width }}" height="16" rx="3" fill="{{ row.color }}"><title>{{ row.label }}: {{ row.value }}</title></rect>
+<rect x="{{ chart.label_w }}" y="{{ row.y + 2 }}" width="{{ row.width }}" height="16" rx="3" fill="{{ row.color }}">
+<title>{{ row.label }}: {{ row.value }}</title></rect>
 <text x="{{ chart.label_w + row.width + 4 }}" y="{{ row.y + 14 }}" font-size="12" fill="#102a43">{{ row.value }}</text>
 {% endfor %}
 </svg>
@@ -106,15 +113,19 @@ font:10px/15px Consolas,monospace;text-align:center}
 {% if not audit %}
 <div class="chart" id="waves-panel"><h2>Progress by wave</h2>
 {% if wave_chart.rows %}
-<svg role="img" aria-label="progress by wave" width="{{ wave_chart.width }}" height="{{ wave_chart.height }}" xmlns="http://www.w3.org/2000/svg">
+<svg role="img" aria-label="progress by wave" width="{{ wave_chart.width }}" height="{{ wave_chart.height }}"
+ xmlns="http://www.w3.org/2000/svg">
 {% for row in wave_chart.rows %}
 <text x="0" y="{{ row.y + 15 }}" font-size="12" fill="#334e68">wave {{ row.wave }}</text>
 {% for seg in row.segments %}
-<rect x="{{ seg.x }}" y="{{ row.y + 2 }}" width="{{ seg.width }}" height="18" fill="{{ seg.color }}"><title>{{ seg.outcome }}: {{ seg.count }}</title></rect>
+<rect x="{{ seg.x }}" y="{{ row.y + 2 }}" width="{{ seg.width }}" height="18" fill="{{ seg.color }}">
+<title>{{ seg.outcome }}: {{ seg.count }}</title></rect>
 {% endfor %}
 {% endfor %}
 </svg>
-<p>{% for outcome, color in legend %}<span class="pill" style="background:{{ color }}">{{ labels[outcome] }}</span> {% endfor %}</p>
+<p>{% for outcome, color in legend %}
+<span class="pill" style="background:{{ color }}">{{ labels[outcome] }}</span>
+{% endfor %}</p>
 {% else %}<p class="muted">no waves in this run</p>{% endif %}
 </div>
 {% endif %}
@@ -142,25 +153,35 @@ font:10px/15px Consolas,monospace;text-align:center}
 <th data-col="av">third-party AV</th>
 {% if not audit %}
 <th data-col="reboots">reboots</th>
-<th data-col="steps"><span title="{% for s in steps %}{{ step_titles[s] }}{{ ", " if not loop.last else "" }}{% endfor %}; o ok, c changed, s skipped, f failed, u unreachable, - not run">steps (?)</span></th>
+<th data-col="steps"><span title="{{ steps_legend }};
+ o ok, c changed, s skipped, f failed, u unreachable, - not run">steps (?)</span></th>
 {% endif %}
 </tr></thead>
 <tbody>
 {% for h in hosts %}
 <tr data-outcome="{{ h.outcome }}" data-host="{{ h.name }}">
 <td class="host" data-v="{{ h.name }}"><span class="hostname">{{ h.name }}</span></td>
-<td class="nowrap" data-v="{{ rank.get(h.outcome, 99) }}"><span class="pill" style="background:{{ colors.get(h.outcome, default_color) }}">{{ labels.get(h.outcome, h.outcome) }}</span></td>
+<td class="nowrap" data-v="{{ rank.get(h.outcome, 99) }}">
+<span class="pill" style="background:{{ colors.get(h.outcome, default_color) }}">
+{{- labels.get(h.outcome, h.outcome) -}}
+</span></td>
 <td class="problems" data-v="{{ h.problems | map(attribute='reason') | join(';') }}">
 {% for p in h.problems %}
-<div class="problem" data-reason="{{ p.reason }}"><span class="code">{{ p.reason }}</span>{% if p.family %} <span class="family">({{ p.family }})</span>{% endif %}{% if p.severity and p.severity != "error" %} <span class="sev">{{ p.severity }}</span>{% endif %}
+<div class="problem" data-reason="{{ p.reason }}"><span class="code">{{ p.reason }}</span>
+{% if p.family %}<span class="family">({{ p.family }})</span>{% endif %}
+{% if p.severity and p.severity != "error" %}<span class="sev">{{ p.severity }}</span>{% endif %}
 {% if p.msg %}<div class="what">{{ p.msg }}</div>{% endif %}
-{% if p.remediation and p.remediation != p.msg %}<div class="fix"><b>Fix:</b> {{ p.remediation }}</div>{% endif %}
+{% if p.remediation and p.remediation != p.msg %}
+<div class="fix"><b>Fix:</b> {{ p.remediation }}</div>
+{% endif %}
 </div>
 {% else %}
 {% if h.msg %}<div class="what">{{ h.msg }}</div>{% else %}<span class="muted">none</span>{% endif %}
 {% endfor %}
 </td>
-{% if not audit %}<td data-v="{{ h.wave if h.wave is not none else 9999 }}">{{ h.wave if h.wave is not none else "" }}</td>{% endif %}
+{% if not audit %}
+<td data-v="{{ h.wave if h.wave is not none else 9999 }}">{{ h.wave if h.wave is not none else "" }}</td>
+{% endif %}
 <td class="nowrap">{{ h.mode or "" }}</td>
 <td>{{ h.protected | yes_no }}</td>
 <td>{{ h.onboarded | yes_no }}</td>
@@ -169,7 +190,10 @@ font:10px/15px Consolas,monospace;text-align:center}
 <td>{{ h.third_party_av | join(", ") }}</td>
 {% if not audit %}
 <td>{{ h.reboots }}</td>
-<td data-v="{% for s in steps %}{{ h.steps[s] }} {% endfor %}"><span class="steps">{% for s in steps %}{% set st = step_style.get(h.steps[s], ("?", default_color)) %}<span class="st" style="background:{{ st[1] }}" title="{{ step_titles[s] }}: {{ h.steps[s] }}">{{ st[0] }}</span>{% endfor %}</span></td>
+<td data-v="{% for s in steps %}{{ h.steps[s] }} {% endfor %}"><span class="steps">
+{%- for s in steps %}{% set st = step_style.get(h.steps[s], ("?", default_color)) -%}
+<span class="st" style="background:{{ st[1] }}" title="{{ step_titles[s] }}: {{ h.steps[s] }}">{{ st[0] }}</span>
+{%- endfor %}</span></td>
 {% endif %}
 </tr>
 {% endfor %}
@@ -190,10 +214,12 @@ font:10px/15px Consolas,monospace;text-align:center}
   Array.prototype.forEach.call(table.tHead.rows[0].cells,function(th,i){
     th.addEventListener('click',function(){
       var asc=!th.classList.contains('sorted-asc');
-      Array.prototype.forEach.call(table.tHead.rows[0].cells,function(c){c.classList.remove('sorted-asc','sorted-desc');});
+      Array.prototype.forEach.call(table.tHead.rows[0].cells,function(c){
+        c.classList.remove('sorted-asc','sorted-desc');});
       th.classList.add(asc?'sorted-asc':'sorted-desc');
       var rows=Array.prototype.slice.call(body.rows);
-      rows.sort(function(a,b){var x=a.cells[i].getAttribute('data-v'),y=b.cells[i].getAttribute('data-v');
+      rows.sort(function(a,b){
+        var x=a.cells[i].getAttribute('data-v'),y=b.cells[i].getAttribute('data-v');
         if(x===null)x=a.cells[i].textContent;if(y===null)y=b.cells[i].textContent;
         var nx=parseFloat(x),ny=parseFloat(y);
         var c=(!isNaN(nx)&&!isNaN(ny))?nx-ny:x.localeCompare(y);return asc?c:-c;});
