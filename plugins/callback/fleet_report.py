@@ -95,7 +95,6 @@ class CallbackModule(CallbackBase):
         self._goal = "passive"
         self._report_dir = None
         self._basename = None
-        self._expected_org = None
         self._serial_plays: set = set()
         self._wave_targets: set = set()  # hosts a serial play (a wave) was meant to run
         self._pid = os.getpid()

@@ -71,7 +71,9 @@ def bundle(tmp_path_factory) -> Path:
     """The directory ``ansible-galaxy collection download mdeops.defender:<version>`` writes."""
     ee_context = _ee_context()
     work = tmp_path_factory.mktemp("download")
-    windows = ee_context.pinned_collections()["ansible.windows"]
+    # the ansible.windows this environment has (the download stands in for Galaxy with it)
+    source = ee_context.installed_collection("ansible", "windows")
+    windows = json.loads((source / "MANIFEST.json").read_text(encoding="utf-8"))["collection_info"]["version"]
     pins = work / "wanted.yml"
     pins.write_text(
         yaml.safe_dump(
