@@ -21,7 +21,7 @@ COMPAT_PYTHON_VERSION := 3.11
 
 # Stages of `make test`, in order (demo last: a smoke run of the whole flow, a few seconds).
 # bench and test-compat are separate targets.
-TEST_STAGES := unit e2e sanity lint ps-parse build-check demo
+TEST_STAGES := unit browser e2e sanity lint ps-parse build-check demo
 
 # Find a *working* interpreter for each version in $(1), newest first.  Tries pythonX.Y on
 # PATH (a pyenv shim whose version is not active fails the check and is skipped), then
@@ -78,7 +78,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Filter pip's noise about this machine's local index mirrors that do not carry a package.
 PIP_FILTER := { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 
-.PHONY: help venv venv-compat test unit e2e sanity lint ps-parse build-check demo bench \
+.PHONY: help venv venv-compat test unit browser browser-deps e2e sanity lint ps-parse build-check demo bench \
         test-compat changelog format clean distclean
 
 help: ## List the targets
@@ -108,8 +108,9 @@ venv: $(STAMP) ## Create/refresh the main venv (.venv) and say which Python and 
 venv-compat: ## Create/refresh the compat venv (.venv-compat: Python 3.11 + ansible-core 2.19)
 	@$(MAKE) PROFILE=compat venv
 
-test: ## Run every stage (unit e2e sanity lint ps-parse build-check demo), failing fast (KEEP_GOING=1: run all)
+test: ## Run every stage (unit browser e2e sanity lint ps-parse build-check demo), failing fast (KEEP_GOING=1: run all)
 	@$(MAKE) venv
+	@if [ "$${MDE_SKIP_BROWSER_TESTS:-}" != 1 ] || [ "$${CI:-}" = true ]; then $(MAKE) browser-deps; fi
 	@n=0; total=$(words $(TEST_STAGES)); t0=$$(date +%s); failed=""; \
 	for s in $(TEST_STAGES); do \
 	  n=$$((n+1)); s0=$$(date +%s); \
@@ -126,6 +127,27 @@ test: ## Run every stage (unit e2e sanity lint ps-parse build-check demo), faili
 
 unit: venv ## pytest tests/unit (includes the PowerShell parse gate over the repository)
 	$(VPY) -m pytest tests/unit $(PYTEST_ARGS)
+
+# The real-browser test of the fleet report needs Debian's chromium and the chromium-driver of the
+# same version (plus fonts): installed with apt-get when missing (root, or sudo without a password),
+# nothing to do when present. MDE_SKIP_BROWSER_TESTS=1 skips both on a machine without them (not
+# with CI=true: CI always runs the browser test).
+BROWSER_PACKAGES := chromium chromium-driver fonts-dejavu-core fonts-liberation
+browser-deps: ## Install the headless browser for `make browser` (Debian: chromium, chromium-driver) if missing
+	@missing=""; for p in $(BROWSER_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ] && [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then \
+	  echo "browser-deps: $$(/usr/bin/chromium --version 2>/dev/null | head -n1) and chromedriver present"; exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+	  echo "browser-deps: apt-get not found: install$$missing yourself (or set MDE_SKIP_BROWSER_TESTS=1 to skip make browser)"; exit 1; fi; \
+	sudo=""; if [ "$$(id -u)" != 0 ]; then sudo="sudo -n"; fi; \
+	echo ">>> apt-get install$$missing"; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends$$missing >/dev/null; \
+	echo "browser-deps: $$(/usr/bin/chromium --version 2>/dev/null | head -n1) installed"
+
+browser: venv ## Render the fleet report in headless chromium and check it (fails when the browser is missing)
+	@if [ "$${MDE_SKIP_BROWSER_TESTS:-}" != 1 ] || [ "$${CI:-}" = true ]; then $(MAKE) browser-deps; fi
+	$(VPY) -m pytest tests/browser $(PYTEST_ARGS)
 
 e2e: venv ## pytest -m e2e tests/e2e: real ansible-playbook over WinRM against the simulated fleet and fake cloud
 	@if [ -z "$$(find tests/e2e \( -name 'test_*.py' -o -name '*_test.py' \) -print -quit 2>/dev/null)" ]; then \

@@ -16,6 +16,11 @@ description:
     when the playbook ends.
   - It runs at the end of every playbook run, also when the run stops early (a canary failure, a wave over
     C(max_fail_percentage)); hosts whose wave never started are reported as C(not_run).
+  - An interrupted run never leaves the previous report looking current. The report is first written when the
+    run starts, marked C(incomplete) (C(run.status)), and again at the start of a play or wave at most every
+    O(progress_interval) seconds; the write at the end marks it C(complete). A run stopped with Ctrl-C (or
+    cancelled from AWX) or one that crashes writes what it had gathered, still marked C(incomplete); one killed
+    outright leaves the last C(incomplete) write.
   - The JSON layout is documented in the collection's C(docs/report.md) and versioned with C(schema_version).
 requirements:
   - Enable it in C(callbacks_enabled) (ansible.cfg) or C(ANSIBLE_CALLBACKS_ENABLED).
@@ -40,12 +45,26 @@ options:
     ini:
       - section: mdeops_defender_fleet_report
         key: basename
+  progress_interval:
+    description:
+      - Least number of seconds between two C(incomplete) writes while the run goes on (at the start of a play or
+        wave). The first write, when the run starts, and the last, when it ends, always happen. V(0) writes at
+        every play and wave start.
+    type: int
+    default: 30
+    env:
+      - name: MDE_REPORT_PROGRESS_INTERVAL
+    ini:
+      - section: mdeops_defender_fleet_report
+        key: progress_interval
 author:
   - mdeops.defender contributors (@mdeops)
 """
 
-import datetime  # noqa: E402 - imports follow the documentation
+import atexit  # noqa: E402 - imports follow the documentation
+import datetime  # noqa: E402
 import os  # noqa: E402
+import time  # noqa: E402
 
 from ansible import context  # noqa: E402
 from ansible.plugins.callback import CallbackBase  # noqa: E402
@@ -76,13 +95,17 @@ class CallbackModule(CallbackBase):
         self._goal = "passive"
         self._report_dir = None
         self._basename = None
-        self._expected_org = None
         self._serial_plays: set = set()
         self._wave_targets: set = set()  # hosts a serial play (a wave) was meant to run
+        self._pid = os.getpid()
+        self._last_write = None  # time.monotonic() of the last write
+        self._complete = False
+        self._exit_hook = False
 
     # ---------------------------------------------------------------- playbook / plays
     def v2_playbook_on_start(self, playbook):
         self._playbook = os.path.basename(getattr(playbook, "_file_name", "") or "")
+        self._complete = False
 
     def v2_playbook_on_play_start(self, play):
         key = (play.get_name(), str(play.hosts))
@@ -111,6 +134,7 @@ class CallbackModule(CallbackBase):
                     self._wave_targets.add(name)
         except Exception:  # pylint: disable=broad-except
             pass
+        self._progress_write()
 
     @staticmethod
     def _render(play, variables: dict, value):
@@ -177,14 +201,14 @@ class CallbackModule(CallbackBase):
     def v2_runner_item_on_ok(self, result):
         self._absorb(self._host(result), result._result)  # pylint: disable=protected-access
 
-    # ---------------------------------------------------------------- end of run
-    def v2_playbook_on_stats(self, stats):
+    # ---------------------------------------------------------------- writing
+    def _records(self, stats=None) -> list[dict]:
         check_mode = bool(context.CLIARGS.get("check", False))
         records = []
         for host in self._hosts:
             failure = self._failure.get(host)
             # A failure that a rescue block handled does not count (stats decrement it).
-            if failure and not stats.failures.get(host):
+            if failure and stats is not None and not stats.failures.get(host):
                 failure = None
             progress = dict(self._progress.get(host) or {})
             if host in self._wave and progress.get("wave") is None:
@@ -204,20 +228,30 @@ class CallbackModule(CallbackBase):
             # A host a wave was meant to run, whose wave never started (the canary failed, or an earlier
             # wave went over max_fail_percentage), was assessed but not run - not refused.
             if (
-                host in self._wave_targets
+                record["outcome"] not in ("unprotected", "unreachable")
+                and host in self._wave_targets
                 and host not in self._wave
                 and not failure
-                and self._unreachable.get(host) is None
             ):
                 record["outcome"] = "not_run"
             records.append(record)
+        return records
+
+    def _run_block(self, records: list[dict], status: str) -> dict:
         not_run = [r for r in records if r["outcome"] == "not_run"]
-        stopped = [r for r in records if r["outcome"] in ("failed", "unreachable")]
-        aborted = bool(not_run and stopped and self._serial_plays)
-        run = {
+        stopped = [
+            r
+            for r in records
+            if r["outcome"] in ("failed", "unreachable") or (r["outcome"] == "unprotected" and r["wave"] is not None)
+        ]
+        aborted = status == "complete" and bool(not_run and stopped and self._serial_plays)
+        return {
             "playbook": self._playbook,
             "started": self._started,
-            "check_mode": check_mode,
+            "status": status,
+            "goal": self._goal,
+            "check_mode": bool(context.CLIARGS.get("check", False)),
+            "limit": context.CLIARGS.get("subset") or None,
             "aborted": aborted,
             "abort_reason": (
                 "the run stopped after failures in wave %s; %d host(s) not run"
@@ -226,7 +260,45 @@ class CallbackModule(CallbackBase):
             if aborted
             else None,
         }
-        report = _report.build_report(records, run)
+
+    def _write(self, status: str, stats=None) -> dict:
+        records = self._records(stats)
+        report = _report.build_report(records, self._run_block(records, status))
         directory = self._report_dir or self.get_option("report_dir")
         paths = _report.write_report(report, directory, self._basename or self.get_option("basename"))
+        self._last_write = time.monotonic()
+        return paths
+
+    def _progress_write(self) -> None:
+        """Mark the report incomplete as soon as the run starts, then keep it current now and then."""
+        if self._complete:
+            return
+        interval = self.get_option("progress_interval")
+        if self._last_write is not None and time.monotonic() - self._last_write < max(0, int(interval or 0)):
+            return
+        if not self._exit_hook:
+            atexit.register(self._on_exit)
+            self._exit_hook = True
+        try:
+            self._write("incomplete")
+        except Exception as exc:  # pylint: disable=broad-except
+            self._display.warning("mdeops.defender.fleet_report: could not write the incomplete report: %s" % exc)
+
+    def _on_exit(self) -> None:
+        """The run ended without its stats (interrupted, or crashed): write what is known, as incomplete."""
+        if self._complete or os.getpid() != self._pid:
+            return
+        try:
+            paths = self._write("incomplete")
+            self._display.warning("the run did not finish; fleet report written as INCOMPLETE: %s" % paths["html"])
+        except Exception:  # pylint: disable=broad-except
+            pass
+
+    # ---------------------------------------------------------------- end of run
+    def v2_playbook_on_stats(self, stats):
+        paths = self._write("complete", stats)
+        self._complete = True
+        if self._exit_hook:
+            atexit.unregister(self._on_exit)
+            self._exit_hook = False
         self._display.display("fleet report: %s (%s, %s)" % (paths["html"], paths["json"], paths["csv"]))

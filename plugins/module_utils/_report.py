@@ -11,6 +11,10 @@ The JSON layout is a documented, stable interface (docs/report.md, docs/report.s
   outcomes, reboots, wave);
 * ``failure``: the last failed task's result (``reason``, ``msg``, the step);
 * ``unreachable``: the message of an unreachable result.
+
+Hosts are listed by what needs attention first (:data:`ATTENTION`), then by name. A report
+written while the run is still going (or left behind by an interrupted run) says so:
+``run.status`` is ``incomplete`` and ``run.finished`` is null.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import datetime
 import io
 import json
 import os
+import re
 import tempfile
 
 from ._reasons import REASONS, family_of, remediation_of
@@ -32,6 +37,7 @@ STEP_OUTCOMES = ("ok", "changed", "skipped", "failed", "unreachable", "not_run")
 
 # Per-host outcome of a run.
 OUTCOMES = (
+    "unprotected",  # found without real-time antivirus protection (e.g. passive with the other AV off)
     "compliant",  # already in the goal state; nothing changed
     "converged",  # changed during this run and now compliant
     "would_change",  # check mode: a real run would change this host
@@ -46,6 +52,27 @@ OUTCOMES = (
 # What a run aims at: passive mode (rollout), offboarded and still protected (offboard), or
 # nothing but reading (verify).
 GOALS = ("passive", "offboarded", "audit")
+
+# The order hosts are listed in: what needs attention first, compliant hosts last.
+ATTENTION = (
+    "unprotected",
+    "failed",
+    "refused",
+    "unreachable",
+    "audited",
+    "pending_reboot",
+    "would_change",
+    "not_run",
+    "converged",
+    "compliant",
+)
+
+# Whether a run went to its end: ``incomplete`` reports are written while it runs and stay
+# behind when it is interrupted.
+STATUSES = ("complete", "incomplete")
+
+# What the playbook name says about the goal, for callers that do not pass ``run.goal``.
+_GOAL_OF_PLAYBOOK = {"verify": "audit", "offboard": "offboarded"}
 
 _REFUSAL_REASONS = {
     "wrong_org",
@@ -114,6 +141,52 @@ def _goal_met(goal: str, mde: dict | None) -> bool:
     return bool(diag.get("compliant"))
 
 
+# A failure message as the roles' gates format it: "[reason] (family) step <step>: <msg> Remediation: <fix>".
+_GATE_PREFIX = re.compile(r"^\[[a-z0-9_]+\] \([a-z0-9_]+\) step [a-z0-9_]+: ")
+
+
+def plain_msg(msg: object, remediation: object = None) -> str | None:
+    """A failure message without the reason/family/step prefix and the remediation suffix a gate adds.
+
+    The report shows the reason, family and remediation in their own places; the message keeps only
+    what is said about this host.
+    """
+    if msg is None:
+        return None
+    text = _GATE_PREFIX.sub("", str(msg).strip())
+    if remediation:
+        suffix = " Remediation: %s" % str(remediation).strip()
+        if text.endswith(suffix):
+            text = text[: -len(suffix)]
+    return text.strip() or None
+
+
+def _problem(reason: str, msg: object, family: object = None, remediation: object = None) -> dict:
+    known = reason in REASONS
+    remediation = remediation or (remediation_of(reason) if known else None)
+    return {
+        "reason": reason,
+        "family": family or (family_of(reason) if known else None),
+        "severity": "error",
+        "msg": plain_msg(msg, remediation),
+        "remediation": remediation,
+    }
+
+
+def _unique_problems(problems: list) -> list[dict]:
+    """Each reason once (the first occurrence wins: the failure that stopped the host comes first)."""
+    seen: set = set()
+    out = []
+    for p in problems:
+        if not isinstance(p, dict) or not p.get("reason") or p["reason"] in seen:
+            continue
+        seen.add(p["reason"])
+        entry = {k: p.get(k) for k in ("reason", "family", "severity", "msg", "remediation")}
+        entry["msg"] = plain_msg(entry["msg"], entry["remediation"])
+        out.append(entry)
+    return out
+
+
 def host_record(
     name: str,
     mde: dict | None = None,
@@ -127,6 +200,10 @@ def host_record(
     """One host's line of the report.
 
     ``goal`` is what the run aims at (:data:`GOALS`); ``read_only`` is the same as ``goal="audit"``.
+
+    A host is ``unprotected`` when the last read found it without real-time antivirus protection
+    (``diagnosis.protected`` false), or when the run recorded so in its progress (``unprotected: true``,
+    or a failure with reason ``unprotected``); that outcome wins over every other.
     """
     if read_only:
         goal = "audit"
@@ -145,21 +222,23 @@ def host_record(
     failed_step = None
     if failure:
         reason = failure.get("reason")
-        msg = failure.get("msg")
+        msg = plain_msg(failure.get("msg"), failure.get("remediation") or (reason and remediation_of(reason)))
         failed_step = failure.get("step") or progress.get("current_step")
         if failed_step in steps:
             steps[failed_step] = "failed"
-        if reason and not any(p.get("reason") == reason for p in problems):
-            known = reason in REASONS
+        if reason:
+            problems = [p for p in problems if p.get("reason") != reason]
+            # The failure's own words about this host come first; a diagnosis entry of the same
+            # reason only fills in what the failure did not say.
+            same = next((p for p in diag.get("problems") or [] if p.get("reason") == reason), {})
             problems.insert(
                 0,
-                {
-                    "reason": reason,
-                    "family": failure.get("family") or (family_of(reason) if known else None),
-                    "severity": "error",
-                    "msg": msg,
-                    "remediation": failure.get("remediation") or (remediation_of(reason) if known else None),
-                },
+                _problem(
+                    reason,
+                    msg or same.get("msg"),
+                    failure.get("family") or same.get("family"),
+                    failure.get("remediation") or same.get("remediation"),
+                ),
             )
     if unreachable is not None:
         current = progress.get("current_step") or "assess"
@@ -167,9 +246,16 @@ def host_record(
             steps[current] = "unreachable"
         msg = unreachable
         reason = "unreachable"
+        problems.insert(0, _problem("unreachable", unreachable))
     changed = any(v == "changed" for v in steps.values())
     compliant = bool(diag.get("compliant"))
-    if unreachable is not None:
+    protected = diag.get("protected")
+    unprotected = protected is False or bool(progress.get("unprotected")) or reason == "unprotected"
+    if unprotected:
+        outcome = "unprotected"
+        protected = False
+        compliant = False
+    elif unreachable is not None:
         outcome = "unreachable"
     elif failure:
         outcome = "refused" if (failed_step == "assess" or (reason in _REFUSAL_REASONS and not changed)) else "failed"
@@ -195,9 +281,10 @@ def host_record(
         "outcome": outcome,
         "mode": diag.get("mode") or ((mde or {}).get("defender") or {}).get("mode"),
         "compliant": compliant,
-        "protected": diag.get("protected"),
+        "protected": protected,
         "onboarded": onboarding.get("onboarded"),
         "org_id": onboarding.get("org_id"),
+        "expected_org_id": progress.get("expected_org_id") or onboarding.get("expected_org_id"),
         "os": os_info.get("caption"),
         "os_kind": os_info.get("kind"),
         "third_party_av": list(av.get("third_party_names") or []),
@@ -208,7 +295,7 @@ def host_record(
         "failed_step": failed_step,
         "reason": reason,
         "msg": msg,
-        "problems": [{k: p.get(k) for k in ("reason", "family", "severity", "msg", "remediation")} for p in problems],
+        "problems": _unique_problems(problems),
     }
 
 
@@ -220,16 +307,74 @@ def _count(values) -> dict:
     return dict(sorted(out.items()))
 
 
+def attention_key(record: dict) -> tuple:
+    """Sort key: what needs attention first (:data:`ATTENTION`), then the host name."""
+    outcome = record.get("outcome")
+    rank = ATTENTION.index(outcome) if outcome in ATTENTION else len(ATTENTION)
+    return (rank, str(record.get("name") or ""))
+
+
+def collection_version() -> str | None:
+    """This collection's version: MANIFEST.json of an installed collection, else galaxy.yml of a checkout."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        with open(os.path.join(root, "MANIFEST.json"), encoding="utf-8") as fh:
+            return str(json.load(fh)["collection_info"]["version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        with open(os.path.join(root, "galaxy.yml"), encoding="utf-8") as fh:
+            match = re.search(r"^version:\s*['\"]?([^'\"\s#]+)", fh.read(), re.MULTILINE)
+        return match.group(1) if match else None
+    except OSError:
+        return None
+
+
+def ansible_core_version() -> str | None:
+    try:
+        from ansible.module_utils.ansible_release import __version__
+    except ImportError:  # pragma: no cover - always there on a controller
+        return None
+    return str(__version__)
+
+
+def _goal_of(run: dict, records: list[dict]) -> str:
+    if run.get("goal") in GOALS:
+        return run["goal"]
+    if any(r["outcome"] == "audited" for r in records):
+        return "audit"
+    stem = os.path.splitext(os.path.basename(str(run.get("playbook") or "")))[0]
+    return _GOAL_OF_PLAYBOOK.get(stem, "passive")
+
+
 def build_report(records: list[dict], run: dict | None = None) -> dict:
-    """The whole report from host records (see :func:`host_record`)."""
-    records = sorted(records, key=lambda r: ((r.get("wave") or 10**6), r["name"]))
+    """The whole report from host records (see :func:`host_record`).
+
+    ``run`` may carry ``playbook``, ``started``, ``check_mode``, ``aborted``, ``abort_reason``,
+    ``goal``, ``limit`` and ``status``; the rest is filled in here. ``status`` ``incomplete``
+    leaves ``finished`` null.
+    """
+    records = sorted(records, key=attention_key)
     problems = [p for r in records for p in r["problems"] if p.get("severity") in (None, "error")]
     waves: dict = {}
-    for r in records:
+    for r in sorted(records, key=lambda r: r["name"]):
         if r.get("wave") is not None:
             waves.setdefault(r["wave"], []).append(r)
     run = dict(run or {})
-    run.setdefault("finished", _now())
+    run.setdefault("playbook", None)
+    run.setdefault("started", None)
+    run.setdefault("check_mode", False)
+    run.setdefault("aborted", False)
+    run.setdefault("abort_reason", None)
+    run["status"] = run.get("status") if run.get("status") in STATUSES else "complete"
+    run["goal"] = _goal_of(run, records)
+    run.setdefault("limit", None)
+    run["updated"] = _now()
+    run["finished"] = (run.get("finished") or run["updated"]) if run["status"] == "complete" else None
+    # The org ids the hosts were really checked against (empty: none was given).
+    run["expected_org_ids"] = sorted({r["expected_org_id"] for r in records if r.get("expected_org_id")})
+    run.setdefault("collection_version", collection_version())
+    run.setdefault("ansible_core_version", ansible_core_version())
     totals = {
         "hosts": len(records),
         "by_outcome": {o: sum(1 for r in records if r["outcome"] == o) for o in OUTCOMES},
@@ -269,6 +414,7 @@ CSV_COLUMNS = (
     "protected",
     "onboarded",
     "org_id",
+    "expected_org_id",
     "os",
     "os_kind",
     "third_party_av",
@@ -282,10 +428,31 @@ CSV_COLUMNS = (
     *("step_" + s for s in STEPS),
 )
 
+# Booleans read the same in the CSV as in the HTML page.
+YES_NO = {True: "yes", False: "no", None: "unknown"}
+
+# A cell a spreadsheet would read as a formula (OWASP "CSV injection"): =, +, -, @, tab, CR.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell: yes/no/unknown for booleans, text that cannot start a formula, numbers as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return YES_NO[value]
+    if isinstance(value, (int, float)):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+_CSV_BOOLEANS = ("compliant", "protected", "onboarded", "third_party_active", "changed")
+
 
 def to_csv(report: dict) -> str:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv.writer(buf, lineterminator="\r\n")  # RFC 4180; a CR inside a cell gets it quoted
     writer.writerow(CSV_COLUMNS)
     for r in report["hosts"]:
         row = dict(r)
@@ -293,7 +460,9 @@ def to_csv(report: dict) -> str:
         row["reasons"] = ";".join(p["reason"] for p in r["problems"])
         for s in STEPS:
             row["step_" + s] = r["steps"].get(s)
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in CSV_COLUMNS])
+        for c in _CSV_BOOLEANS:
+            row[c] = YES_NO[row.get(c)]  # unknown is said, not left empty
+        writer.writerow([csv_cell(row.get(c)) for c in CSV_COLUMNS])
     return buf.getvalue()
 
 
@@ -333,16 +502,20 @@ def _atomic_write(path: str, text: str) -> None:
         raise
 
 
-def write_report(report: dict, directory: str, basename: str = "fleet-report") -> dict:
-    """Write ``<basename>.json``, ``.csv`` and ``.html`` into ``directory``; return the paths."""
-    from ._report_html import to_html
+def report_paths(directory: str, basename: str = "fleet-report") -> dict:
+    return {ext: os.path.join(directory, basename + "." + ext) for ext in ("json", "csv", "html")}
 
-    paths = {
-        "json": os.path.join(directory, basename + ".json"),
-        "csv": os.path.join(directory, basename + ".csv"),
-        "html": os.path.join(directory, basename + ".html"),
-    }
-    _atomic_write(paths["json"], to_json(report))
-    _atomic_write(paths["csv"], to_csv(report))
+
+def write_report(report: dict, directory: str, basename: str = "fleet-report") -> dict:
+    """Write ``<basename>.json``, ``.csv`` and ``.html`` into ``directory``; return the paths.
+
+    The JSON is written last: a reader that polls it sees the other two already in place. Runs on the
+    controller only (the HTML page needs Jinja2, see plugin_utils/_report_html.py).
+    """
+    from ansible_collections.mdeops.defender.plugins.plugin_utils._report_html import to_html
+
+    paths = report_paths(directory, basename)
     _atomic_write(paths["html"], to_html(report))
+    _atomic_write(paths["csv"], to_csv(report))
+    _atomic_write(paths["json"], to_json(report))
     return paths

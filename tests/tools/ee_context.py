@@ -1,28 +1,29 @@
 #!/usr/bin/env python
-"""Prepare the execution environment build context: collection tarballs, then ansible-builder create.
+"""Prepare the execution environment build context: the collection bundle, then ansible-builder create.
 
-    python tests/tools/ee_context.py [--build-dir build/ee] [--awx-source DIR] [--no-create]
+    python tests/tools/ee_context.py [--build-dir build/ee] [--galaxy [--server URL]] [--no-create]
     python tests/tools/ee_context.py --awx-only      # just awx.awx, for ansible-lint / syntax-check
 
-Ansible Galaxy is unreachable from here (and often from the machine that builds the image), so
-execution-environment.yml installs every collection from a tarball it ships with
-``additional_build_files``. This script makes those tarballs in ``<build-dir>/collections/``:
+execution-environment.yml builds the image from the bundle that ``ansible-galaxy collection
+download`` writes into ``<build-dir>/collections/``: the collections' tarballs and a
+requirements.yml that installs exactly them, offline. This script makes that bundle with
+ansible-galaxy itself, in one of two ways:
 
-- ``mdeops.defender``: ``ansible-galaxy collection build`` of this repository;
-- ``ansible.windows``: rebuilt from the copy in the installed ``ansible`` package (an installed
-  collection has MANIFEST.json but no galaxy.yml: a galaxy.yml is written from MANIFEST.json's
-  ``collection_info`` in a scratch copy, MANIFEST.json/FILES.json are removed, and the copy is
-  built - ecosystem-notes §1);
-- ``awx.awx``: the same, from an installed copy when there is one (``--awx-source``, the
-  environment variable ``MDE_EE_AWX_SOURCE``, or this Python's ``ansible_collections``), otherwise
-  from the ``ansible`` 12.3.0 wheel - the compat venv's pin, installable from Python 3.11 and 3.12,
-  which bundles awx.awx 24.6.1 (so does 13.8.0; 14.5.0 no longer ships awx.awx) - downloaded once with
-  ``pip download --no-deps`` into ``<build-dir>/downloads/`` and unpacked into ``<build-dir>/src/``.
+- ``--galaxy``: what users do - ``ansible-galaxy collection download -r ee-requirements.yml``
+  against Galaxy (or ``--server``: Automation Hub, a private Galaxy), the collections as published;
+- default, for machines without Galaxy access (this project's CI): the same download, from local
+  tarballs in place of Galaxy's - this repository built with ``ansible-galaxy collection build``
+  (the artifact that is published), and ansible.windows and awx.awx packed from installed copies
+  of the versions ee-requirements.yml pins (ansible.windows from the installed ``ansible``
+  package; awx.awx from ``--awx-source``, ``MDE_EE_AWX_SOURCE``, this Python, or the ``ansible``
+  12.3.0 wheel - which bundles awx.awx 24.6.1 - downloaded once with ``pip download --no-deps``
+  into ``<build-dir>/downloads/``). Packing an installed copy writes a galaxy.yml from its
+  MANIFEST.json in a scratch copy and builds that (ecosystem-notes section 1).
 
-The tarball names found in execution-environment.yml must match what was built (they carry the
-versions); a mismatch stops the script with the two names. Then, unless ``--no-create``, it runs
-``ansible-builder create`` into ``<build-dir>/context/`` (Containerfile + _build/). Building the
-image needs podman or docker: ``ansible-builder build -f execution-environment.yml -c build/ee/context``.
+Either way the bundle must hold the versions ee-requirements.yml pins; a mismatch stops the script
+with both. Then, unless ``--no-create``, ``ansible-builder create`` writes ``<build-dir>/context/``
+(Containerfile + _build/). Building the image needs podman or docker:
+``ansible-builder build -f execution-environment.yml -c build/ee/context``.
 
 ``build/`` is git-ignored and excluded from the Galaxy build.
 """
@@ -38,6 +39,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -47,6 +49,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EE_FILE = REPO_ROOT / "execution-environment.yml"
+EE_REQUIREMENTS = REPO_ROOT / "ee-requirements.yml"
 DEFAULT_BUILD_DIR = REPO_ROOT / "build" / "ee"
 # A community package that bundles awx.awx 24.6.1 (12.3.0 and 13.8.0 do, 14.5.0 does not); the compat
 # venv's pin, and unlike 13.x its wheel can be downloaded from Python 3.11 too.
@@ -100,16 +103,10 @@ def load_ee(ee_file: Path = EE_FILE) -> dict:
     return yaml.safe_load(ee_file.read_text(encoding="utf-8"))
 
 
-def ee_tarballs(ee: dict) -> dict[str, str]:
-    """``{tarball file name: 'namespace.name'}`` of the ``type: file`` collections of the EE."""
-    out = {}
-    for entry in ee["dependencies"]["galaxy"]["collections"]:
-        if entry.get("type") != "file":
-            continue
-        file_name = Path(entry["name"]).name
-        namespace, name, _version = file_name[: -len(".tar.gz")].split("-", 2)
-        out[file_name] = f"{namespace}.{name}"
-    return out
+def pinned_collections(requirements: Path = EE_REQUIREMENTS) -> dict[str, str]:
+    """``{'namespace.name': version}`` of the Galaxy requirements file of the EE."""
+    data = yaml.safe_load(requirements.read_text(encoding="utf-8"))
+    return {entry["name"]: str(entry["version"]) for entry in data["collections"]}
 
 
 # --------------------------------------------------------------------------- collection sources
@@ -207,8 +204,9 @@ def awx_collections_path(build_dir: Path = DEFAULT_BUILD_DIR, explicit: str | No
     return awx_source(build_dir, explicit).parents[2]
 
 
-# --------------------------------------------------------------------------- tarballs
+# --------------------------------------------------------------------------- the bundle
 def build_repo_collection(out: Path) -> Path:
+    """``ansible-galaxy collection build`` of this repository: the tarball that is published."""
     galaxy = yaml.safe_load((REPO_ROOT / "galaxy.yml").read_text(encoding="utf-8"))
     run([tool("ansible-galaxy"), "collection", "build", "--force", "--output-path", str(out), str(REPO_ROOT)])
     tarball = out / f"{galaxy['namespace']}-{galaxy['name']}-{galaxy['version']}.tar.gz"
@@ -227,8 +225,8 @@ def galaxy_yml_from_manifest(manifest: dict) -> dict:
     return galaxy
 
 
-def build_installed_collection(source: Path, out: Path) -> Path:
-    """Rebuild a Galaxy tarball from an installed collection directory."""
+def pack_installed_collection(source: Path, out: Path) -> Path:
+    """A Galaxy tarball of an installed collection (a stand-in for the one Galaxy serves)."""
     manifest = json.loads((source / "MANIFEST.json").read_text(encoding="utf-8"))
     galaxy = galaxy_yml_from_manifest(manifest)
     with tempfile.TemporaryDirectory(prefix="ee-coll-") as tmp:
@@ -240,60 +238,110 @@ def build_installed_collection(source: Path, out: Path) -> Path:
         run([tool("ansible-galaxy"), "collection", "build", "--force", "--output-path", str(out), str(copy)])
     tarball = out / f"{galaxy['namespace']}-{galaxy['name']}-{galaxy['version']}.tar.gz"
     if not tarball.is_file():
-        raise SystemExit(f"[ee-context] FAIL: building {source} did not write {tarball}")
+        raise SystemExit(f"[ee-context] FAIL: packing {source} did not write {tarball}")
     return tarball
 
 
-def build_tarballs(build_dir: Path, ee: dict, awx_from: str | None = None, cache_dir: Path | None = None) -> list[Path]:
-    """Build every tarball the EE lists into <build_dir>/collections; check the names match.
-
-    ``cache_dir`` (default ``build_dir``) keeps the downloaded wheel and the unpacked awx.awx.
-    """
-    out = build_dir / "collections"
+def local_sources(work: Path, pins: dict[str, str], awx_from: str | None = None, cache_dir: Path | None = None) -> Path:
+    """A requirements file of local tarballs standing in for Galaxy's (``type: file``); returns its path."""
+    out = work / "sources"
     out.mkdir(parents=True, exist_ok=True)
-    wanted = ee_tarballs(ee)
     galaxy = yaml.safe_load((REPO_ROOT / "galaxy.yml").read_text(encoding="utf-8"))
-    built: dict[str, Path] = {}
-    for fqcn in sorted(set(wanted.values())):
+    own = f"{galaxy['namespace']}.{galaxy['name']}"
+    entries = []
+    for fqcn in pins:
         namespace, name = fqcn.split(".")
-        if (namespace, name) == (galaxy["namespace"], galaxy["name"]):
+        if fqcn == own:
             tarball = build_repo_collection(out)
         elif fqcn == "awx.awx":
-            tarball = build_installed_collection(awx_source(cache_dir or build_dir, awx_from), out)
+            tarball = pack_installed_collection(awx_source(cache_dir or work, awx_from), out)
         else:
             source = installed_collection(namespace, name)
             if source is None:
                 raise SystemExit(f"[ee-context] FAIL: {fqcn} is not installed with this Python ({sys.executable})")
-            tarball = build_installed_collection(source, out)
-        built[fqcn] = tarball
-        log(f"{fqcn}: {tarball}")
-    mismatches = [
-        f"{fqcn}: execution-environment.yml names {file_name}, built {built[fqcn].name}"
-        for file_name, fqcn in wanted.items()
-        if built[fqcn].name != file_name
+            tarball = pack_installed_collection(source, out)
+        entries.append({"name": str(tarball), "type": "file"})
+        log(f"{fqcn}: local source {tarball.name}")
+    path = work / "local-sources.yml"
+    path.write_text(yaml.safe_dump({"collections": entries}, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def download_bundle(requirements: Path, dest: Path, server: str | None = None) -> Path:
+    """``ansible-galaxy collection download -r requirements -p dest``; returns the bundle's requirements.yml."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    cmd = [tool("ansible-galaxy"), "collection", "download", "-r", str(requirements), "-p", str(dest)]
+    if server:
+        cmd += ["--server", server]
+    run(cmd)
+    bundle = dest / "requirements.yml"
+    if not bundle.is_file():
+        raise SystemExit(f"[ee-context] FAIL: ansible-galaxy collection download wrote no {bundle}")
+    return bundle
+
+
+def bundle_versions(bundle: Path) -> dict[str, str]:
+    """``{'namespace.name': version}`` of a downloaded bundle, read from its tarballs' MANIFEST.json."""
+    out = {}
+    for entry in yaml.safe_load(bundle.read_text(encoding="utf-8"))["collections"]:
+        with tarfile.open(bundle.parent / entry["name"]) as tar:
+            info = json.loads(tar.extractfile("MANIFEST.json").read())["collection_info"]
+        out[f"{info['namespace']}.{info['name']}"] = str(info["version"])
+    return out
+
+
+def make_bundle(
+    build_dir: Path,
+    requirements: Path = EE_REQUIREMENTS,
+    from_galaxy: bool = False,
+    server: str | None = None,
+    awx_from: str | None = None,
+    cache_dir: Path | None = None,
+) -> Path:
+    """The download bundle in ``<build_dir>/collections``; checked against the pins. Returns its requirements.yml."""
+    pins = pinned_collections(requirements)
+    with tempfile.TemporaryDirectory(prefix="ee-sources-", dir=_mkdir(build_dir)) as tmp:
+        source = requirements if from_galaxy else local_sources(Path(tmp), pins, awx_from, cache_dir or build_dir)
+        bundle = download_bundle(source, build_dir / "collections", server)
+    got = bundle_versions(bundle)
+    wrong = [
+        f"{fqcn}: {requirements.name} pins {v}, the bundle has {got.get(fqcn)}"
+        for fqcn, v in pins.items()
+        if got.get(fqcn) != v
     ]
-    if mismatches:
+    if wrong:
         raise SystemExit(
-            "[ee-context] FAIL: the tarball names in execution-environment.yml do not match what was built "
-            "(update the names there, or install the pinned versions):\n  " + "\n  ".join(mismatches)
+            "[ee-context] FAIL: the downloaded bundle does not hold the pinned versions "
+            "(update the pins, or install those versions):\n  " + "\n  ".join(wrong)
         )
-    return [built[fqcn] for fqcn in wanted.values()]
+    log(f"bundle {bundle.parent}: " + ", ".join(f"{k} {v}" for k, v in sorted(got.items())))
+    return bundle
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 # --------------------------------------------------------------------------- ansible-builder
 def check_build_files(ee_file: Path, ee: dict) -> None:
     """Every additional_build_files source must exist (paths are relative to the EE file)."""
-    missing = [f["src"] for f in ee.get("additional_build_files", []) if not (ee_file.parent / f["src"]).exists()]
+    missing = [f["src"] for f in ee.get("additional_build_files", []) if not list(ee_file.parent.glob(f["src"]))]
     if missing:
         raise SystemExit(
             f"[ee-context] FAIL: {ee_file.name} ships files that are not there (relative to {ee_file.parent}): "
             + ", ".join(missing)
-            + " - is --build-dir <EE file dir>/build/ee?"
+            + " - run the download first (is --build-dir <EE file dir>/build/ee?)"
         )
 
 
 def builder_create(ee_file: Path, context: Path) -> Path:
-    check_build_files(ee_file, load_ee(ee_file))
+    ee = load_ee(ee_file)
+    check_build_files(ee_file, ee)
+    galaxy = ee["dependencies"].get("galaxy")
+    if isinstance(galaxy, str) and not (ee_file.parent / galaxy).is_file():
+        raise SystemExit(f"[ee-context] FAIL: {galaxy} (the download bundle) is missing next to {ee_file.name}")
     if context.exists():
         shutil.rmtree(context)
     run(
@@ -315,14 +363,17 @@ def builder_create(ee_file: Path, context: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--ee-file", type=Path, default=EE_FILE, help="execution environment definition")
+    parser.add_argument("--requirements", type=Path, default=EE_REQUIREMENTS, help="the EE's Galaxy requirements")
     parser.add_argument(
         "--build-dir",
         type=Path,
         default=None,
         help="where collections/, src/, downloads/ and context/ go (default: build/ee next to the EE file)",
     )
+    parser.add_argument("--galaxy", action="store_true", help="download the published collections from Galaxy")
+    parser.add_argument("--server", help="with --galaxy: the Galaxy server (Automation Hub, a private Galaxy)")
     parser.add_argument("--awx-source", help="an installed awx.awx (directory with MANIFEST.json) to use")
-    parser.add_argument("--no-create", action="store_true", help="build the tarballs only")
+    parser.add_argument("--no-create", action="store_true", help="make the bundle only")
     parser.add_argument(
         "--awx-only",
         action="store_true",
@@ -336,8 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         print(awx_collections_path(build_dir, args.awx_source))
         return 0
 
-    ee = load_ee(ee_file)
-    build_tarballs(build_dir, ee, args.awx_source)
+    make_bundle(build_dir, args.requirements.resolve(), args.galaxy, args.server, args.awx_source)
     if args.no_create:
         return 0
     context = builder_create(ee_file, build_dir / "context")

@@ -390,18 +390,31 @@ def test_job_templates(configured):
             assert (fail["type"], fail["min"], fail["max"], fail["default"]) == ("integer", 0, 100, 10)
 
 
-def test_workflow_canary_waves_verify(configured):
+def test_workflow_canary_approval_waves_verify(configured):
     templates = _by_name(configured, "job_template")
     ((_name, wf),) = [c for c in configured if c[0] == "workflow_job_template"]
     assert wf["name"] == "MDE passive-mode rollout"
     assert wf["ask_limit_on_launch"] is False, "a workflow limit would override the canary's"
     nodes = {n["identifier"]: n for n in wf["workflow_nodes"]}
-    assert list(nodes) == ["canary", "waves", "verify"]
-    assert nodes["canary"]["related"]["success_nodes"] == [{"identifier": "waves"}]
+    assert list(nodes) == ["canary", "approve", "waves", "verify"]
+    assert nodes["canary"]["related"]["success_nodes"] == [{"identifier": "approve"}]
+    assert nodes["approve"]["related"]["success_nodes"] == [{"identifier": "waves"}]
     assert nodes["waves"]["related"]["success_nodes"] == [{"identifier": "verify"}]
     for node in nodes.values():
         related = node.get("related") or {}
         assert not related.get("failure_nodes") and not related.get("always_nodes"), "a failure must stop the workflow"
+    # only the approval node leads to the waves: nothing reaches the fleet without a person's approval
+    leading_to_waves = [
+        n for n in nodes.values() for r in (n.get("related") or {}).values() if {"identifier": "waves"} in r
+    ]
+    assert [n["identifier"] for n in leading_to_waves] == ["approve"]
+
+    approve = nodes["approve"]["unified_job_template"]
+    assert approve["type"] == "workflow_approval" and approve["timeout"] == 86400
+    assert approve["name"] == "MDE passive-mode rollout - approve the rest of the fleet"
+    assert "mde_canary" in approve["description"] and "10%,30%,100%" in approve["description"]
+    assert "organization" not in approve and not nodes["approve"].get("extra_data")
+    assert "notification_templates_approvals" not in wf, "none given: not managed"
 
     canary, waves, verify = nodes["canary"], nodes["waves"], nodes["verify"]
     assert canary["unified_job_template"]["name"] == waves["unified_job_template"]["name"] == "MDE rollout"
@@ -412,6 +425,8 @@ def test_workflow_canary_waves_verify(configured):
     assert waves["extra_data"] == {"mde_waves": "10%,30%,100%"}
     # Node variables are prompts: AWX only accepts those in the job template's survey, with valid answers.
     for node in nodes.values():
+        if node["unified_job_template"]["type"] == "workflow_approval":
+            continue
         jt = templates[node["unified_job_template"]["name"]]
         survey = {q["variable"]: q for q in jt["survey_spec"]["spec"]}
         for var, value in (node.get("extra_data") or {}).items():
@@ -463,8 +478,27 @@ def test_workflow_can_audit_after_failed_waves(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     ((_name, wf),) = [c for c in calls if c[0] == "workflow_job_template"]
     nodes = {n["identifier"]: n for n in wf["workflow_nodes"]}
-    assert nodes["canary"]["related"] == {"success_nodes": [{"identifier": "waves"}]}, "a failed canary always stops"
+    assert nodes["canary"]["related"] == {"success_nodes": [{"identifier": "approve"}]}, "a failed canary always stops"
+    assert nodes["approve"]["related"] == {"success_nodes": [{"identifier": "waves"}]}
     assert nodes["waves"]["related"] == {"always_nodes": [{"identifier": "verify"}]}
+
+
+def test_approval_timeout_and_notifications(tmp_path):
+    proc, calls = _run_stubbed(
+        tmp_path,
+        {**BASE_VARS, "mde_awx_approval_timeout": 0, "mde_awx_approval_notification_templates": ["Ops mail"]},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ((_name, wf),) = [c for c in calls if c[0] == "workflow_job_template"]
+    approve = next(n for n in wf["workflow_nodes"] if n["identifier"] == "approve")
+    assert approve["unified_job_template"]["timeout"] == 0, "0: the approval waits for ever"
+    assert wf["notification_templates_approvals"] == ["Ops mail"]
+
+
+def test_bad_approval_timeout_is_refused(tmp_path):
+    proc, calls = _run_stubbed(tmp_path, {**BASE_VARS, "mde_awx_approval_timeout": "1 day"})
+    assert proc.returncode != 0 and calls == []
+    assert "mde_awx_approval_timeout" in proc.stdout + proc.stderr
 
 
 def test_api_credential_from_vault_inputs_is_not_logged(tmp_path):
