@@ -32,12 +32,13 @@ class ActionModule(ControllerActionBase):
         records = []
         for name in names:
             hv = hostvars.get(name, {}) if hasattr(hostvars, "get") else {}
-            progress = dict(hv.get("mde_report_host") or {})
+            facts = hv.get("ansible_facts") or {}
+            progress = dict(facts.get("mde_report_host") or {}) if hasattr(facts, "get") else {}
             failure = progress.get("failure")
             records.append(
                 _report.host_record(
                     name,
-                    mde=hv.get("mde"),
+                    mde=progress.get("state"),
                     progress=progress,
                     failure=failure,
                     check_mode=bool(self._task.check_mode or task_vars.get("ansible_check_mode")),

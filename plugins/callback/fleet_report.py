@@ -156,10 +156,13 @@ class CallbackModule(CallbackBase):
 
     def _absorb(self, host: str, res: dict) -> None:
         facts = res.get("ansible_facts") or {}
-        if isinstance(facts.get("mde"), dict):
-            self._mde[host] = facts["mde"]
+        if isinstance(res.get("diagnosis"), dict) and isinstance(res.get("defender"), dict):
+            # a win_mde_info read: the host's latest state
+            self._mde[host] = res
         if isinstance(facts.get("mde_report_host"), dict):
             self._progress[host] = facts["mde_report_host"]
+            if isinstance(facts["mde_report_host"].get("state"), dict):
+                self._mde[host] = facts["mde_report_host"]["state"]
         if host not in self._hosts and host not in _LOCAL:
             self._hosts.append(host)
 
@@ -180,7 +183,7 @@ class CallbackModule(CallbackBase):
             return
         progress = self._progress.get(host) or {}
         task_name = result._task.get_name()  # pylint: disable=protected-access
-        reason = res.get("reason") or res.get("mde_reason")
+        reason = res.get("reason")
         # (get_name() carries the role's prefix: "<role> : Validating arguments against arg spec ...")
         if not reason and str(result._task.action).endswith("validate_argument_spec"):  # pylint: disable=protected-access
             reason = "invalid_argument"  # a role variable of the wrong type, missing or unknown
@@ -189,7 +192,7 @@ class CallbackModule(CallbackBase):
             "family": res.get("family"),
             "remediation": res.get("remediation"),
             "msg": res.get("msg"),
-            "step": res.get("mde_step") or progress.get("current_step"),
+            "step": res.get("step") or progress.get("current_step"),
             "task": task_name,
         }
 

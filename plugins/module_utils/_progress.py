@@ -125,7 +125,7 @@ def record_result(
         extra["device_name"] = device_name(state)
     if isinstance(result.get("plan"), dict):
         plan = result["plan"]
-        extra.update(plan=plan, goal=plan.get("goal"), wave="pending" if plan.get("wave") else "done")
+        extra.update(plan=plan, goal=plan.get("goal"), rollout_group="pending" if plan.get("wave") else "done")
         if plan.get("reason") == "unprotected":
             extra["unprotected"] = True
     if named == "reboot" or result.get("rebooted"):
@@ -185,7 +185,7 @@ def apply(
     if isinstance(refused, dict):
         record, verdict = record_result(record, dict(refused, step="assess"))
         if verdict is not None:
-            record["wave"] = "done"
+            record["rollout_group"] = "done"
             return record, verdict
     for result in wave_results or []:
         if not _is_result(result):

@@ -40,6 +40,7 @@ OUTCOMES = (
     "unprotected",  # found without real-time antivirus protection (e.g. passive with the other AV off)
     "compliant",  # already in the goal state; nothing changed
     "converged",  # changed during this run and now compliant
+    "active_by_design",  # onboarded, sensor running, Defender kept active: no third-party antivirus to stand aside for
     "would_change",  # check mode: a real run would change this host
     "pending_reboot",  # changed, needs a reboot that was not allowed
     "refused",  # a precondition failed; the host was not touched
@@ -63,6 +64,7 @@ ATTENTION = (
     "pending_reboot",
     "would_change",
     "not_run",
+    "active_by_design",
     "converged",
     "compliant",
 )
@@ -265,13 +267,15 @@ def host_record(
         outcome = "would_change"
     elif _goal_met(goal, mde):
         outcome = "converged" if changed and not check_mode else "compliant"
+    elif goal == "passive" and diag.get("verdict") == "active_by_design":
+        outcome = "active_by_design"
     elif mde is None:
         outcome = "not_run"
     elif goal == "audit":
         outcome = "audited"
     else:
         outcome = "failed" if changed else "refused"
-    if outcome in ("compliant", "converged", "would_change"):
+    if outcome in ("compliant", "converged", "would_change", "active_by_design"):
         # The host went through the run: a step it never recorded was not needed there.
         recorded = progress.get("steps") or {}
         steps = {k: (v if k in recorded else "skipped") for k, v in steps.items()}

@@ -26,6 +26,7 @@ COLORS = {
     "unprotected": "#b71c1c",
     "compliant": "#2e7d32",
     "converged": "#43a047",
+    "active_by_design": "#00838f",
     "would_change": "#1e88e5",
     "pending_reboot": "#ef6c00",
     "refused": "#8e24aa",
@@ -52,6 +53,7 @@ LABELS = {
     "pending_reboot": "pending reboot",
     "would_change": "would change",
     "not_run": "not run",
+    "active_by_design": "active by design",
     "converged": "converged",
     "compliant": "compliant",
 }

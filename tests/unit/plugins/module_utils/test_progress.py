@@ -51,7 +51,7 @@ def test_the_assessment_records_state_plan_and_device_name():
     assess = dict(STATE, step="assess", reason=None, plan={"action": "done", "goal": "passive", "wave": False})
     record, verdict = apply({}, "h", results=[assess], step="assess")
     assert verdict is None
-    assert record["wave"] == "done" and record["plan"]["action"] == "done"
+    assert record["rollout_group"] == "done" and record["plan"]["action"] == "done"
     assert record["device_name"] == "ws-01.corp.example.com"
     assert record["state"]["diagnosis"]["compliant"]
 
@@ -71,7 +71,7 @@ def test_the_fleet_check_refuses_one_host_only():
     _rec, verdict = apply({}, "a", results=[assess], step="assess", fleet=fleet)
     assert verdict is None
     rec, verdict = apply({}, "b", results=[assess], step="assess", fleet=fleet)
-    assert verdict["reason"] == "duplicate_host" and rec["wave"] == "done"
+    assert verdict["reason"] == "duplicate_host" and rec["rollout_group"] == "done"
 
 
 def test_wave_results_give_each_host_its_own_verdict():
