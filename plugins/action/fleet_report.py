@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _report
+from ansible_collections.mdeops.defender.plugins.plugin_utils import _report_files
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import ControllerActionBase
 
 CALLBACK = "mdeops.defender.fleet_report"
@@ -58,7 +59,7 @@ class ActionModule(ControllerActionBase):
         result["stats"] = _report.set_stats_totals(report)
         result["written_by"] = "action" if write else "callback"
         if write:
-            result["paths"] = _report.write_report(report, args["report_dir"], args["basename"])
+            result["paths"] = _report_files.write_report(report, args["report_dir"], args["basename"])
         else:
             result["paths"] = {
                 "json": "%s/%s.json" % (args["report_dir"], args["basename"]),

@@ -70,6 +70,7 @@ from ansible import context  # noqa: E402
 from ansible.plugins.callback import CallbackBase  # noqa: E402
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _report  # noqa: E402
+from ansible_collections.mdeops.defender.plugins.plugin_utils import _report_files  # noqa: E402
 
 _LOCAL = {"localhost", "127.0.0.1"}
 
@@ -268,7 +269,7 @@ class CallbackModule(CallbackBase):
         records = self._records(stats)
         report = _report.build_report(records, self._run_block(records, status))
         directory = self._report_dir or self.get_option("report_dir")
-        paths = _report.write_report(report, directory, self._basename or self.get_option("basename"))
+        paths = _report_files.write_report(report, directory, self._basename or self.get_option("basename"))
         self._last_write = time.monotonic()
         return paths
 

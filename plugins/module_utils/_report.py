@@ -25,7 +25,6 @@ import io
 import json
 import os
 import re
-import tempfile
 
 from ._reasons import REASONS, family_of, remediation_of
 
@@ -232,7 +231,7 @@ def host_record(
             problems = [p for p in problems if p.get("reason") != reason]
             # The failure's own words about this host come first; a diagnosis entry of the same
             # reason only fills in what the failure did not say.
-            same = next((p for p in diag.get("problems") or [] if p.get("reason") == reason), {})
+            same: dict = next((p for p in diag.get("problems") or [] if p.get("reason") == reason), {})
             problems.insert(
                 0,
                 _problem(
@@ -490,36 +489,3 @@ def set_stats_totals(report: dict) -> dict:
     out["mde_problems"] = t["by_problem"]
     out["mde_modes"] = t["by_mode"]
     return out
-
-
-def _atomic_write(path: str, text: str) -> None:
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def report_paths(directory: str, basename: str = "fleet-report") -> dict:
-    return {ext: os.path.join(directory, basename + "." + ext) for ext in ("json", "csv", "html")}
-
-
-def write_report(report: dict, directory: str, basename: str = "fleet-report") -> dict:
-    """Write ``<basename>.json``, ``.csv`` and ``.html`` into ``directory``; return the paths.
-
-    The JSON is written last: a reader that polls it sees the other two already in place. Runs on the
-    controller only (the HTML page needs Jinja2, see plugin_utils/_report_html.py).
-    """
-    from ansible_collections.mdeops.defender.plugins.plugin_utils._report_html import to_html
-
-    paths = report_paths(directory, basename)
-    _atomic_write(paths["html"], to_html(report))
-    _atomic_write(paths["csv"], to_csv(report))
-    _atomic_write(paths["json"], to_json(report))
-    return paths

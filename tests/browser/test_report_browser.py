@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _report
+from ansible_collections.mdeops.defender.plugins.plugin_utils import _report_files
 from ansible_collections.mdeops.defender.plugins.plugin_utils._report_html import COLORS
 from tests import report_fixtures
 
@@ -91,7 +92,7 @@ class Page:
     def __init__(self, driver, report: dict, name: str, tmp_path: Path):
         self.driver = driver
         self.report = report
-        paths = _report.write_report(report, str(tmp_path / name), name)
+        paths = _report_files.write_report(report, str(tmp_path / name), name)
         driver.set_window_size(1400, 1000)
         driver.get(Path(paths["html"]).as_uri())
         self.errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]

@@ -286,7 +286,10 @@ def bundle_versions(bundle: Path) -> dict[str, str]:
     out = {}
     for entry in yaml.safe_load(bundle.read_text(encoding="utf-8"))["collections"]:
         with tarfile.open(bundle.parent / entry["name"]) as tar:
-            info = json.loads(tar.extractfile("MANIFEST.json").read())["collection_info"]
+            member = tar.extractfile("MANIFEST.json")
+            if member is None:
+                raise SystemExit(f"[ee-context] FAIL: {entry['name']} has no MANIFEST.json")
+            info = json.loads(member.read())["collection_info"]
         out[f"{info['namespace']}.{info['name']}"] = str(info["version"])
     return out
 

@@ -14,6 +14,7 @@ import pytest
 from markupsafe import escape
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _report
+from ansible_collections.mdeops.defender.plugins.plugin_utils import _report_files
 from ansible_collections.mdeops.defender.plugins.plugin_utils._report_html import to_html
 from tests import report_fixtures
 
@@ -140,7 +141,7 @@ def test_html_is_self_contained_escaped_and_has_the_parts():
 
 
 def test_write_report(tmp_path):
-    paths = _report.write_report(sample_report(), str(tmp_path / "out"))
+    paths = _report_files.write_report(sample_report(), str(tmp_path / "out"))
     with open(paths["json"], encoding="utf-8") as fh:
         jsonschema.validate(json.load(fh), SCHEMA)
     assert os.path.getsize(paths["html"]) > 1000 and os.path.exists(paths["csv"])
