@@ -37,7 +37,7 @@ from ansible_collections.mdeops.defender.plugins.module_utils._package import (
 )
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase, display
 from ansible_collections.mdeops.defender.plugins.plugin_utils._args import check_org_id
-from ansible_collections.mdeops.defender.plugins.plugin_utils._host_read import gather, interpret, read_args
+from ansible_collections.mdeops.defender.plugins.plugin_utils._host_read import assessed_state, gather, interpret, read_args
 
 _SUPPORT_POLICY = "microsoft"
 
@@ -48,6 +48,7 @@ def _package_error(exc: PackageError) -> MdeError:
 
 class ActionModule(MdeActionBase):
     MODULE = "win_mde_onboarding"
+    STEP = "onboard"
     #: WinRM commands of this run, and the raw answer of each PowerShell module run
     _commands: int = 0
     _raw: dict[str, dict]
@@ -84,6 +85,8 @@ class ActionModule(MdeActionBase):
             raise
         finally:
             display.vv("%s: %d WinRM command(s)" % (self.fqcn, self._commands), host=self._play_context.remote_addr)
+        # The verdict: the script ran (or nothing had to), so the step reached what it promised.
+        result.update(step=self.STEP, reason=None, detail=result.get("msg") or "")
         return result
 
     def _run(self, args: dict, task_vars: dict, result: dict) -> None:
@@ -116,11 +119,14 @@ class ActionModule(MdeActionBase):
 
         # 2. the host, read once (the same read as win_mde_info)
         # (the decision follows Microsoft's support table, whatever support_policy says: md4ws.msi is a fact)
-        host_state = gather(self, task_vars, args["av_name_patterns"], _SUPPORT_POLICY, expected)
+        host_state = assessed_state(args.get("assessment"))
+        if host_state is None:
+            host_state = gather(self, task_vars, args["av_name_patterns"], _SUPPORT_POLICY, expected)
         before = onb.status_from_state(host_state)
         result["before"] = before
         support = (host_state.get("os") or {}).get("support") or {}
-        unified_agent = bool(self._raw.get("win_mde_info", {}).get("unified_agent"))
+        # Server 2012 R2/2016: supported only with the unified solution (os.support says which is the case).
+        unified_agent = bool(support.get("needs_unified_agent")) and support.get("reason") != "unified_agent_required"
         decision = onb.plan(
             state,
             package,
@@ -195,24 +201,34 @@ class ActionModule(MdeActionBase):
         result["changed"] = installer_ran or bool(script and script["success"]) or after != result["before"]
         if self._task.diff:
             result["diff"] = onb.diff(result["before"], after)
-        failure = onb.evaluate(state, args["timeout"], raw.get("installer"), raw.get("script_run"), after, events)
+        if state == onb.PRESENT and after.get("org_id") and after["org_id"] != package["org_id"]:
+            # Onboarded into another organisation than the package's: stop hard, whatever else happened.
+            raise MdeError(
+                "wrong_org",
+                "STOP: after running the package of organisation %s the host reports organisation %s. Offboard it "
+                "from %s with that organisation's offboarding package and check the package you used."
+                % (package["org_id"], after["org_id"], after["org_id"]),
+            )
+        pending = not args["wait"] and onb.still_starting(state, raw.get("script_run"), after)
+        failure = None if pending else onb.evaluate(
+            state, args["timeout"], raw.get("installer"), raw.get("script_run"), after, events
+        )
         if failure:
             raise MdeError(failure[0], failure[1])
+        result["pending"] = pending
         if isinstance(raw.get("state"), dict):
             # The host as win_mde_info would read it now (Defender's mode after onboarding, the
             # diagnosis): the caller does not need to read the host again.
             expected = check_org_id(args.get("expected_org_id")) or (
                 package["org_id"] if state == onb.PRESENT else None
             )
-            result["ansible_facts"] = {
-                "mde": interpret(raw["state"], args["av_name_patterns"], args["support_policy"], expected)
-            }
-        if state == onb.PRESENT and after.get("org_id") and after["org_id"] != package["org_id"]:
-            display.warning(
-                "%s: the host reports organisation %s after onboarding with the package of %s"
-                % (self.fqcn, after["org_id"], package["org_id"])
+            result["host_read"] = interpret(raw["state"], args["av_name_patterns"], args["support_policy"], expected)
+        if pending:
+            result["msg"] = (
+                "ran the %s script for organisation %s; Windows is still starting or stopping the Sense sensor "
+                "(judged after the settle wait)" % (package["kind"], package["org_id"])
             )
-        if state == onb.PRESENT:
+        elif state == onb.PRESENT:
             result["msg"] = "onboarded to organisation %s; Sense is running" % package["org_id"]
         else:
             result["msg"] = "offboarded from organisation %s; Sense is stopped" % package["org_id"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from ansible_collections.mdeops.defender.plugins.module_utils import _passive
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase
-from ansible_collections.mdeops.defender.plugins.plugin_utils._host_read import gather
+from ansible_collections.mdeops.defender.plugins.plugin_utils._host_read import assessed_state, gather
 
 
 def _unknown_result() -> dict:
@@ -33,24 +33,6 @@ def _unknown_result() -> dict:
         "os_kind": None,
         "third_party_av": None,
     }
-
-
-def assessed_state(assessment: object) -> dict | None:
-    """The host state from a registered win_mde_info result (None when not given)."""
-    if assessment is None:
-        return None
-    keys = ("os", "defender", "onboarding", "policy", "antivirus", "security_center", "diagnosis")
-    if not isinstance(assessment, dict) or not all(isinstance(assessment.get(k), dict) for k in keys):
-        raise MdeError(
-            "invalid_argument",
-            "assessment must be the registered result of mdeops.defender.win_mde_info for this host (missing: %s)"
-            % ", ".join(
-                k
-                for k in keys
-                if not isinstance((assessment or {}).get(k) if isinstance(assessment, dict) else None, dict)
-            ),
-        )
-    return assessment
 
 
 def with_verdict(result: dict, state: str) -> dict:

@@ -58,6 +58,8 @@ ONBOARDING_EXIT_CODES: dict[int, str] = {
 }
 #: Onboarding exit codes that mean the sensor, not the script, is the problem.
 SENSOR_EXIT_CODES = frozenset({15, 30})
+#: Exit codes of the onboarding script's waits for Sense and OnboardingState (docs/sources.md §3.2).
+WAIT_EXIT_CODES = frozenset({15, 30, 35, 40})
 
 # Microsoft documents one offboarding-specific code (70, §3.2); 0 is success.
 OFFBOARDING_EXIT_CODES: dict[int, str] = {
@@ -322,6 +324,23 @@ def _event_text(events: list[dict]) -> str:
     if not errors:
         return ""
     return "; events: %s" % ", ".join("%s %s" % (e.get("source"), e.get("id")) for e in errors)
+
+
+def still_starting(state: str, script: dict | None, after: dict) -> bool:
+    """The script ran and Windows is still on its way: judged later, after the settle wait.
+
+    With redirected standard input the portal script's own waits (``timeout``) end at once, so it
+    exits with a sensor code (15, 30, 35, 40) while Sense is still starting (docs/sources.md §3.2).
+    Those codes, and a success while Sense is not running yet, say nothing final: only what the host
+    shows after the wait does.
+    """
+    script = script or {}
+    if not script.get("ran") or script.get("timed_out"):
+        return False
+    code = script.get("exit_code")
+    if state == PRESENT:
+        return code in WAIT_EXIT_CODES or (code == 0 and not (after.get("onboarded") and after.get("sense_running")))
+    return code == 0 and bool(after.get("sense_running"))
 
 
 def evaluate(

@@ -83,10 +83,10 @@ def _failure_of(result: dict, step: str, failed_action: str | None = None) -> Ve
 
 
 def _state_of(result: dict) -> dict | None:
-    """The host state in a win_mde_info result (or in win_mde_onboarding's ``state``)."""
+    """The host state in a win_mde_info result (or in win_mde_onboarding's ``host_read``)."""
     if isinstance(result.get("diagnosis"), dict):
         return {k: result[k] for k in _STATE_KEYS if k in result}
-    nested = result.get("state")
+    nested = result.get("host_read")
     if isinstance(nested, dict) and isinstance(nested.get("diagnosis"), dict):
         return {k: nested[k] for k in _STATE_KEYS if k in nested}
     return None

@@ -95,6 +95,8 @@ SPECS: dict = {
             installer_force_passive=dict(type="bool", default=True),
             av_name_patterns=dict(type="list", elements="str", default=[]),
             support_policy=SUPPORT_POLICY,
+            wait=dict(type="bool", default=True),
+            assessment=dict(type="dict"),
         ),
         mutually_exclusive=[["package", "remote_package"], ["installer", "remote_installer"]],
         required_one_of=[["package", "remote_package"]],

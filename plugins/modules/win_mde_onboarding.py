@@ -98,7 +98,17 @@ options:
         after onboarding; that is M(mdeops.defender.win_mde_passive_mode)'s job, not this module's.
     type: bool
     default: true
+  wait:
+    description:
+      - Wait (within O(timeout)) until Windows reports the device onboarded with the Sense sensor running (or, for
+        V(absent), offboarded), and judge the run by that.
+      - V(false) returns once the script has run; a run whose sensor is still starting is not a failure (RV(pending))
+        and is judged later, for example by M(mdeops.defender.win_mde_info) with O(mdeops.defender.win_mde_info#module:wait_for).
+        The C(mdeops.defender.mde_rollout) role does so, so that the wait does not hold a fork for every host.
+    type: bool
+    default: true
 extends_documentation_fragment:
+  - mdeops.defender.windows.assessment
   - ansible.builtin.action_common_attributes
   - mdeops.defender.windows
   - mdeops.defender.windows.av_patterns
@@ -113,7 +123,7 @@ attributes:
     support: full
     details: The diff is RV(before) and RV(after) (onboarded, org_id, onboarding_state, sense_running).
 notes:
-  - O(av_name_patterns) and O(support_policy) apply to the host read before the change and to the fact C(mde)
+  - O(av_name_patterns) and O(support_policy) apply to the host read before the change and to RV(host_read)
     returned after it. Whether O(installer) is needed always follows Microsoft's documentation.
   - Interactive script - B(refused). The local script (C(WindowsDefenderATPLocalOnboardingScript.cmd)) asks for C(Y)
     with C(set /p) and waits for a key; without a console it loops on its prompt. It is refused with
@@ -134,7 +144,9 @@ notes:
     O(remote_package) the package itself comes back over WinRM and ansible-core's C(-vvvvv) output of the connection
     shows raw command output.
   - After onboarding or offboarding, the same round trip reads the whole host as M(mdeops.defender.win_mde_info)
-    does and returns it as the fact C(mde) (RV(ansible_facts)), so a play does not need to read the host again.
+    does and returns it as RV(host_read), so a play does not need to read the host again.
+  - A host that reports another organisation than the package's after the script ran fails hard with
+    C(reason=wrong_org), whatever else happened.
   - WinRM commands per task - nothing to do 1; onboarding or offboarding 2 (read the host, run); check mode 1; a
     refused package 0; O(remote_package) one more; a transferred O(installer) three more (temporary directory,
     transfer, cleanup).
@@ -214,6 +226,28 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+step:
+  description: The guide step this result judges, V(onboard).
+  returned: always
+  type: str
+reason:
+  description: Null when the step reached what it promised; else the failure's reason code (the task fails).
+  returned: always
+  type: str
+detail:
+  description: What happened, in one sentence.
+  returned: always
+  type: str
+pending:
+  description: With O(wait=false), the script ran and Windows is still starting (or stopping) the sensor.
+  returned: when the script ran
+  type: bool
+host_read:
+  description:
+    - The host as M(mdeops.defender.win_mde_info) reads it, right after the script, in the same round trip (the
+      state, the diagnosis and its verdict).
+  returned: when the script ran
+  type: dict
 state:
   description: O(state).
   returned: always
@@ -371,17 +405,6 @@ installer:
     log_path:
       description: msiexec's verbose log on the host.
       type: str
-ansible_facts:
-  description:
-    - After a successful onboarding or offboarding, the fact C(mde) - the host as M(mdeops.defender.win_mde_info)
-      reads it, with its diagnosis, read in the same round trip as the change.
-    - The diagnosis checks the organisation of O(expected_org_id), or else of the onboarding package.
-  returned: changed and not check mode
-  type: dict
-  contains:
-    mde:
-      description: The same dictionary as the result of M(mdeops.defender.win_mde_info), its diagnosis included.
-      type: dict
 reboot_required:
   description: Windows Installer asked for a restart (exit code 3010 or 1641). Onboarding itself needs none.
   returned: always

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _av
 from ansible_collections.mdeops.defender.plugins.module_utils._diagnosis import diagnose
+from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
 from ansible_collections.mdeops.defender.plugins.module_utils._mde_state import MP_STATUS_FIELDS, build_state
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase
 
-__all__ = ["gather", "interpret", "read_args"]
+__all__ = ["assessed_state", "gather", "interpret", "read_args"]
 
 
 def read_args(patterns: list[str]) -> dict:
@@ -50,3 +51,21 @@ def gather(
     """
     raw = action._run_ps(read_args(patterns), task_vars, module="win_mde_info")
     return interpret(raw, patterns, support_policy, expected_org_id)
+
+
+def assessed_state(assessment: object) -> dict | None:
+    """The host state from a registered win_mde_info result (None when not given)."""
+    if assessment is None:
+        return None
+    keys = ("os", "defender", "onboarding", "policy", "antivirus", "security_center", "diagnosis")
+    if not isinstance(assessment, dict) or not all(isinstance(assessment.get(k), dict) for k in keys):
+        raise MdeError(
+            "invalid_argument",
+            "assessment must be the registered result of mdeops.defender.win_mde_info for this host (missing: %s)"
+            % ", ".join(
+                k
+                for k in keys
+                if not isinstance((assessment or {}).get(k) if isinstance(assessment, dict) else None, dict)
+            ),
+        )
+    return assessment

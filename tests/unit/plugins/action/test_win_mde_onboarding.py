@@ -222,7 +222,7 @@ def test_onboarding_costs_two_commands_and_reports_everything(files):
     assert result["invocation"]["module_args"]["package"] == "WindowsDefenderATPOnboardingPackage.zip"
 
 
-def test_the_host_read_after_the_change_comes_back_as_the_mde_fact(files):
+def test_the_host_read_after_the_change_comes_back_in_the_result(files):
     """The run also reads the host (as win_mde_info): Defender's mode after onboarding, no third call."""
     host = FakeHost()
     args = {"package": "WindowsDefenderATPOnboardingPackage.zip", "av_name_patterns": ["ContosoAV*"]}
@@ -231,7 +231,8 @@ def test_the_host_read_after_the_change_comes_back_as_the_mde_fact(files):
     sent = host.module_args(ONBOARD)[0]["read_state"]
     assert sent == host.module_args(INFO)[0], "the same read as win_mde_info's"
     assert any("ContosoAV" in p for p in sent["service_patterns"])
-    mde = result["ansible_facts"]["mde"]
+    assert "ansible_facts" not in result, "no fact: the caller registers the result"
+    mde = result["host_read"]
     assert mde["defender"]["mode"] == "passive" and mde["onboarding"]["sense_running"] is True
     # no expected_org_id: the diagnosis checks the package's organisation
     assert mde["onboarding"]["org_id"] == ORG and mde["onboarding"]["org_matches"] is True
@@ -256,7 +257,7 @@ def test_no_mde_fact_in_check_mode_on_a_rerun_or_on_failure(files):
 def test_offboarding_returns_the_host_as_read_after(files):
     host = FakeHost(onboarded_org=ORG)
     result = run({"state": "absent", "package": "WindowsDefenderATPOffboardingPackage.zip"}, files, host)
-    mde = result["ansible_facts"]["mde"]
+    mde = result["host_read"]
     assert result["changed"] and mde["onboarding"]["onboarded"] is False
     # a client with a registered third-party antivirus: Defender disables itself without MDE, still protected
     assert mde["defender"]["mode"] == "disabled" and mde["diagnosis"]["protected"] is True
