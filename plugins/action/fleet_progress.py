@@ -50,6 +50,11 @@ class ActionModule(ControllerActionBase):
         except ValueError as exc:
             raise MdeError("invalid_argument", "mdeops.defender.fleet_progress: %s" % exc) from exc
         result: dict = {"changed": False}
+        if verdict is not None and not args["gate"]:
+            # recorded for the report, but the caller asked not to stop the host (an audit)
+            record["failure"] = dict(verdict)
+            result.update(step=verdict["step"], reason=verdict["reason"], detail=verdict["detail"])
+            verdict = None
         if verdict is not None:
             record["failure"] = dict(verdict)
             result.update(

@@ -67,4 +67,5 @@ class ActionModule(ControllerActionBase):
                 "html": "%s/%s.html" % (args["report_dir"], args["basename"]),
             }
             result["msg"] = "the fleet_report callback writes the report when the run ends"
+        result["summary"] = _report.summary_lines(report, result["paths"])
         return result

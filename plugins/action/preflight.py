@@ -80,7 +80,8 @@ class ActionModule(ControllerActionBase):
         except pf.PreflightError as exc:
             raise MdeError(
                 "invalid_argument",
-                "Pre-flight found %d problem(s); no host was changed: %s" % (len(exc.problems), " | ".join(exc.problems)),
+                "Pre-flight found %d problem(s); no host was changed: %s"
+                % (len(exc.problems), " | ".join(exc.problems)),
                 problems=exc.problems,
             ) from exc
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.mdeops.defender.plugins.module_utils._plan import PlanOptions, plan_host
+from ansible_collections.mdeops.defender.plugins.module_utils._plan import PlanOptions, plan_host, plan_offboard
+from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase
 from ansible_collections.mdeops.defender.plugins.plugin_utils._args import check_org_id
 from ansible_collections.mdeops.defender.plugins.plugin_utils._host_read import gather
@@ -46,10 +47,23 @@ def verdict_reason(diagnosis: dict) -> str | None:
 
 def reached(state: dict, wait_for: str) -> bool:
     diagnosis = state["diagnosis"]
+    onboarding = state["onboarding"]
     if wait_for == "onboarded":
-        onboarding = state["onboarding"]
         return bool(onboarding.get("onboarded") and onboarding.get("sense_running"))
+    if wait_for == "offboarded":
+        return (
+            not onboarding.get("onboarded") and not onboarding.get("sense_running") and bool(diagnosis.get("protected"))
+        )
     return diagnosis.get("verdict") in _REACHED[wait_for]
+
+
+def offboarded_reason(state: dict) -> str | None:
+    """The verdict after offboarding: offboarded and protected, or why not."""
+    if not state["diagnosis"].get("protected"):
+        return "unprotected"
+    if state["onboarding"].get("onboarded") or state["onboarding"].get("sense_running"):
+        return "offboarding_failed"
+    return None
 
 
 class ActionModule(MdeActionBase):
@@ -65,6 +79,8 @@ class ActionModule(MdeActionBase):
             return gather(self, task_vars, args["av_name_patterns"], args["support_policy"], expected)
 
         wait_for = args["wait_for"]
+        if args["wait_timeout"] < 0 or args["wait_interval"] < 1:
+            raise MdeError("invalid_argument", "wait_timeout must be 0 or more and wait_interval at least 1 (seconds)")
         polls = 1
         started = self.clock()
         state = read()
@@ -76,11 +92,16 @@ class ActionModule(MdeActionBase):
                 polls += 1
         result = dict(state)
         result.update(changed=False, step="verify_mode", polls=polls, waited_s=round(self.clock() - started, 1))
-        if args["rollout"] is not None:
-            options = PlanOptions(**args["rollout"])
-            plan = plan_host(state, state["diagnosis"], options)
+        if args["rollout"] is not None or args["offboard"] is not None:
+            if args["rollout"] is not None:
+                plan = plan_host(state, state["diagnosis"], PlanOptions(**args["rollout"]))
+            else:
+                plan = plan_offboard(state, state["diagnosis"], bool(args["offboard"]["allow_reboot"]))
             refused = plan["action"] == "refuse"
             result.update(step="assess", plan=plan, reason=plan["reason"] if refused else None, detail=plan["detail"])
+            return result
+        if wait_for == "offboarded":
+            result.update(reason=offboarded_reason(state), detail=state["diagnosis"]["summary"])
             return result
         reason = verdict_reason(state["diagnosis"])
         if wait_for in ("passive", "active_by_design") and reason is None and not reached(state, wait_for):

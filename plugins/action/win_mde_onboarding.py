@@ -37,7 +37,12 @@ from ansible_collections.mdeops.defender.plugins.module_utils._package import (
 )
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase, display
 from ansible_collections.mdeops.defender.plugins.plugin_utils._args import check_org_id
-from ansible_collections.mdeops.defender.plugins.plugin_utils._host_read import assessed_state, gather, interpret, read_args
+from ansible_collections.mdeops.defender.plugins.plugin_utils._host_read import (
+    assessed_state,
+    gather,
+    interpret,
+    read_args,
+)
 
 _SUPPORT_POLICY = "microsoft"
 
@@ -210,8 +215,10 @@ class ActionModule(MdeActionBase):
                 % (package["org_id"], after["org_id"], after["org_id"]),
             )
         pending = not args["wait"] and onb.still_starting(state, raw.get("script_run"), after)
-        failure = None if pending else onb.evaluate(
-            state, args["timeout"], raw.get("installer"), raw.get("script_run"), after, events
+        failure = (
+            None
+            if pending
+            else onb.evaluate(state, args["timeout"], raw.get("installer"), raw.get("script_run"), after, events)
         )
         if failure:
             raise MdeError(failure[0], failure[1])

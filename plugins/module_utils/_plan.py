@@ -35,10 +35,10 @@ from dataclasses import dataclass
 from ._mode import is_passive_goal
 from ._rules_versions import version_tuple
 
-ACTIONS = ("refuse", "done", "rollout", "repair")
-GOALS = ("passive", "active_by_design")
+ACTIONS = ("refuse", "done", "rollout", "repair", "offboard")
+GOALS = ("passive", "active_by_design", "offboarded")
 #: Every step a plan can hold, in the only order they can run in.
-STEPS = ("passive_off", "registry", "group_policy", "onboard", "reboot", "verify_mode")
+STEPS = ("passive_off", "registry", "group_policy", "onboard", "reboot", "offboard", "verify_mode")
 PASSIVE_METHODS = ("registry", "group_policy", "none")
 
 #: Problems that refuse a host whatever the options say (it is left exactly as it is).
@@ -131,7 +131,7 @@ def _plan(action: str, goal: str, steps: list[str], reason: str | None, detail: 
         "reason": reason,
         "detail": detail,
         "passive_value": passive_value,
-        "wave": action in ("rollout", "repair"),
+        "wave": action in ("rollout", "repair", "offboard"),
     }
 
 
@@ -223,6 +223,45 @@ def _plan_host(state: dict, diagnosis: dict, options: PlanOptions) -> dict:
     return _plan("rollout", goal, steps, None, "steps: %s" % ", ".join(s for s in STEPS if s in steps))
 
 
+def plan_offboard(state: dict, diagnosis: dict, allow_reboot: bool) -> dict:
+    """The plan of one host for the mde_offboard role: passive mode off first, then offboarding.
+
+    The host must stay protected (§1.5): offboarding a passive host whose third-party antivirus does
+    not protect would leave Defender passive or disabled. ForceDefenderPassiveMode goes back to 0
+    and the host reboots (Microsoft's way back to active, §1.2) before the package runs; without
+    consent to reboot such a host is refused, left as it is.
+    """
+    errors = _errors(diagnosis)
+    wrong = _first(errors, ("wrong_org",))
+    if wrong is not None:
+        return _plan("refuse", "offboarded", [], "wrong_org", wrong.get("msg") or "")
+    policy = state.get("policy") or {}
+    onboarding = state.get("onboarding") or {}
+    mode = (state.get("defender") or {}).get("mode")
+    steps: list[str] = []
+    if policy.get("force_defender_passive_mode") == 1 or policy.get("guide_force_passive_mode") is not None:
+        steps.append("passive_off")
+        if is_passive_goal(str(mode)) or mode == "disabled":
+            steps.append("reboot")
+    if onboarding.get("onboarded") or onboarding.get("sense_running"):
+        steps.append("offboard")
+    protected = bool(diagnosis.get("protected"))
+    if "reboot" in steps and not allow_reboot and not protected:
+        return _plan(
+            "refuse",
+            "offboarded",
+            [],
+            "unprotected",
+            "Defender is %s and the third-party antivirus does not protect this host: offboarding needs a reboot "
+            "first so that Defender is active again; allow it (mde_offboard_allow_reboot) or turn the other "
+            "antivirus back on." % mode,
+        )
+    if not steps:
+        return _plan("done", "offboarded", [], None, "not onboarded, ForceDefenderPassiveMode not set")
+    steps.append("verify_mode")
+    return _plan("offboard", "offboarded", steps, None, "steps: %s" % ", ".join(s for s in STEPS if s in steps))
+
+
 def _active_detail(no_av: dict | None) -> str:
     why = (no_av or {}).get("msg") or "No third-party antivirus provides real-time protection."
     return "%s. Defender stays the active antivirus: onboarded for EDR, never set to passive." % why.rstrip(".")
@@ -240,5 +279,6 @@ __all__ = [
     "is_server",
     "is_unprotected",
     "plan_host",
+    "plan_offboard",
     "tamper_lock_predicted",
 ]

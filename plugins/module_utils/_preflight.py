@@ -211,7 +211,9 @@ def fleet_problems(role: str, assessments: Mapping[str, dict], given: Mapping[st
         return []
     problems = []
     onboard = sorted(h for h, a in assessments.items() if "onboard" in (a["plan"].get("steps") or []))
-    if onboard and not (given.get("mde_rollout_onboarding_package") or given.get("mde_rollout_onboarding_remote_package")):
+    if onboard and not (
+        given.get("mde_rollout_onboarding_package") or given.get("mde_rollout_onboarding_remote_package")
+    ):
         problems.append(
             "%d host(s) need onboarding (%s) and neither mde_rollout_onboarding_package nor "
             "mde_rollout_onboarding_remote_package is set" % (len(onboard), _some(onboard))

@@ -55,9 +55,12 @@ def _failure_of(result: dict, step: str, failed_action: str | None = None) -> Ve
     """The verdict of one result when it is a failure (``None``: the step is fine)."""
     reason = result.get("reason")
     failed = bool(result.get("failed")) or bool(result.get("unreachable"))
+    short_action = (failed_action or "").rsplit(".", 1)[-1]
+    if not reason and result.get("rebooted") is False:
+        failed = True  # win_reboot with failed_when: false - the host did not come back
+        short_action = "win_reboot"
     if not failed and not reason:
         return None
-    short_action = (failed_action or "").rsplit(".", 1)[-1]
     if not reason and short_action in _ACTION_REASONS:
         step, reason = _ACTION_REASONS[short_action]
     if not reason:
@@ -103,7 +106,7 @@ def device_name(state: dict) -> str | None:
     domain = state.get("domain") or {}
     name = host + (".%s" % domain["name"] if domain.get("joined") and domain.get("name") else "")
     name = name.strip().rstrip(".").lower()
-    if not host or len(name) > 255 or any(ord(ch) < 32 or ch in "\"\\" for ch in name):
+    if not host or len(name) > 255 or any(ord(ch) < 32 or ch in '"\\' for ch in name):
         return None
     return name
 
@@ -113,7 +116,7 @@ def record_result(
 ) -> tuple[dict, Verdict | None]:
     """Record one host-level result; returns the new record and its failing verdict, if any."""
     fallback = record.get("current_step") or "assess"
-    named = step or result.get("step") or result.get("mde_step")
+    named = step or result.get("step") or ("reboot" if "rebooted" in result else None)
     rstep = report_step(named, fallback)
     verdict = _failure_of(result, rstep, failed_action)
     if verdict is not None:
@@ -134,8 +137,11 @@ def record_result(
         reboots = 0
     outcome = "failed" if verdict is not None and not result.get("unreachable") else outcome_of(result)
     record = update_progress(record, rstep, outcome, reboots=reboots, **extra)
-    if verdict is None and state is not None and record.get("unprotected") and (state.get("diagnosis") or {}).get(
-        "protected"
+    if (
+        verdict is None
+        and state is not None
+        and record.get("unprotected")
+        and (state.get("diagnosis") or {}).get("protected")
     ):
         record["unprotected"] = False
     return record, verdict

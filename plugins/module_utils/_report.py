@@ -489,3 +489,34 @@ def set_stats_totals(report: dict) -> dict:
     out["mde_problems"] = t["by_problem"]
     out["mde_modes"] = t["by_mode"]
     return out
+
+
+#: Outcomes that are not a success: the hosts to fix first, in this order.
+NEEDS_ATTENTION = ("unprotected", "failed", "refused", "unreachable", "audited", "pending_reboot", "not_run")
+
+
+def summary_lines(report: dict, paths: dict | None = None, most: int = 10) -> list[str]:
+    """A short summary for the end of a run: counts by outcome, the hosts to fix first, the report's paths."""
+    totals = report["totals"]
+    by = totals["by_outcome"]
+    counts = ", ".join("%d %s" % (by[o], o.replace("_", " ")) for o in ATTENTION if by.get(o))
+    lines = ["%d host(s): %s" % (totals["hosts"], counts or "none")]
+    first = [r for r in report["hosts"] if r["outcome"] in NEEDS_ATTENTION]
+    if first:
+        lines.append("Fix first (%d):" % len(first))
+        for record in first[:most]:
+            lines.append(
+                "  %s: %s%s"
+                % (
+                    record["name"],
+                    record["outcome"].replace("_", " "),
+                    (" - %s" % record["reason"]) if record.get("reason") else "",
+                )
+            )
+        if len(first) > most:
+            lines.append("  ... and %d more (see the report)" % (len(first) - most))
+    else:
+        lines.append("Nothing to fix.")
+    if paths:
+        lines.append("Report: %s (also %s, %s)" % (paths.get("html"), paths.get("json"), paths.get("csv")))
+    return lines

@@ -39,10 +39,14 @@ SPECS: dict = {
                     confirm_edr=dict(type="bool", default=False),
                 ),
             ),
-            wait_for=dict(type="str", choices=["none", "passive", "active_by_design", "onboarded"], default="none"),
+            offboard=dict(type="dict", options=dict(allow_reboot=dict(type="bool", default=False))),
+            wait_for=dict(
+                type="str", choices=["none", "passive", "active_by_design", "onboarded", "offboarded"], default="none"
+            ),
             wait_timeout=dict(type="int", default=300),
             wait_interval=dict(type="int", default=10),
         ),
+        mutually_exclusive=[["rollout", "offboard"]],
     ),
     "win_antivirus_info": dict(
         argument_spec=dict(
@@ -68,6 +72,7 @@ SPECS: dict = {
             step=dict(type="str", choices=list(PROGRESS_STEPS)),
             fleet=dict(type="raw"),
             failed_action=dict(type="str"),
+            gate=dict(type="bool", default=True),
             outcome=dict(type="str", choices=["ok", "changed", "skipped", "failed", "not_run"]),
             reboots=dict(type="int", default=0),
             set=dict(type="dict"),

@@ -50,6 +50,12 @@ options:
   failed_action:
     description: In a rescue, the action of the task that failed (C(ansible_failed_task.action)).
     type: str
+  gate:
+    description:
+      - Stop the host at the first failing verdict. V(false) records the verdicts (the report shows them) without
+        failing the host - an audit that must not fail the play.
+    type: bool
+    default: true
   outcome:
     description: Record O(step) with this outcome, without a result (for example a reboot that is still pending).
     type: str

@@ -83,6 +83,19 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+summary:
+  description:
+    - A short summary for the end of the run, one line per item - the number of hosts by outcome, the hosts to fix
+      first (unprotected, failed, refused, unreachable, not compliant, waiting for a reboot, not run; at most 10) with
+      their reason, and where the report is. The collection's playbooks print it as their last task.
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - "14 host(s): 1 failed, 2 refused, 1 unreachable, 3 converged, 7 compliant"
+    - "Fix first (4):"
+    - "  srv-2022-tp: refused - tamper_protection_blocks_passive"
+    - "Report: reports/fleet-report.html (also reports/fleet-report.json, reports/fleet-report.csv)"
 totals:
   description: Fleet totals (see the report's JSON schema in the collection's docs).
   returned: always

@@ -45,10 +45,12 @@ options:
       - V(active_by_design) - onboarded with the sensor running and Defender the active antivirus (no third-party
         antivirus to stand aside for); a host that reaches V(passive) also ends the wait.
       - V(onboarded) - C(OnboardingState) 1 and the Sense service running.
+      - V(offboarded) - not onboarded, the Sense service stopped, and the host protected (Defender active, or the
+        third-party antivirus).
       - V(none) - read once.
       - In check mode the host is read once.
     type: str
-    choices: [none, passive, active_by_design, onboarded]
+    choices: [none, passive, active_by_design, onboarded, offboarded]
     default: none
   wait_timeout:
     description: The longest wait, in seconds, for O(wait_for). The verdict is given after it.
@@ -84,6 +86,17 @@ options:
         default: false
       confirm_edr:
         description: Compliant hosts still join a wave, to have their EDR confirmed through the Defender API.
+        type: bool
+        default: false
+  offboard:
+    description:
+      - Plan this host's offboarding as the C(mdeops.defender.mde_offboard) role does (RV(plan)) - ForceDefenderPassiveMode
+        back to 0 and a reboot first where Defender is passive or off, then the offboarding package. Mutually exclusive
+        with O(rollout).
+    type: dict
+    suboptions:
+      allow_reboot:
+        description: A reboot is allowed; without it a host that would be left unprotected is refused.
         type: bool
         default: false
 extends_documentation_fragment:

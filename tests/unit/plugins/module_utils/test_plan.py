@@ -77,7 +77,11 @@ def test_onboarded_server_with_value_and_active_needs_only_a_reboot():
 def test_clients_get_the_value_only_when_asked():
     new = dict(onboarded=False, org=None, mode="Not running", sense=STOPPED)
     assert "registry" not in plan(raw(**new))["steps"]
-    assert plan(raw(**new), PlanOptions(force_passive_on_clients=True))["steps"] == ["registry", "onboard", "verify_mode"]
+    assert plan(raw(**new), PlanOptions(force_passive_on_clients=True))["steps"] == [
+        "registry",
+        "onboard",
+        "verify_mode",
+    ]
 
 
 def test_host_without_av_is_onboarded_never_set_passive():

@@ -43,7 +43,9 @@ def test_a_failure_without_reason_is_a_host_error_or_a_crash():
 
 
 def test_a_reboot_that_failed_is_reboot_failed():
-    _r, verdict = apply({}, "h", results=[{"failed": True, "msg": "timed out"}], failed_action="ansible.windows.win_reboot")
+    _r, verdict = apply(
+        {}, "h", results=[{"failed": True, "msg": "timed out"}], failed_action="ansible.windows.win_reboot"
+    )
     assert (verdict["reason"], verdict["step"]) == ("reboot_failed", "verify_mode")
 
 
