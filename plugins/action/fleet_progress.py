@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _progress
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
-from ansible_collections.mdeops.defender.plugins.module_utils._report import update_progress
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import ControllerActionBase
 
 FACT = "mde_report_host"
@@ -40,7 +39,7 @@ class ActionModule(ControllerActionBase):
                 failed_action=args["failed_action"],
             )
             if args["outcome"] is not None or args["set"] or args["reboots"]:
-                record = update_progress(
+                record = _progress.update_progress(
                     record,
                     _progress.report_step(args["step"], "verify_mode"),
                     args["outcome"] or "ok",

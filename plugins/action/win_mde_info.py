@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.mdeops.defender.plugins.module_utils._plan import PlanOptions, plan_host, plan_offboard
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
+from ansible_collections.mdeops.defender.plugins.module_utils._plan import PlanOptions, plan_host, plan_offboard
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase
 from ansible_collections.mdeops.defender.plugins.plugin_utils._args import check_org_id
 from ansible_collections.mdeops.defender.plugins.plugin_utils._host_read import gather

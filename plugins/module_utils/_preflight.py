@@ -121,7 +121,7 @@ def parse_waves(value: Any, name: str = "mde_waves") -> list[int | str]:
         else:
             waves.append(wave)
     if problems:
-        raise PreflightError(problems + ["Waves are host counts (1 or more) or percentages (above 0%, at most 100%)."])
+        raise PreflightError([*problems, "Waves are host counts (1 or more) or percentages (above 0%, at most 100%)."])
     return waves
 
 
@@ -268,14 +268,14 @@ def duplicate_hosts(assessments: Mapping[str, dict]) -> dict[str, dict]:
 
 
 __all__ = [
-    "duplicate_hosts",
-    "fleet_problems",
-    "machine_identity",
     "DEFAULT_WAVES",
     "PLAYBOOK_VARS",
     "ROLE_PREFIXES",
     "PreflightError",
     "check_installer_file",
+    "duplicate_hosts",
+    "fleet_problems",
+    "machine_identity",
     "not_found",
     "parse_percentage",
     "parse_waves",

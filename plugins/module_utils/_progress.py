@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._reasons import REASONS, family_of, remediation_of
-from ._report import STEPS, outcome_of, update_progress
+from ._report import STEP_OUTCOMES, STEPS
 
 #: Steps a result may name that are recorded under another report step.
 _STEP_ALIASES = {"reboot": "verify_mode", "passive_off": "registry"}
@@ -36,6 +36,43 @@ _STATE_KEYS = (
     "diagnosis",
     "computer",
 )
+
+
+def update_progress(progress: dict, step: str, outcome: object = "ok", reboots: int = 0, **extra: object) -> dict:
+    """A copy of a host's progress record with ``step`` set to ``outcome`` (a result or a name).
+
+    A step already ``changed`` stays ``changed`` when it is checked again as ``ok``; ``reboots`` is
+    added; ``extra`` keys (``pending_reboot``, ``held``, ``done``, ...) are merged.
+    """
+    if step not in STEPS:
+        raise ValueError("unknown step %r; expected one of %s" % (step, ", ".join(STEPS)))
+    value = outcome_of(outcome) if isinstance(outcome, dict) else str(outcome)
+    if value not in STEP_OUTCOMES:
+        raise ValueError("unknown outcome %r; expected one of %s" % (value, ", ".join(STEP_OUTCOMES)))
+    record = dict(progress or {})
+    steps = dict(record.get("steps") or {})
+    if not (steps.get(step) == "changed" and value == "ok"):
+        steps[step] = value
+    record["steps"] = steps
+    record["current_step"] = step
+    record["reboots"] = int(record.get("reboots") or 0) + int(reboots or 0)
+    record.update(extra)
+    return record
+
+
+def outcome_of(result: object) -> str:
+    """The step outcome of a registered task result: ok, changed, skipped, failed or unreachable."""
+    if not isinstance(result, dict):
+        return "ok"
+    if result.get("unreachable"):
+        return "unreachable"
+    if result.get("failed"):
+        return "failed"
+    if result.get("skipped"):
+        return "skipped"
+    if result.get("changed"):
+        return "changed"
+    return "ok"
 
 
 class Verdict(dict):
@@ -212,4 +249,13 @@ def _check_steps() -> None:
 
 _check_steps()
 
-__all__ = ["Verdict", "apply", "device_name", "record_result", "report_step", "wave_verdict"]
+__all__ = [
+    "Verdict",
+    "apply",
+    "device_name",
+    "outcome_of",
+    "record_result",
+    "report_step",
+    "update_progress",
+    "wave_verdict",
+]

@@ -93,43 +93,6 @@ _REFUSAL_REASONS = {
 }
 
 
-def update_progress(progress: dict, step: str, outcome: object = "ok", reboots: int = 0, **extra: object) -> dict:
-    """A copy of a host's progress record with ``step`` set to ``outcome`` (a result or a name).
-
-    A step already ``changed`` stays ``changed`` when it is checked again as ``ok``; ``reboots`` is
-    added; ``extra`` keys (``pending_reboot``, ``held``, ``done``, ...) are merged.
-    """
-    if step not in STEPS:
-        raise ValueError("unknown step %r; expected one of %s" % (step, ", ".join(STEPS)))
-    value = outcome_of(outcome) if isinstance(outcome, dict) else str(outcome)
-    if value not in STEP_OUTCOMES:
-        raise ValueError("unknown outcome %r; expected one of %s" % (value, ", ".join(STEP_OUTCOMES)))
-    record = dict(progress or {})
-    steps = dict(record.get("steps") or {})
-    if not (steps.get(step) == "changed" and value == "ok"):
-        steps[step] = value
-    record["steps"] = steps
-    record["current_step"] = step
-    record["reboots"] = int(record.get("reboots") or 0) + int(reboots or 0)
-    record.update(extra)
-    return record
-
-
-def outcome_of(result: object) -> str:
-    """The step outcome of a registered task result: ok, changed, skipped, failed or unreachable."""
-    if not isinstance(result, dict):
-        return "ok"
-    if result.get("unreachable"):
-        return "unreachable"
-    if result.get("failed"):
-        return "failed"
-    if result.get("skipped"):
-        return "skipped"
-    if result.get("changed"):
-        return "changed"
-    return "ok"
-
-
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
