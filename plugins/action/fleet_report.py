@@ -19,6 +19,10 @@ def _callback_enabled() -> bool:
     return CALLBACK in enabled or "fleet_report" in enabled
 
 
+#: The roles' first read of a host (registered even when the host was unreachable).
+FIRST_READS = ("__mde_rollout_assess", "__mde_verify_info", "__mde_offboard_info")
+
+
 class ActionModule(ControllerActionBase):
     MODULE = "fleet_report"
 
@@ -35,10 +39,17 @@ class ActionModule(ControllerActionBase):
             hv = hostvars.get(name, {}) if hasattr(hostvars, "get") else {}
             facts = hv.get("ansible_facts") or {}
             progress = dict(facts.get("mde_report_host") or {}) if hasattr(facts, "get") else {}
+            # A gate that stopped the host failed, so its record is not a fact: it is in the registered result.
+            gate = hv.get("__mde_report_gate")
+            if isinstance(gate, dict) and gate.get("failed") and isinstance(gate.get("progress"), dict):
+                progress = dict(gate["progress"])
             failure = progress.get("failure")
+            first_read = next((hv.get(v) for v in FIRST_READS if isinstance(hv.get(v), dict)), None)
+            unreachable = (first_read or {}).get("msg") if (first_read or {}).get("unreachable") else None
             records.append(
                 _report.host_record(
                     name,
+                    unreachable=unreachable,
                     mde=progress.get("state"),
                     progress=progress,
                     failure=failure,

@@ -26,9 +26,7 @@ from dataclasses import dataclass
 
 from ._mode import is_passive_goal
 from ._reasons import problem
-from ._rules_versions import version_tuple
-
-CLIENT_DISABLE_ANTISPYWARE_IGNORED_FROM = (4, 18, 2007, 8)
+from ._rules_versions import CLIENT_DISABLE_ANTISPYWARE_IGNORED_FROM, TAMPER_LOCK_FROM, version_tuple
 
 
 def is_protected(state: dict) -> bool:
@@ -190,12 +188,25 @@ def _policies(f: _Facts) -> list[dict]:
     return out
 
 
+def _tamper_locks(f: _Facts) -> bool:
+    return version_tuple(f.defender.get("platform_version")) >= TAMPER_LOCK_FROM
+
+
 def _server_not_passive(f: _Facts) -> list[dict]:
     """§1.1, §1.2, §8, §9.1: a server goes passive only with ForceDefenderPassiveMode set before onboarding."""
     if not (f.server and f.av["third_party_active"] and f.support["supported"]):
         return []
     force = f.policy["force_defender_passive_mode"]
     if f.onboarding["onboarded"] and f.mode == "active":
+        if force != 1 and f.defender.get("tamper_protected") and _tamper_locks(f):
+            return [
+                problem(
+                    "tamper_protection_blocks_passive",
+                    "This server was onboarded without ForceDefenderPassiveMode and tamper protection (platform %s) "
+                    "keeps Defender active: setting the value now cannot make it passive."
+                    % f.defender.get("platform_version"),
+                )
+            ]
         if force != 1:
             return [
                 problem(

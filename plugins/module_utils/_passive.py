@@ -26,7 +26,7 @@ from ._errors import MdeError
 from ._mode import is_passive_goal
 from ._reasons import remediation_of
 from ._registry import FORCE_PASSIVE, GUIDE_ITEM, PASSIVE_ITEM, as_int
-from ._rules_versions import version_tuple
+from ._rules_versions import TAMPER_LOCK_FROM, version_tuple
 
 #: result key -> (registry key, value name), in display order
 VALUES: dict[str, tuple[str, str]] = {
@@ -34,8 +34,6 @@ VALUES: dict[str, tuple[str, str]] = {
     "guide_force_passive_mode": GUIDE_ITEM,
 }
 
-#: §8: from this Defender platform on, tamper protection keeps an onboarded server active.
-TAMPER_LOCK_FROM = (4, 18, 2208, 0)
 
 GUIDE_STATES = ("present", "absent", "unmanaged")
 

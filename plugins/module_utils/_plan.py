@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ._mode import is_passive_goal
-from ._rules_versions import version_tuple
+from ._rules_versions import TAMPER_LOCK_FROM, version_tuple
 
 ACTIONS = ("refuse", "done", "rollout", "repair", "offboard")
 GOALS = ("passive", "active_by_design", "offboarded")
@@ -46,8 +46,6 @@ REFUSE_ALWAYS = ("wrong_org", "unsupported_os", "defender_not_installed", "tampe
 #: Why a host has no third-party antivirus to stand aside for.
 NO_AV_REASONS = ("no_third_party_av", "third_party_av_inactive", "security_center_disabled")
 
-#: §8: from this Defender platform on, tamper protection keeps an onboarded server active.
-TAMPER_LOCK_FROM = (4, 18, 2208, 0)
 
 _SERVER_KINDS = ("server", "domain_controller")
 

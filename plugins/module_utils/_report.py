@@ -75,6 +75,7 @@ STATUSES = ("complete", "incomplete")
 # What the playbook name says about the goal, for callers that do not pass ``run.goal``.
 _GOAL_OF_PLAYBOOK = {"verify": "audit", "offboard": "offboarded"}
 
+_NO_AV_REASONS = ("no_third_party_av", "third_party_av_inactive", "security_center_disabled")
 _REFUSAL_REASONS = {
     "wrong_org",
     "unsupported_os",
@@ -221,6 +222,8 @@ def host_record(
         compliant = False
     elif unreachable is not None:
         outcome = "unreachable"
+    elif failure and goal == "audit":
+        outcome = "audited"  # an audit changes nothing: whatever its reason, the host is not compliant
     elif failure:
         outcome = "refused" if (failed_step == "assess" or (reason in _REFUSAL_REASONS and not changed)) else "failed"
     elif progress.get("pending_reboot"):
@@ -229,7 +232,7 @@ def host_record(
         outcome = "would_change"
     elif _goal_met(goal, mde):
         outcome = "converged" if changed and not check_mode else "compliant"
-    elif goal == "passive" and diag.get("verdict") == "active_by_design":
+    elif goal in ("passive", "audit") and diag.get("verdict") == "active_by_design":
         outcome = "active_by_design"
     elif mde is None:
         outcome = "not_run"
@@ -237,6 +240,9 @@ def host_record(
         outcome = "audited"
     else:
         outcome = "failed" if changed else "refused"
+    if outcome == "active_by_design" and not reason:
+        # why Defender stays active: the reason is part of the outcome
+        reason = next((p.get("reason") for p in problems if p.get("reason") in _NO_AV_REASONS), None)
     if outcome in ("compliant", "converged", "would_change", "active_by_design"):
         # The host went through the run: a step it never recorded was not needed there.
         recorded = progress.get("steps") or {}
