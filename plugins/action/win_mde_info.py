@@ -100,6 +100,10 @@ class ActionModule(MdeActionBase):
             refused = plan["action"] == "refuse"
             result.update(step="assess", plan=plan, reason=plan["reason"] if refused else None, detail=plan["detail"])
             return result
+        if wait_for != "none" and self._task.check_mode:
+            # Nothing the wait is for has happened in check mode: the host is read, not judged.
+            result.update(reason=None, detail="check mode: read once, not judged (%s)" % state["diagnosis"]["summary"])
+            return result
         if wait_for == "offboarded":
             result.update(reason=offboarded_reason(state), detail=state["diagnosis"]["summary"])
             return result

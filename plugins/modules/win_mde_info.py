@@ -48,7 +48,8 @@ options:
       - V(offboarded) - not onboarded, the Sense service stopped, and the host protected (Defender active, or the
         third-party antivirus).
       - V(none) - read once.
-      - In check mode the host is read once.
+      - In check mode the host is read once and not judged (RV(reason) is null): the changes the wait is for did not
+        happen.
     type: str
     choices: [none, passive, active_by_design, onboarded, offboarded]
     default: none

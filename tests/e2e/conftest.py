@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -63,7 +64,10 @@ def ansible_env(base: Path) -> dict[str, str]:
             "ANSIBLE_RETRY_FILES_ENABLED": "False",
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_FORCE_COLOR": "0",
-            "ANSIBLE_DEPRECATION_WARNINGS": "False",
+            # The collection must work without injected facts (the default from ansible-core 2.24) and
+            # must not trigger any deprecation: both are on for every run (WinSim.run checks the output).
+            "ANSIBLE_INJECT_FACT_VARS": "False",
+            "ANSIBLE_DEPRECATION_WARNINGS": "True",
             "ANSIBLE_SYSTEM_WARNINGS": "False",
             "ANSIBLE_STDOUT_CALLBACK": "default",
             "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
@@ -72,6 +76,17 @@ def ansible_env(base: Path) -> dict[str, str]:
         }
     )
     return env
+
+
+DEPRECATION = re.compile(r"\[DEPRECATION WARNING\]:?(.*)")
+
+
+def assert_no_deprecation(output: str) -> None:
+    """No deprecation warning in an ansible run's output (the collection must not trigger any)."""
+    found = DEPRECATION.findall(output)
+    assert not found, (
+        "deprecation warning(s) in the run:\n" + "\n".join(f.strip() for f in found) + "\n\n" + output[-4000:]
+    )
 
 
 class WinSim:
@@ -214,8 +229,12 @@ class WinSim:
         timeout: float = RUN_TIMEOUT,
         env: dict[str, str] | None = None,
         cwd: str | os.PathLike[str] | None = None,
+        allow_deprecations: bool = False,
     ) -> tuple[int, str, str]:
-        """Run a command (``ansible*`` names resolve to this venv's scripts); (rc, stdout, stderr)."""
+        """Run a command (``ansible*`` names resolve to this venv's scripts); (rc, stdout, stderr).
+
+        Fails when Ansible printed a deprecation warning, unless ``allow_deprecations``.
+        """
         argv = list(cmd)
         if argv and argv[0].startswith("ansible") and os.sep not in argv[0]:
             argv[0] = str(BIN_DIR / argv[0])
@@ -230,6 +249,8 @@ class WinSim:
         out, err = proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
         self.last_output = (out, err)
         self.outputs.append((out, err))
+        if allow_deprecations is False:
+            assert_no_deprecation(out + err)
         return proc.returncode, out, err
 
     def adhoc(self, pattern: str, module: str, args: str | None = None, *extra: str, **kw: Any) -> tuple[int, str, str]:
