@@ -196,7 +196,7 @@ FAULT_KEYS = {
     "sense_start_delay_s",
     "offboarding_exit_code",
 }
-TOP_KEYS = {"defaults", "hosts", "domain", "cloud", "tenant"}
+TOP_KEYS = {"defaults", "hosts", "domain", "cloud", "tenant", "time_scale"}
 
 
 class FleetError(ValueError):
@@ -215,6 +215,11 @@ def validate_fleet(data: dict, source: str = "<fleet>") -> dict:
     unknown = set(data) - TOP_KEYS
     if unknown:
         raise FleetError(f"{source}: unknown top-level keys {sorted(unknown)}; allowed: {sorted(TOP_KEYS)}")
+    scale = data.get("time_scale", 1.0)
+    if not isinstance(scale, int | float) or isinstance(scale, bool) or scale <= 0:
+        raise FleetError(
+            f"{source}: time_scale must be a number > 0 (real seconds per simulated second), got {scale!r}"
+        )
     hosts = data.get("hosts")
     if not isinstance(hosts, dict) or not hosts:
         raise FleetError(f"{source}: 'hosts' must be a non-empty mapping of host name to settings")
@@ -308,8 +313,8 @@ def _av_entry(av: dict, workstation: bool) -> dict:
     }
 
 
-def new_state(name: str, settings: dict) -> dict:
-    """The initial persisted state of a host from its merged fleet settings."""
+def new_state(name: str, settings: dict, now: float | None = None) -> dict:
+    """The initial persisted state of a host from its merged fleet settings (``now``: simulated time)."""
     os_info = resolve_os(settings.get("os"))
     if settings.get("domain_controller"):
         os_info["product_type"] = 2
@@ -323,7 +328,7 @@ def new_state(name: str, settings: dict) -> dict:
     default_installed = not legacy and (build != 9600 or unified)
     installed = bool(settings.get("defender_installed", default_installed))
     sense_installed = bool(settings.get("sense_installed", not legacy and (not downlevel_server or unified)))
-    now = time.time()
+    now = time.time() if now is None else now
     creds = {"username": "ansible", "password": DEFAULT_PASSWORD}
     creds.update(settings.get("credentials") or {})
     hostname = settings.get("hostname") or name.split(".")[0].upper()[:15]

@@ -16,12 +16,12 @@ import ntpath
 import os
 import tempfile
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import rules
+from .clock import HostClock
 
 # FILETIME: 100 ns intervals since 1601-01-01.
 _EPOCH_AS_FILETIME = 116444736000000000
@@ -83,8 +83,10 @@ class SimHost:
     worker threads.
     """
 
-    def __init__(self, name: str, state: dict, state_dir: str | None) -> None:
+    def __init__(self, name: str, state: dict, state_dir: str | None, clock: HostClock | None = None) -> None:
         self.name = name
+        #: Simulated time (``clock.py``): the fleet's clock plus the virtual time of the running command.
+        self.clock = clock or HostClock()
         self.state = state
         self.state_dir = state_dir
         self.lock = threading.RLock()
@@ -163,7 +165,36 @@ class SimHost:
 
     # ------------------------------------------------------------------ clock / boot
     def now(self) -> float:
-        return time.time()
+        return self.clock.now()
+
+    def begin_command(self) -> None:
+        """A command starts: its virtual time starts at the host's time; due timers run first."""
+        self.clock.begin_command()
+        self.tick()
+
+    def end_command(self) -> float:
+        """The command ends; returns the real seconds its answer must be held back (``clock.py``)."""
+        return self.clock.end_command()
+
+    def advance(self, seconds: float) -> float:
+        """Let ``seconds`` of simulated time pass on this host; returns the new time.
+
+        Inside a command this is virtual time (nothing sleeps). The timers that fall due run in
+        order, each at its own time, so a wait observes what happens during it.
+        """
+        return self.advance_to(self.now() + max(0.0, float(seconds)))
+
+    def advance_to(self, target: float) -> float:
+        """Let simulated time pass until ``target`` (see ``advance``); never goes back."""
+        with self.lock:
+            while True:
+                due = [float(t["at"]) for t in self.state.get("timers") or [] if float(t["at"]) <= target]
+                if not due:
+                    break
+                self.clock.set_time(min(due))
+                self.tick()
+            self.clock.set_time(target)
+            return self.now()
 
     @property
     def last_boot_filetime(self) -> int:
