@@ -40,7 +40,9 @@ _OFFBOARD_NAME_RE = re.compile(
 _MDM_NAME_RE = re.compile(r"(?i)\.(onboarding|offboarding)$")
 _REG_ADD_RE = re.compile(r'(?i)/v\s+(OnboardingInfo|696C1FA1-4030-4FA4-8713-FAF9B2EA7C0A)\s+/t\s+REG_SZ\s+/f\s+/d\s+"')
 _ORG_FALLBACK_RE = re.compile(r"(?i)orgId\W{1,12}([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
-_INTERACTIVE_RE = re.compile(r"(?im)^\s*set\s+/p\s+\w+\s*=|^\s*:USER_CONSENT\b")
+# A prompt read from the console. "Set /P errorMsg=<file" (the error path of the Group Policy
+# scripts) reads a file, not the console, and is not interactive.
+_INTERACTIVE_RE = re.compile(r"(?im)^\s*set\s+/p\s+\w+\s*=(?![^\r\n]*<)|^\s*:USER_CONSENT\b")
 
 _FILETIME_EPOCH = datetime.datetime(1601, 1, 1, tzinfo=datetime.timezone.utc)
 

@@ -67,7 +67,8 @@ _REG_ADD = re.compile(
     r'(?i)\breg(?:\.exe)?\s+add\s+"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Advanced Threat Protection"'
     r'\s+/v\s+(?P<name>[^\s"]+)\s+/t\s+REG_SZ\s+/f\s+/d\s+"'
 )
-_SET_P = re.compile(r"(?im)^\s*set\s+/p\s")
+# A console prompt; "Set /P x=<file" reads a file.
+_SET_P = re.compile(r"(?im)^\s*set\s+/p\s(?![^\r\n]*<)")
 _GUID = re.compile(r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _FILETIME_EPOCH = datetime.datetime(1601, 1, 1, tzinfo=datetime.UTC)
 
