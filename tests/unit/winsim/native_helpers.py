@@ -57,7 +57,7 @@ def cmd(host: SimHost, line: str, **kw: Any) -> NativeProcess:
 def batch(host: SimHost, text: str, name: str = "test.cmd", args: str = "", **kw: Any) -> NativeProcess:
     """Write a batch file and run it the way Invoke-MdeOnboardingScript does (cmd.exe /d /c "<path>")."""
     path = SCRIPT_DIR + "\\" + name
-    host.write_file(path, text.replace("\n", "\r\n").encode("ascii"))
+    host.write_file(path, text.replace("\r\n", "\n").replace("\n", "\r\n").encode("ascii"))
     return cmd(host, '""%s"%s"' % (path, (" " + args) if args else ""), **kw)
 
 

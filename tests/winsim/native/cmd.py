@@ -84,7 +84,8 @@ class Script:
         self.path = path
         self.name = ntpath.basename(path)
         text = data.decode(OEM, errors="replace")
-        self.lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+        # cmd.exe drops every carriage return of a line it reads.
+        self.lines = [line.replace("\r", "") for line in text.split("\n")]
         self._cache: dict[int, list[tuple[list[str], Node]]] = {}
 
     def label_at(self, index: int) -> str | None:
