@@ -1,9 +1,17 @@
-"""Generate Defender for Endpoint onboarding/offboarding packages for tests and the demo.
+r"""Generate Defender for Endpoint onboarding/offboarding packages for tests and the demo.
 
-The scripts have the structure of the portal's (mde-facts §3.1, §3.2, §3.4): a ``reg add``
-of ``OnboardingInfo`` (or the offboarding value) whose data is JSON with a JSON ``body``
-holding ``orgId``, the WDATPOnboarding/WDATPOffboarding events, and ``EXIT /B %errorCode%``.
-Signatures and certificates are placeholders: nothing here is Microsoft's.
+The scripts follow the control flow of the portal's Group Policy scripts as public copies show
+it (mde-facts §3.1, §3.2, §3.4; docs/simulator.md): ``net session`` as the privilege check (65),
+removal of a leftover offboarding value (5), ``reg add`` of ``OnboardingInfo`` (10) whose data is
+JSON with a JSON ``body`` holding ``orgId``, ``net start sense`` unless ``sc query`` shows it
+running (event 10), then polls 5 s apart with ``timeout 5 >NUL 2>&1``: Sense RUNNING (15, or 30
+while it is still START_PENDING), ``Status\OnboardingState`` present (35) and ``0x1`` (40); the
+WDATPOnboarding events (20 on success, the error code on failure, read back from
+``%TMP%\senseTmp.txt`` with ``Set /P``) and ``EXIT /B %errorCode%``. The local script adds the
+``set /p`` consent loop and a final ``pause``. Offboarding: org check (70), removal of
+``OnboardingInfo`` (5), the offboarding value (10), a poll for STOPPED 10 s apart (15). Like the
+portal's, the checks inside a parenthesised block read ``%ERRORLEVEL%`` as it was when the block
+was read. The texts are the fixture's own; signatures and certificates are placeholders.
 
 Usage: ``python -m tests.winsim.packages --org ORG --out DIR [--kind onboarding|offboarding]``
 """
@@ -312,7 +320,6 @@ goto EXIT
 {error}
 :EXIT
 if exist {_TMP} del {_TMP}
-pause
 EXIT /B %errorCode%
 """
     return _lines(_common_start("offboarding"), main)
