@@ -27,6 +27,7 @@ import uuid
 import zipfile
 
 from .native import argv
+from .native.msiexec import MSI_SIGNATURE
 
 OFFBOARDING_VALUE = "696C1FA1-4030-4FA4-8713-FAF9B2EA7C0A"
 _EPOCH = datetime.datetime(1601, 1, 1, tzinfo=datetime.UTC)
@@ -383,7 +384,7 @@ def write_set(out_dir: str, org_id: str, other_org: str | None = None) -> dict:
 
 def fake_installer() -> bytes:
     """A stand-in for md4ws.msi: the OLE compound-file signature, then filler (not an installer)."""
-    return b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504 + b"simulated md4ws.msi for tests\n"
+    return MSI_SIGNATURE + b"\x00" * 504 + b"simulated md4ws.msi for tests\n"
 
 
 def _zip_without_script() -> bytes:

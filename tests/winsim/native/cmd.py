@@ -143,6 +143,7 @@ class Shell:
         self.std = Handles(ctx.stdin, ctx.stdout, ctx.stderr)
         self.where = "cmd /c"
         self.script: Script | None = None
+        self.not_found = False  # the last command was not found (see cmd_exe)
         self._seen: dict[tuple, float] = {}
 
     # -- variables
@@ -382,6 +383,7 @@ class Shell:
         text = node.text.lstrip(" \t;,=")
         if not text.strip():
             return
+        self.not_found = False
         word, rest = self._split_word(text)
         builtin = self._builtin(word)
         if builtin is not None:
@@ -396,6 +398,7 @@ class Shell:
         if found is None:
             h.stderr.write((NOT_RECOGNISED % word).encode(OEM))
             self.errorlevel = 9009
+            self.not_found = True
             return
         image, spec = found
         if spec is None:
@@ -697,4 +700,5 @@ def cmd_exe(ctx: Ctx, argv: list[str], command_line: str) -> Generator[float, No
         yield from shell.run_command_line(line)
     except CmdExit as exc:
         return exc.code
-    return shell.errorlevel
+    # UNCONFIRMED: ERRORLEVEL is 9009 after a command that is not found, cmd.exe's exit code is 1.
+    return 1 if shell.not_found and shell.errorlevel == 9009 else shell.errorlevel

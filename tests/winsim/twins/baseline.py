@@ -10,21 +10,17 @@ the benchmark can compare the collection with it on the same simulated fleet.
   single, explode, remote; ecosystem-notes §13). The transfer itself is ``put_file`` (payload.py).
 * ``community.windows.win_unzip`` and ``Expand-Archive`` (win_shell / win_powershell): zip
   members land in the host's simulated filesystem.
-* ``ansible.windows.win_command``: runs a ``.cmd`` found in the simulated filesystem. An
-  onboarding or offboarding script does exactly what the collection's onboarding twin does
-  (``onboarding.run_onboarding`` / ``run_offboarding``); ``msiexec /i md4ws.msi`` is
-  ``onboarding.install_unified_agent``. Anything else fails, naming the command line.
+* ``ansible.windows.win_command`` (and ``win_shell`` with ``executable: cmd``): the command line
+  runs on the native model (``tests/winsim/native``) the way Start-AnsibleWindowsProcess starts
+  it: stdin a pipe (so ``timeout`` in a script fails at once), a console, no time limit. The
+  portal's ``.cmd`` scripts, ``msiexec /i md4ws.msi`` and the other modelled programs do what
+  Windows does; anything not modelled fails, naming the command line.
 * ``ansible.windows.win_shell`` / ``win_powershell``: a handful of PowerShell pipelines
   (``Get-MpComputerStatus``, ``Get-WinEvent``, ``Expand-Archive`` with ``Select-Object``,
   ``ConvertTo-Json``, ``Format-List``, ``Out-String``). Anything else fails, naming the statement.
 * ``ansible.windows.win_regedit``: set / delete registry values and keys, with check mode and
   the module's diff (``0x%08x`` for DWORDs).
 * ``ansible.windows.win_service_info``: the module's service dicts from ``state["services"]``.
-
-MODEL (not documented): the portal's script is run by win_command without the extra wait for
-Sense that win_mde_onboarding's PowerShell adds (``SCRIPT_SENSE_WAIT_S`` = 0): with a
-``sense_start_delay_s`` fault the script ends while Sense is still start-pending, and Sense comes
-up later (the onboarding twin's timer).
 """
 
 from __future__ import annotations
@@ -40,9 +36,9 @@ import re
 import zipfile
 from typing import Any
 
-from .. import raw
+from .. import native, raw
 from ..host import SimHost, norm_path
-from . import ModuleFail, check_args, common, onboarding, twin
+from . import ModuleFail, check_args, common, twin
 
 WIN_COPY = "ansible.windows.win_copy"
 WIN_UNZIP = "community.windows.win_unzip"
@@ -52,8 +48,6 @@ WIN_POWERSHELL = "ansible.windows.win_powershell"
 WIN_REGEDIT = "ansible.windows.win_regedit"
 WIN_SERVICE_INFO = "ansible.windows.win_service_info"
 
-#: See the module docstring (MODEL).
-SCRIPT_SENSE_WAIT_S = 0
 NO_EVENTS = "Get-WinEvent : No events were found that match the specified selection criteria."
 _TRUE = {"true", "yes", "on", "1", "y"}
 
@@ -418,123 +412,36 @@ def win_unzip(host, args, ctx):
 
 
 # ----------------------------------------------------------------------------- win_command
-def split_command_line(line: str) -> list[str]:
-    """CommandLineToArgvW, simplified: whitespace separates, double quotes group, ``\\"`` escapes."""
-    out, buf, quoted, i = [], [], False, 0
-    started = False
-    while i < len(line):
-        ch = line[i]
-        if ch == "\\":
-            j = i
-            while j < len(line) and line[j] == "\\":
-                j += 1
-            if j < len(line) and line[j] == '"':
-                buf.append("\\" * ((j - i) // 2))
-                if (j - i) % 2:
-                    buf.append('"')
-                    i = j + 1
-                    started = True
-                    continue
-                i = j
-                continue
-            buf.append("\\" * (j - i))
-            i = j
-            started = True
-            continue
-        if ch == '"':
-            quoted = not quoted
-            started = True
-        elif ch in " \t" and not quoted:
-            if started:
-                out.append("".join(buf))
-                buf, started = [], False
-        else:
-            buf.append(ch)
-            started = True
-        i += 1
-    if started:
-        out.append("".join(buf))
-    return out
+def run_command_line(host: SimHost, line: str, cwd: str, stdin: str | None = None) -> tuple[int, str, str]:
+    """One command line as ansible.windows' Start-AnsibleWindowsProcess runs it, on the native model.
 
-
-def _not_recognised(name: str) -> str:
-    return "'%s' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n" % name
-
-
-def _run_script(host: SimHost, path: str, ctx) -> tuple[int, str, str]:
-    """Run a .cmd of the simulated filesystem: the portal's onboarding/offboarding scripts only."""
-    text = (host.read_file(path) or b"").decode("utf-8-sig", errors="replace")
-    # The local (interactive) script waits at 'set /p' forever with no console input; the
-    # collection's module stops it at its timeout, win_command has none.
-    if onboarding._SET_P.search(text):
-        raise ModuleFail(
-            "winsim: %s prompts with 'set /p' and never ends without console input under win_command "
-            "(use the Group Policy package); the simulator refuses to hang" % path,
-            rc=None,
+    Its CreateProcess gives the child anonymous pipes for all three handles (stdin carries the
+    ``stdin`` option, then end of file) and a console of its own; the module waits for the end
+    without a limit.
+    """
+    try:
+        proc = native.start(
+            host,
+            line,
+            stdin=(stdin or "").encode("utf-8"),
+            stdin_redirected=True,
+            has_console=True,
+            cwd=cwd,
+            env=native.default_environment(host),
         )
-    if onboarding.reg_add_value(text, "OnboardingInfo") is not None:
-        run = onboarding.run_onboarding(host, text, SCRIPT_SENSE_WAIT_S, ctx)
-    elif onboarding.reg_add_value(text, onboarding.OFFBOARDING_VALUE) is not None or re.search(
-        r"(?i)offboard", ntpath.basename(path)
-    ):
-        run = onboarding.run_offboarding(host, text, SCRIPT_SENSE_WAIT_S, ctx)
-    elif re.search(r"(?i)onboard", ntpath.basename(path)):
-        # An onboarding script without its OnboardingInfo line: the script's step 10 fails.
-        run = onboarding.run_onboarding(host, text, SCRIPT_SENSE_WAIT_S, ctx)
-    else:
+        proc.run_until(None)
+    except native.NativeStartError as exc:
+        raise ModuleFail("Failed to run: '%s': %s" % (line, exc.message), rc=exc.winerror, cmd=line) from None
+    except native.NativeBlocked:
         raise ModuleFail(
-            "winsim: %s is not a Defender for Endpoint onboarding or offboarding script; the simulated host "
-            "runs no other batch files" % path,
+            "winsim: '%s' never ends on the simulated host (it waits for console input or loops for ever); "
+            "win_command waits without a limit, so on Windows the task would hang" % line,
             rc=None,
-        )
-    code = run["exit_code"]
-    return (1 if code is None else int(code)), "", ""
-
-
-def _run_msiexec(host: SimHost, argv: list[str], cwd: str) -> tuple[int, str, str]:
-    flags = [a.lower() for a in argv]
-    index = next((i for i, a in enumerate(flags) if i > 0 and a in ("/i", "-i")), None)
-    if index is None:
-        raise ModuleFail("winsim: msiexec is simulated for '/i <md4ws.msi>' only, got: %s" % " ".join(argv), rc=None)
-    if index + 1 >= len(argv):
-        return 1639, "", "Invalid command line argument.\r\n"
-    package = _abs(host, argv[index + 1], cwd)
-    force_passive = any(a.upper() == "FORCEPASSIVEMODE=1" for a in argv)
-    if host.read_file(package) is None:
-        return 1619, "", "This installation package could not be opened.\r\n"
-    install = onboarding.install_unified_agent(host, package, force_passive, check_mode=False)
-    if install["already_installed"]:
-        return 0, "", ""
-    return int(install["exit_code"] or 0), "", ""
-
-
-def run_command_line(host: SimHost, line: str, cwd: str, ctx) -> tuple[int, str, str]:
-    """One Windows command line on the simulated host: ``[cmd.exe /c] <script.cmd>`` or msiexec."""
-    argv = split_command_line(line)
-    if not argv:
-        raise ModuleFail("winsim: empty command line", rc=None)
-    exe = ntpath.basename(argv[0]).lower()
-    via_cmd = exe in ("cmd", "cmd.exe")
-    if via_cmd:
-        switch = next((i for i, a in enumerate(argv[1:], 1) if a.lower() in ("/c", "/k")), None)
-        if switch is None or switch + 1 >= len(argv):
-            raise ModuleFail("winsim: cmd.exe without /c <command> is not simulated: %s" % line, rc=None)
-        argv = argv[switch + 1 :]
-        exe = ntpath.basename(argv[0]).lower()
-    if exe in ("msiexec", "msiexec.exe"):
-        return _run_msiexec(host, argv, cwd)
-    if exe.endswith((".cmd", ".bat")):
-        path = _abs(host, argv[0], cwd)
-        if host.read_file(path) is None:
-            if via_cmd:
-                return 1, "", _not_recognised(argv[0])
-            raise ModuleFail("Failed to run: '%s': The system cannot find the file specified" % line, rc=2, cmd=line)
-        return _run_script(host, path, ctx)
-    raise ModuleFail(
-        "winsim: ansible.windows.win_command cannot run %r on the simulated host: it runs the .cmd/.bat scripts "
-        "of Defender for Endpoint packages found in the simulated filesystem, and msiexec /i for md4ws.msi" % line,
-        rc=None,
-    )
+        ) from None
+    except native.NativeUnsupported as exc:
+        raise ModuleFail("winsim: ansible.windows.win_command cannot run '%s': %s" % (line, exc), rc=None) from None
+    assert proc.exit_code is not None
+    return proc.exit_code, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
 
 
 @twin(WIN_COMMAND, sample_args={"_raw_params": "cmd.exe /c C:\\Temp\\WindowsDefenderATPOnboardingScript.cmd"})
@@ -578,7 +485,7 @@ def win_command(host, args, ctx):
         result.update(msg="skipped, since %s does not exist" % opts["removes"], skipped=True)
         return result
     start = datetime.datetime.now(datetime.UTC)
-    rc, stdout, stderr = run_command_line(host, line, cwd, ctx)
+    rc, stdout, stderr = run_command_line(host, line, cwd, opts["stdin"])
     result.update(changed=True, stdout=stdout, stderr=stderr, rc=rc, **_now_fields(start))
     if rc != 0:
         raise ModuleFail("non-zero return code", **result)
@@ -923,7 +830,7 @@ def win_shell(host, args, ctx):
     start = datetime.datetime.now(datetime.UTC)
     if executable in ("cmd", "cmd.exe"):
         cwd = _abs(host, opts["chdir"]) if opts["chdir"] else _home(host)
-        rc, stdout, stderr = run_command_line(host, "cmd.exe /c " + cmd, cwd, ctx)
+        rc, stdout, stderr = run_command_line(host, "cmd.exe /c " + cmd, cwd, opts["stdin"])
     elif executable in ("powershell", "powershell.exe", "pwsh", "pwsh.exe"):
         run = run_powershell(host, cmd, module=WIN_SHELL)
         rc, stdout, stderr = run.rc, run.stdout, "".join(e + "\r\n" for e in run.errors)

@@ -47,7 +47,9 @@ import ntpath
 import re
 
 from .. import rules
-from ..host import ATP_POLICY_KEY, ATP_STATUS_KEY, UNINSTALL_KEY, SimHost, timer_action
+from ..host import ATP_POLICY_KEY, ATP_STATUS_KEY, SimHost, timer_action
+from ..native import conditions, msiexec
+from ..native.msiexec import MSI_SIGNATURE
 from . import ModuleFail, check_args, common, twin
 from .mde_info import read_host
 
@@ -57,10 +59,7 @@ APPLICATION = "Application"
 ON_SOURCE = "WDATPOnboarding"
 OFF_SOURCE = "WDATPOffboarding"
 SENSE_LOG = "Microsoft-Windows-SENSE/Operational"
-UNIFIED_KEY = UNINSTALL_KEY + "\\{A5D3C6B2-4E51-4D6B-9C40-5F0E3D7B1A11}"
-MSI_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 SENSE_TIMER = "win_mde_onboarding.sense_started"
-ELAM_PLATFORM = (4, 18, 2007, 8)
 _ONBOARDING_STEPS = (65, 5, 10, 15, 30, 35, 40)
 
 _REG_ADD = re.compile(
@@ -208,10 +207,7 @@ def sense_started(host: SimHost, org: str | None = None) -> None:
 
 def _elam_off(host: SimHost) -> bool:
     """§9.2: on old client platforms DisableAntiSpyware also turns the ELAM driver off; Sense fails with 577."""
-    if host.is_server:
-        return False
-    platform = rules.version_tuple(host.state.get("defender", {}).get("platform_version"))
-    return rules.read_policy(host.state).get("DisableAntiSpyware") == 1 and platform < ELAM_PLATFORM
+    return conditions.sense_start_failure(host) == 577
 
 
 # ----------------------------------------------------------------------------- the scripts
@@ -336,27 +332,7 @@ def install_unified_agent(host: SimHost, path: str, force_passive: bool, check_m
         result["exit_code"] = 1620
         host.write_file(log, b"MSI (c): This installation package could not be opened. 1620\r\n")
         return result
-    state = host.state
-    mde = state.setdefault("mde", {})
-    mde["unified_agent"] = True
-    mde["sense_installed"] = True
-    if force_passive:
-        mde["unified_agent_force_passive"] = True
-    state.setdefault("defender", {})["installed"] = True
-    if host.service("WinDefend") is None:
-        host.set_service(
-            "WinDefend", display_name="Microsoft Defender Antivirus Service", state="running", start_mode="auto"
-        )
-    if host.service("Sense") is None:
-        host.set_service(
-            "Sense",
-            display_name="Windows Defender Advanced Threat Protection Service",
-            state="stopped",
-            start_mode="manual",
-        )
-    host.reg_set(UNIFIED_KEY, "DisplayName", "Microsoft Defender for Endpoint", "REG_SZ")
-    host.reg_set(UNIFIED_KEY, "Publisher", "Microsoft Corporation", "REG_SZ")
-    host.reg_set(UNIFIED_KEY, "DisplayVersion", "10.8760.%d.1000" % int(host.os["build"]), "REG_SZ")
+    msiexec.install_unified_agent(host, force_passive)
     host.write_file(
         log, b"MSI (s): Product: Microsoft Defender for Endpoint -- Installation completed successfully.\r\n"
     )
