@@ -28,36 +28,8 @@ from . import cmd, conditions, grouppolicy, msiexec, powershell, reg, services, 
 from .errors import NativeBlocked, NativeStartError, NativeUnsupported
 from .process import NativeProcess, default_environment, find_process, processes, start_process
 
-
-def start(
-    host,
-    command_line: str,
-    *,
-    stdin: bytes | None,
-    stdin_redirected: bool,
-    has_console: bool,
-    cwd: str,
-    env: dict[str, str],
-    parent_pid: int | None = None,
-) -> NativeProcess:
-    """Start ``command_line`` on ``host`` (CreateProcess); it runs until its first wait.
-
-    ``stdin``: the bytes on a redirected standard input, then end of file. ``has_console``: the
-    process has a console (no redirection and ``CreateNoWindow``, or ``Start-Process`` without
-    ``-NoNewWindow``): ``timeout`` and ``pause`` wait on it. Raises NativeStartError (Win32 error
-    2) when the program does not exist, NativeUnsupported for what is not modelled.
-    """
-    conditions.prepare(host)
-    return start_process(
-        host,
-        command_line,
-        stdin=stdin,
-        stdin_redirected=stdin_redirected,
-        has_console=has_console,
-        cwd=cwd,
-        env=env,
-        parent_pid=parent_pid,
-    )
+#: ``start(host, command_line, *, stdin, stdin_redirected, has_console, cwd, env, parent_pid=None)``
+start = start_process
 
 
 __all__ = [

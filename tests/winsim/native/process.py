@@ -216,7 +216,7 @@ WINDOWS_PROGRAMS = frozenset(
     """arp attrib auditpol bcdedit bitsadmin certutil choice cipher clip cmdkey compact conhost cscript curl
     diskpart dism driverquery expand findstr forfiles fsutil getmac hostname icacls ipconfig klist logman logoff
     manage-bde mode more mountvol msg mshta net1 netsh netstat nltest nslookup openfiles pathping ping pnputil
-    powercfg qprocess query reg regsvr32 replace robocopy route rundll32 runas schtasks secedit setx sfc shutdown
+    powercfg qprocess query regsvr32 replace robocopy route rundll32 runas schtasks secedit setx sfc shutdown
     sort systeminfo takeown tar taskkill tasklist tracert tree w32tm waitfor wevtutil where whoami wmic wscript
     xcopy""".split()
 )
@@ -554,9 +554,18 @@ def start_process(
     env: dict[str, str],
     parent_pid: int | None = None,
 ) -> NativeProcess:
-    """CreateProcess on the simulated host (see the package docstring for the handles)."""
-    from . import argv as argv_mod
+    """CreateProcess on the simulated host; the process runs until its first wait.
 
+    ``stdin``: the bytes on a redirected standard input, then end of file. ``has_console``: the
+    process has a console (no redirection and ``CreateNoWindow``, or ``Start-Process`` without
+    ``-NoNewWindow``): ``timeout`` and ``pause`` wait on it. ``parent_pid``: the caller's process.
+    Raises NativeStartError (Win32 error 2) when the program does not exist, NativeUnsupported for
+    what is not modelled.
+    """
+    from . import argv as argv_mod
+    from . import conditions
+
+    conditions.prepare(host)
     environ = Environ(env)
     words = argv_mod.split(command_line)
     if not words:
