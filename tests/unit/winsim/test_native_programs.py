@@ -367,3 +367,11 @@ def test_status_values_after_sense_onboards():
     cmd(host, "net start sense")
     host.advance(conditions.SENSE_ONBOARD_S)
     assert host.reg_get(ATP_STATUS_KEY, "OnboardingState") == 1 and host.reg_get(ATP_STATUS_KEY, "OrgId") == ORG
+
+
+def test_a_model_failure_leaves_no_process_behind():
+    host = make_host()
+    proc = start(host, CMD + " /d /c timeout /t 5 & ping 127.0.0.1", stdin=None, redirected=False, console=True)
+    with pytest.raises(NativeUnsupported, match="ping"):
+        proc.run_until(host.now() + 10)
+    assert native.processes(host) == [] and proc.exit_code == -1

@@ -477,6 +477,15 @@ class NativeProcess:
         if gen is not None:
             gen.close()  # its own children still running become orphans (run_nested)
 
+    def _abort(self) -> None:
+        """The model failed inside this process tree (NativeUnsupported...): nothing of it keeps running."""
+        for proc in list(self.table.live.values()):
+            chain = proc
+            while chain is not None and chain is not self:
+                chain = chain.parent
+            if chain is self:
+                proc.terminate(-1)
+
     def reap_orphan(self, now: float) -> None:
         if self._orphan_until is not None and self._orphan_until <= now:
             self.terminate(0)
@@ -537,6 +546,9 @@ class NativeProcess:
             except StopIteration as stop:
                 self.terminate(int(stop.value or 0))
                 break
+            except BaseException:
+                self._abort()
+                raise
             self._wake_at = float(self.host.now()) + max(0.0, wait)
             if wait <= 0:
                 self._wake_at = None
