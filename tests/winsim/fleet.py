@@ -195,6 +195,8 @@ FAULT_KEYS = {
     "sense_never_starts",
     "sense_start_delay_s",
     "offboarding_exit_code",
+    "dc_unreachable",
+    "installer_reboot_required",
 }
 TOP_KEYS = {"defaults", "hosts", "domain", "cloud", "tenant", "time_scale"}
 

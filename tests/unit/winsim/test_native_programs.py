@@ -276,8 +276,7 @@ def test_msiexec_bad_packages(data, code):
 
 
 def test_msiexec_reports_a_needed_restart():
-    host = make_host(os="server2016")
-    host.state["mde"]["installer_requires_reboot"] = True
+    host = make_host(os="server2016", faults={"installer_reboot_required": True})
     host.write_file("C:\\Temp\\md4ws.msi", msiexec.MSI_SIGNATURE)
     assert run(host, r'msiexec.exe /i "C:\Temp\md4ws.msi" /quiet /norestart').exit_code == 3010
 
@@ -292,8 +291,7 @@ def test_gpupdate_applies_computer_policy():
 
 
 def test_gpupdate_without_a_domain_controller_writes_stderr_and_fails():
-    host = make_host(domain_joined=True)
-    host.state["domain"]["dc_reachable"] = False
+    host = make_host(domain_joined=True, faults={"dc_unreachable": True})
     proc = run(host, "gpupdate.exe /target:computer /force /wait:30", stdin=b"N\r\n")
     assert proc.exit_code == 1
     assert out(proc) == "Updating policy...\r\n\r\n"

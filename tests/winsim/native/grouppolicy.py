@@ -3,7 +3,7 @@
 ``gpupdate /target:computer [/force] [/wait:n]`` (Microsoft Learn: "gpupdate"): computer policy
 is processed (``domain.apply_group_policy``) in ``GP_PROCESSING_S`` simulated seconds; stdout gets
 "Updating policy..." and "Computer Policy update has completed successfully.", exit 0. When the
-host cannot reach a domain controller (``state["domain"]["dc_reachable"]`` false) nothing is
+host cannot reach a domain controller (fault ``dc_unreachable``) nothing is
 applied, the failure text goes to stderr and the exit code is 1; the System log gets
 Group Policy event 1129. UNCONFIRMED: which of gpupdate's texts go to stderr; the model sends
 the error and warning blocks there, the progress lines to stdout (Windows PowerShell 5.1 turns
@@ -43,8 +43,9 @@ _GPUPDATE_FAILED = (
 
 
 def dc_reachable(host: Any) -> bool:
+    """A domain member reaches a domain controller unless the fault ``dc_unreachable`` says otherwise."""
     info = host.state.get("domain") or {}
-    return not info.get("joined") or info.get("dc_reachable", True) is not False
+    return not info.get("joined") or not (host.state.get("faults") or {}).get("dc_unreachable")
 
 
 @program(SYSTEM32 + "\\gpupdate.exe")

@@ -4,8 +4,8 @@
 Learn: "msiexec", "MsiExec.exe and InstMsi.exe error messages"). msiexec writes nothing to the
 console with /quiet; the result is the exit code: 0 success, 1619 the package cannot be opened
 (missing), 1620 it is not a valid package (here: the file does not start with the OLE
-compound-file signature), 3010 success with a restart needed (when the host's state says
-``mde.installer_requires_reboot``), 1639 bad command line. An installation takes
+compound-file signature), 3010 success with a restart needed (fault ``installer_reboot_required``:
+files in use), 1639 bad command line. An installation takes
 ``INSTALL_S`` simulated seconds. Installing puts Defender Antivirus, the Sense service (stopped,
 manual) and the "Microsoft Defender for Endpoint" uninstall entry on the host; FORCEPASSIVEMODE=1
 starts Defender Antivirus in passive mode (``rules.derive_running_mode``). The verbose log is
@@ -118,6 +118,6 @@ def msiexec_exe(ctx: Ctx, argv: list[str], command_line: str) -> Generator[float
         return 1603
     install_unified_agent(host, properties.get("FORCEPASSIVEMODE") == "1")
     _log(host, log_path, ["MSI (s): Product: %s -- Installation completed successfully." % UNIFIED_NAME])
-    if (host.state.get("mde") or {}).get("installer_requires_reboot"):
+    if (host.state.get("faults") or {}).get("installer_reboot_required"):
         return 3010
     return 0
