@@ -260,3 +260,27 @@ def test_unknown_program_with_a_path_is_a_start_error():
         run(host, "C:\\nowhere\\prog.exe /x")
     assert info.value.winerror == 2
     assert cmd(host, "C:\\Windows\\System32\\reg.exe query HKLM\\SOFTWARE\\Nope").exit_code == 1
+
+
+def test_cd_set_listing_and_call_of_a_program():
+    host = make_host()
+    text = (
+        "@echo off\n"
+        "cd C:\\Windows\\Temp\n"
+        "echo %CD%\n"
+        "set ZZTEST_A=1\n"
+        "set ZZTEST\n"
+        "set NOSUCHPREFIX\n"
+        'call find "x" <NUL\n'
+        "echo %ERRORLEVEL%\n"
+    )
+    proc = batch(host, text)
+    assert out(proc) == "C:\\Windows\\Temp\r\nZZTEST_A=1\r\n1\r\n"
+    assert "Environment variable NOSUCHPREFIX not defined" in err(proc)
+
+
+@pytest.mark.parametrize("line", ["cmd.exe", "cmd.exe /k echo x", "cmd.exe /u /c echo x", "cmd.exe /z /c echo"])
+def test_cmd_without_c_or_with_unknown_switches_is_unsupported(line):
+    host = make_host()
+    with pytest.raises(NativeUnsupported):
+        run(host, line)

@@ -373,3 +373,13 @@ def test_a_model_failure_leaves_no_process_behind():
     with pytest.raises(NativeUnsupported, match="ping"):
         proc.run_until(host.now() + 10)
     assert native.processes(host) == [] and proc.exit_code == -1
+
+
+def test_gpupdate_wait_0_applies_without_waiting():
+    host = make_host()
+    t0 = host.now()
+    proc = run(host, "gpupdate.exe /target:computer /force /wait:0")
+    assert proc.exit_code == 0 and out(proc) == "Updating policy...\r\n\r\n" and host.now() - t0 < 0.1
+    assert "group_policy" in host.state
+    with pytest.raises(NativeUnsupported, match="target:computer"):
+        run(host, "gpupdate.exe /force")
