@@ -30,6 +30,7 @@ from . import fleet as fleet_mod
 from . import twins
 from .clock import FleetClock, HostClock
 from .host import SimHost, _atomic_write
+from .ps import report as ps_report
 from .server import Fleet, HostEndpoint, TlsMaterial, make_tls_material
 
 #: Groups derived from the OS product type (ProductType 1 workstation, 2 DC, 3 server).
@@ -158,6 +159,7 @@ async def serve(args: argparse.Namespace) -> int:
     finally:
         await fleet_server.stop()
         clock.save(args.state_dir)
+        ps_report.write_if_asked()
     return 0
 
 
