@@ -15,10 +15,11 @@ Win32_Process / Get-Process / Stop-Process; ``find_process(host, pid)`` finds on
 watches it); ``conditions.elevated`` / ``conditions.registry_denied`` tell the registry
 provider what the connection user may change.
 
-Modelled programs: cmd.exe (``cmd.py``), reg.exe (``reg.py``), sc.exe and net.exe (``svc.py``),
-find.exe, timeout.exe, eventcreate.exe (``tools.py``), powershell.exe and MpCmdRun.exe
-(``powershell.py``), msiexec.exe (``msiexec.py``), gpupdate.exe and gpresult.exe
-(``grouppolicy.py``). Anything else is NativeUnsupported (a loud failure).
+Modelled programs: cmd.exe (``cmd.py``; its interpreter ``shell.py``, ``builtin.py``,
+``batch.py``), reg.exe (``reg.py``), sc.exe and net.exe (``svc.py``), find.exe, timeout.exe,
+eventcreate.exe (``tools.py``), powershell.exe and MpCmdRun.exe (``powershell.py``), msiexec.exe
+(``msiexec.py``), gpupdate.exe and gpresult.exe (``grouppolicy.py``). Anything else is
+NativeUnsupported (a loud failure).
 """
 
 from __future__ import annotations
