@@ -722,7 +722,7 @@ register(
         "Ansible.Basic.AnsibleModule",
         static_methods={
             "Create": _create,
-            "FromJson": lambda ctx, text: (_require_basic(ctx), from_json(C.to_string(text)))[1],
+            "FromJson": lambda ctx, text: (_require_basic(ctx), _as_dictionary(from_json(C.to_string(text))))[1],
             "ToJson": lambda ctx, value: (_require_basic(ctx), to_json(value))[1],
         },
     )

@@ -97,6 +97,14 @@ class Compiler:
 
     def st_Pipeline(self, node: A.Pipeline) -> Stmt:
         elements = node.elements
+        if len(elements) == 1 and isinstance(elements[0], A.IncDec):
+            # $i++ as a statement writes nothing (it is an assignment).
+            step = self.expr(elements[0])
+
+            def run_step(f: Frame, out: list) -> None:
+                step(f)
+
+            return run_step
         if len(elements) == 1 and not isinstance(elements[0], A.Command):
             ev = self.expr(elements[0])
 

@@ -62,13 +62,16 @@ def load_util(rs: Runspace, name: str, text: str) -> None:
             rs.global_scope.funcs[key] = fn
 
 
-def run_as_function(rs: Runspace, name: str, text: str) -> list:
-    """Run a script the way module_wrapper.ps1 runs a module: as the function ``<AnsibleModule>``."""
+def run_as_function(rs: Runspace, name: str, text: str, out: list | None = None) -> list:
+    """Run a script the way module_wrapper.ps1 runs a module: as the function ``<AnsibleModule>``.
+
+    The output goes to ``out`` as it is written, so what came before an ``exit`` is kept.
+    """
     body = compiled(text, name)
     session = rs.global_session
     scope = Scope(rs.global_scope, session)
     session.script_scope = scope
     scope.vars["args"] = []
-    out: list = []
+    out = [] if out is None else out
     body(Frame(rs, scope), out)
     return out

@@ -47,7 +47,7 @@ REAL_COMMANDS = {
     Get-GPPrefRegistryValue Set-GPPrefRegistryValue Remove-GPPrefRegistryValue Get-GPResultantSetOfPolicy
     Set-GPPermission Get-GPPermission Invoke-GPUpdate Get-ADComputer Get-ADOrganizationalUnit Get-ComputerInfo
     Get-HotFix Get-Date Out-String Out-Null ConvertTo-Json ConvertFrom-Json Get-Command Join-Path ForEach-Object
-    Where-Object Export-ModuleMember New-Module Get-CimInstance Test-Path Get-Item
+    Where-Object Export-ModuleMember New-Module Get-CimInstance Test-Path Get-Item Add-CSharpType
     """.split()
 }
 

@@ -78,17 +78,13 @@ _STRING_METHODS: dict[str, Any] = {
 
 
 def _empty_replace() -> Any:
-    raise error(
-        'Exception calling "Replace" with "2" argument(s): "String cannot be of zero length.',
-        exc_type="System.ArgumentException",
-    )
+    raise error("String cannot be of zero length.\r\nParameter name: oldValue", exc_type="System.ArgumentException")
 
 
 def _substring(s: str, start: int, length: int | None) -> str:
     if start < 0 or start > len(s) or (length is not None and (length < 0 or start + length > len(s))):
         raise error(
-            'Exception calling "Substring" with "%d" argument(s): "Index and length must refer to a location within '
-            'the string."' % (1 if length is None else 2),
+            "Index and length must refer to a location within the string.\r\nParameter name: length",
             "ArgumentOutOfRangeException",
             exc_type="System.ArgumentOutOfRangeException",
         )

@@ -330,15 +330,16 @@ class _Converter:
                         raise self.fail(attr, "script attribute [%s]" % name)
                     binding = binding or name == "cmdletbinding"
             elif child.type == "parameter_list":
-                for position, p in enumerate(self.named(child)):
-                    params.append(self.parameter(p, position))
+                for p in self.named(child):
+                    params.extend(self.parameter(p, len(params)))
             else:
                 raise self.fail(child, "param block part %s" % child.type)
         return params, binding
 
-    def parameter(self, node: Any, position: int) -> A.ParamDecl:
+    def parameter(self, node: Any, position: int) -> list[A.ParamDecl]:
         decl = A.ParamDecl(name="", type=None, default=None, line=self.line(node))
         decl.attributes["order"] = position
+        more: list[A.ParamDecl] = []
         for child in self.named(node):
             if child.type == "attribute_list":
                 for attr in self.named(child):
@@ -348,11 +349,27 @@ class _Converter:
             elif child.type == "script_parameter_default":
                 value = self.only(child)
                 if value.type == "array_literal_expression":
-                    # tree-sitter-pwsh reads "$a = 1, [T]$b" as an array default: PowerShell never does.
-                    raise self.fail(child, "a parameter with a default value followed by another parameter")
-                decl.default = self.expr(value)
+                    # tree-sitter-pwsh reads "$a = 1,<newline>[T]$b" as an array default; PowerShell
+                    # never does (a default cannot be a bare array): the rest are parameters.
+                    items = self.named(value)
+                    decl.default = self.expr(items[0])
+                    for extra in items[1:]:
+                        more.append(self._misparsed_parameter(extra, position + 1 + len(more)))
+                else:
+                    decl.default = self.expr(value)
             else:
                 raise self.fail(child, "parameter part %s" % child.type)
+        return [decl, *more]
+
+    def _misparsed_parameter(self, node: Any, position: int) -> A.ParamDecl:
+        expr = self.expr(node)
+        type_: A.TypeName | None = None
+        if isinstance(expr, A.Cast):
+            type_, expr = expr.type, expr.operand
+        if not isinstance(expr, A.Var):
+            raise self.fail(node, "a parameter declaration the grammar misreads (put it on its own line)")
+        decl = A.ParamDecl(name=expr.name, type=type_, default=None, line=self.line(node))
+        decl.attributes["order"] = position
         return decl
 
     def param_attribute(self, attr: Any, decl: A.ParamDecl) -> None:
@@ -436,7 +453,13 @@ class _Converter:
         args: list = []
         redirects: list[A.Redirect] = []
         pending: A.Param | None = None
-        for child in self.named(node):
+        for child in node.named_children:
+            if child.type == "command_argument_sep":
+                if pending is not None and self.txt(child).strip() == ":":
+                    pending.colon = True
+                continue
+            if child.type == "comment":
+                continue
             if child.type == "command_parameter":
                 text = self.txt(child)
                 colon = text.endswith(":")

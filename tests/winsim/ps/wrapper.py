@@ -22,6 +22,9 @@ from . import coverage, engine
 from .errors import BreakSignal, ContinueSignal, ErrorRecord, ExitSignal, PSRuntimeError, ReturnSignal
 from .values import Hashtable
 
+#: ansible-core's module utils that only serve the wrapper (Add-CSharpType compiles the C# utils).
+ANSIBLE_UTILS = {"Ansible.ModuleUtils.AddType.psm1"}
+
 
 @dataclass
 class ModuleRun:
@@ -96,8 +99,14 @@ def run_module(
     try:
         try:
             for name, text in utils:
+                if name in ANSIBLE_UTILS:
+                    continue  # ansible-core's own helper for compiling C# utils, modelled by csharp_utils
+                if name.startswith("Ansible.ModuleUtils."):
+                    from .errors import PSUnsupported
+
+                    raise PSUnsupported(name, 0, "ansible-core's PowerShell module util %s" % name)
                 engine.load_util(rs, name, text)
-            out = engine.run_as_function(rs, script_name, script)
+            engine.run_as_function(rs, script_name, script, out)
         except (ReturnSignal, BreakSignal, ContinueSignal):
             pass
     except ExitSignal:
@@ -119,9 +128,9 @@ def run_module(
             rc = 1
     stdout = "".join(p + "\r\n" for p in parts)
     result = None
-    if rs.console:
+    for line in parts[:1]:
         try:
-            result = json.loads(rs.console[0])
+            result = json.loads(line)
         except ValueError:
             result = None
     return ModuleRun(int(rc) if rc is not None else 0, stdout, result=result, info={"junk": bool(out)})

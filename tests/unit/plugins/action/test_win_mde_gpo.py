@@ -1,7 +1,7 @@
-"""Action plugins of win_mde_gpo and win_mde_policy_refresh with a mocked ``_execute_module``.
+"""Action plugins of win_mde_gpo and win_mde_policy_refresh with ``_execute_module`` answered by the
+real PowerShell on simulated hosts (``PsHost``, a domain in a temporary state directory).
 
-The mock answers from simulated hosts (the simulator's twins, a domain in a temporary state
-directory), records every module call and lets the tests assert the contract: check mode never
+It records every module call and lets the tests assert the contract: check mode never
 sends a change to the PowerShell side, nothing to change = one round trip, a change = two, the
 guide's opt-ins warn, failures carry their reason codes.
 """
@@ -9,18 +9,16 @@ guide's opt-ins warn, failures carry their reason codes.
 from __future__ import annotations
 
 import os
-from unittest.mock import MagicMock
 
 import pytest
-from ansible.playbook.task import Task
 
 from ansible_collections.mdeops.defender.plugins.action.win_mde_gpo import ActionModule as GpoAction
 from ansible_collections.mdeops.defender.plugins.action.win_mde_policy_refresh import ActionModule as RefreshAction
 from ansible_collections.mdeops.defender.plugins.module_utils import _gpo
+from tests.unit.conftest import PsHost, run_action
 from tests.winsim import domain
 from tests.winsim.fleet import new_state
 from tests.winsim.host import ATP_POLICY_KEY, SimHost
-from tests.winsim.twins import dispatch
 
 GPO = "mdeops.defender.win_mde_gpo"
 REFRESH = "mdeops.defender.win_mde_policy_refresh"
@@ -29,25 +27,6 @@ SRV = "OU=Servers,OU=Corp," + ROOT
 WKS = "OU=Workstations,OU=Corp," + ROOT
 ORG = "0a1b2c3d-1111-2222-3333-444455556666"
 NAME = "MDE - Defender passive mode"
-
-
-class FakeHost:
-    """Stands in for ``_execute_module``: runs the module's twin on a simulated host."""
-
-    def __init__(self, host: SimHost, fail: dict | None = None) -> None:
-        self.host = host
-        self.calls: list[tuple[str, dict]] = []
-        self.fail = fail or {}
-        self.check_mode = False
-
-    def __call__(self, module_name=None, module_args=None, task_vars=None, **kwargs):
-        self.calls.append((module_name, dict(module_args or {})))
-        if module_name in self.fail:
-            return dict(self.fail[module_name])
-        _rc, result, _ctx = dispatch(
-            self.host, module_name, dict(module_args or {}, _ansible_check_mode=self.check_mode)
-        )
-        return result
 
 
 @pytest.fixture
@@ -76,21 +55,13 @@ def fleet(tmp_path):
 
 def run(
     plugin_cls, host: SimHost, args: dict, check_mode: bool = False, diff: bool = False, fail: dict | None = None
-) -> tuple[dict, FakeHost]:
-    task = MagicMock(Task)
-    task.args = dict(args)
-    task.check_mode = check_mode
-    task.diff = diff
-    task.async_val = 0
-    task.delegate_to = None
-    task.action = GPO if plugin_cls is GpoAction else REFRESH
-    fake = FakeHost(host, fail)
-    fake.check_mode = check_mode
-    connection = MagicMock()
-    connection._shell.tmpdir = None
-    plugin = plugin_cls(task, connection, MagicMock(), loader=None, templar=None, shared_loader_obj=None)
-    plugin._execute_module = fake
-    return plugin.run(task_vars={"inventory_hostname": host.name}), fake
+) -> tuple[dict, PsHost]:
+    fake = PsHost(host=host, fail=fail)
+    module = GPO if plugin_cls is GpoAction else REFRESH
+    result = run_action(
+        plugin_cls, fake, module, args, check_mode=check_mode, diff=diff, task_vars={"inventory_hostname": host.name}
+    )
+    return result, fake
 
 
 def domain_bytes(hosts) -> bytes | None:
@@ -98,7 +69,7 @@ def domain_bytes(hosts) -> bytes | None:
     return open(path, "rb").read() if os.path.exists(path) else None
 
 
-def changes_sent(fake: FakeHost) -> list[list[dict]]:
+def changes_sent(fake: PsHost) -> list[list[dict]]:
     return [args["changes"] for name, args in fake.calls if name == GPO and args.get("changes")]
 
 
