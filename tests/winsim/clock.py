@@ -57,30 +57,43 @@ class FleetClock:
 
     # ------------------------------------------------------------------ persistence
     def load(self, state_dir: str) -> FleetClock:
-        """Continue from ``state_dir/clock.json`` when there is one: never earlier than it got."""
+        """Continue from ``state_dir/clock.json`` when there is one: never earlier than it got.
+
+        The saved anchor is kept as long as ``time_scale`` is the same (so a restart leaves the file
+        as it was); with another scale, or when a command's virtual time ran ahead of the wall
+        clock before the stop, the clock is re-anchored at the time reached.
+        """
         path = os.path.join(state_dir, CLOCK_FILE)
         if not os.path.exists(path):
             return self
         with open(path, encoding="utf-8") as fh:
             saved = json.load(fh)
         old_scale = float(saved.get("time_scale") or 1.0)
-        then = float(saved["sim0"]) + (self._real() - float(saved["real0"])) / old_scale
-        now = max(then, float(saved.get("high_water") or 0.0))
-        self.real0 = self._real()
-        self.sim0 = now
-        self.high_water = now
+        sim0, real0 = float(saved["sim0"]), float(saved["real0"])
+        then = sim0 + (self._real() - real0) / old_scale
+        ahead = float(saved.get("high_water") or 0.0)
+        if old_scale == self.time_scale and ahead <= then:
+            self.sim0, self.real0 = sim0, real0
+        else:
+            self.real0 = self._real()
+            self.sim0 = max(then, ahead)
+        self.high_water = max(self.sim0, ahead)
         return self
 
     def save(self, state_dir: str) -> None:
-        data = {
-            "sim0": self.sim0,
-            "real0": self.real0,
-            "time_scale": self.time_scale,
-            "high_water": max(self.high_water, self.wall_now()),
-        }
+        """Write the anchor (and the time reached, when it is ahead of the wall clock); only on change."""
+        data: dict[str, float] = {"sim0": self.sim0, "real0": self.real0, "time_scale": self.time_scale}
+        if self.high_water > self.wall_now():
+            data["high_water"] = self.high_water
+        text = json.dumps(data, sort_keys=True, indent=1) + "\n"
+        path = os.path.join(state_dir, CLOCK_FILE)
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as fh:
+                if fh.read() == text:
+                    return
         from .host import _atomic_write  # host imports this module
 
-        _atomic_write(os.path.join(state_dir, CLOCK_FILE), json.dumps(data, sort_keys=True, indent=1) + "\n")
+        _atomic_write(path, text)
 
 
 class HostClock:

@@ -107,3 +107,14 @@ def test_a_command_starts_by_running_the_timers_that_fell_due():
     host.begin_command()
     assert len(seen) == 1
     host.end_command()
+
+
+def test_a_restart_leaves_the_clock_file_as_it_was(tmp_path):
+    wall = Wall()
+    FleetClock(1.0, real=wall).save(str(tmp_path))
+    first = (tmp_path / "clock.json").read_bytes()
+    wall.t += 50
+    again = FleetClock(1.0, real=wall).load(str(tmp_path))
+    again.save(str(tmp_path))
+    assert (tmp_path / "clock.json").read_bytes() == first
+    assert again.wall_now() == pytest.approx(wall.t)
