@@ -25,6 +25,8 @@ from .host import (
 )
 
 DEFAULT_PASSWORD = "Sim-Passw0rd!"  # test fleet only
+#: What md4ws.msi (the unified agent of Server 2012 R2/2016) calls itself in Programs and Features.
+UNIFIED_NAME = "Microsoft Defender for Endpoint"
 
 # product_type: 1 workstation, 2 domain controller, 3 server (Win32_OperatingSystem.ProductType)
 OS_CATALOG: dict[str, dict[str, Any]] = {
@@ -176,6 +178,7 @@ HOST_KEYS = {
     "ou",
     "reboot_seconds",
     "unified_agent",
+    "unified_agent_name",
     "smart_app_control",
     "dlp_enabled",
     "limited_periodic_scanning",
@@ -411,7 +414,9 @@ def new_state(name: str, settings: dict, now: float | None = None) -> dict:
             }
     if unified:
         state["registry"][UNINSTALL_KEY + "\\{A5D3C6B2-4E51-4D6B-9C40-5F0E3D7B1A11}"] = {
-            "DisplayName": {"type": "REG_SZ", "data": "Microsoft Defender for Endpoint"},
+            # Older md4ws.msi releases registered as "Microsoft Defender for Windows Server" (Microsoft's
+            # install.ps1 for the unified agent looks for both names).
+            "DisplayName": {"type": "REG_SZ", "data": str(settings.get("unified_agent_name") or UNIFIED_NAME)},
             "Publisher": {"type": "REG_SZ", "data": "Microsoft Corporation"},
             "DisplayVersion": {"type": "REG_SZ", "data": "10.8760.20348.1000"},
         }

@@ -134,3 +134,23 @@ def run_module(
         except ValueError:
             result = None
     return ModuleRun(int(rc) if rc is not None else 0, stdout, result=result, info={"junk": bool(out)})
+
+
+def capture_spec(host: Any, script_name: str, script: str, utils: list[tuple[str, str]], csharp: list[str]) -> dict:
+    """The argument spec a module passes to ``AnsibleModule.Create`` (as ansible-test's ps_argspec.ps1 gets it)."""
+    rs = engine.new_runspace(host, {})
+    rs.global_scope.vars["erroractionpreference"] = "Stop"
+    rs.global_scope.vars["complex_args"] = Hashtable()
+    rs.csharp_utils.update(name.lower() for name in csharp)
+    rs.extras["capture_spec"] = True
+    try:
+        for name, text in utils:
+            if name not in ANSIBLE_UTILS:
+                engine.load_util(rs, name, text)
+        engine.run_as_function(rs, script_name, script)
+    except ExitSignal:
+        pass
+    spec = rs.extras.get("spec")
+    if spec is None:
+        raise AssertionError("%s did not call AnsibleModule.Create" % script_name)
+    return spec

@@ -1,0 +1,83 @@
+"""What Windows does to the collection's PowerShell, end to end (the simulator runs the real .ps1).
+
+Each test is a Windows behaviour that the modules must survive: the onboarding script's own
+waits collapsing under redirected standard input, native stderr under ``2>&1`` with
+``$ErrorActionPreference = 'Stop'``, Get-WinEvent failing a whole query for one unregistered
+provider, and the older name of the unified agent on Server 2012 R2/2016.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.winsim import packages as gen
+
+pytestmark = pytest.mark.e2e
+
+ORG = "0a1b2c3d-1111-2222-3333-444455556666"
+ONBOARD = "mdeops.defender.win_mde_onboarding"
+CLIENT = {"os": "windows11_23h2", "third_party_av": [{"name": "CrowdStrike Falcon"}]}
+#: Sense takes its default time to start; the answers wait for it at 1/20 of real time.
+FAST = 0.05
+
+
+def test_onboarding_is_judged_by_what_the_host_does_when_the_scripts_waits_collapse(winsim, tmp_path):
+    """The portal's script waits with ``timeout``, which exits at once with redirected standard
+    input: the script gives up (exit 35, OnboardingState not there yet) while Sense onboards the
+    host seconds later. The module must report the host as onboarded, and say what the script said."""
+    paths = gen.write_set(str(tmp_path / "files"), ORG)
+    sim = winsim({"time_scale": FAST, "hosts": {"ws-01": CLIENT}})
+    result = sim.module("ws-01", ONBOARD, {"package": paths["onboarding_zip"], "expected_org_id": ORG})["ws-01"]
+    assert not result.get("failed"), result
+    assert result["after"] == {"onboarded": True, "org_id": ORG, "onboarding_state": 1, "sense_running": True}
+    assert result["script_result"]["exit_code"] == 35 and result["script_result"]["success"] is False
+    assert any("35" in w and "OnboardingState" in w for w in result.get("warnings", [])), result.get("warnings")
+    state = sim.state("ws-01")
+    assert state["services"]["Sense"]["state"] == "running"
+
+
+def test_a_failed_onboarding_keeps_its_events(winsim, tmp_path):
+    """WDATPOffboarding is not registered before the first offboarding: the events of a failed
+    onboarding must still come back (Get-WinEvent fails a query naming an unknown provider)."""
+    paths = gen.write_set(str(tmp_path / "files"), ORG)
+    sim = winsim({"time_scale": FAST, "hosts": {"ws-01": {**CLIENT, "faults": {"onboarding_exit_code": 65}}}})
+    result = sim.module("ws-01", ONBOARD, {"package": paths["onboarding_zip"]})["ws-01"]
+    assert result["failed"] and result["reason"] == "onboarding_failed"
+    assert [(e["source"], e["id"], e["level"]) for e in result["events"]] == [("WDATPOnboarding", 65, "Error")]
+    assert "WDATPOnboarding 65" in result["msg"]
+
+
+def test_policy_refresh_reports_a_gpupdate_that_writes_to_stderr(winsim):
+    """gpupdate writes its failure to stderr; under ``2>&1`` with ErrorActionPreference Stop Windows
+    PowerShell 5.1 turns the first line into a terminating error. The module must return gpupdate's
+    result, and the action plugin judge the value, instead of crashing."""
+    fleet = {
+        "time_scale": FAST,
+        "hosts": {"srv-01": {"os": "server2022", "domain_joined": True, "faults": {"dc_unreachable": True}}},
+    }
+    sim = winsim(fleet)
+    result = sim.module("srv-01", "mdeops.defender.win_mde_policy_refresh")["srv-01"]
+    assert result["failed"] and result["reason"] == "policy_not_applied", result
+    assert result["gpupdate"]["rc"] == 1
+    assert "lack of network connectivity to a domain controller" in result["gpupdate"]["stdout"]
+    assert "Unhandled exception" not in str(result)
+
+
+def test_the_older_unified_agent_name_counts_as_installed(winsim, tmp_path):
+    """md4ws.msi installs named themselves "Microsoft Defender for Windows Server" before the current
+    "Microsoft Defender for Endpoint" (Microsoft's install.ps1 looks for both): such a Server 2016
+    onboards without an installer, and win_mde_info reports the unified agent."""
+    paths = gen.write_set(str(tmp_path / "files"), ORG)
+    server = {
+        "os": "server2016",
+        "unified_agent": True,
+        "unified_agent_name": "Microsoft Defender for Windows Server",
+        "third_party_av": [{"name": "Trend Micro Deep Security"}],
+    }
+    sim = winsim({"time_scale": FAST, "hosts": {"srv-2016": server}})
+    info = sim.module("srv-2016", "mdeops.defender.win_mde_info")["srv-2016"]
+    assert info["os"]["support"]["supported"] is True, info["os"]["support"]
+    result = sim.module("srv-2016", ONBOARD, {"package": paths["onboarding_zip"], "expected_org_id": ORG})["srv-2016"]
+    assert result.get("reason") != "unified_agent_required", result
+    assert not result.get("failed"), result
+    assert result["after"]["onboarded"] is True
