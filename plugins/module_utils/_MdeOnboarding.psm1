@@ -344,21 +344,19 @@ Function Get-MdeOnboardingEvent {
     param (
         [Parameter(Mandatory = $true)][DateTime]$Since
     )
-    $filter = @{ LogName = 'Application'; ProviderName = @('WDATPOnboarding', 'WDATPOffboarding'); StartTime = $Since }
-    try {
-        $items = @(Get-WinEvent -FilterHashtable $filter -ErrorAction Stop)
-    }
-    catch {
-        # No event matched, or the sources were never registered (the scripts register them).
-        return , @()
-    }
-    $found = foreach ($item in $items) {
-        @{
-            source = $item.ProviderName
-            id = [Int32]$item.Id
-            level = $item.LevelDisplayName
-            message = $item.Message
-            time = $item.TimeCreated.ToUniversalTime().ToString('o')
+    # One query per source: Get-WinEvent fails a whole query when one of its providers is not
+    # registered, and WDATPOffboarding does not exist before the first offboarding. A source that
+    # is not registered, or has no event since $Since, gives no event and nothing in the error stream.
+    $found = foreach ($source in @('WDATPOnboarding', 'WDATPOffboarding')) {
+        $filter = @{ LogName = 'Application'; ProviderName = $source; StartTime = $Since }
+        foreach ($item in @(Get-WinEvent -FilterHashtable $filter -ErrorAction SilentlyContinue)) {
+            @{
+                source = $item.ProviderName
+                id = [Int32]$item.Id
+                level = $item.LevelDisplayName
+                message = $item.Message
+                time = $item.TimeCreated.ToUniversalTime().ToString('o')
+            }
         }
     }
     , @($found)

@@ -40,11 +40,13 @@ def test_a_failed_onboarding_keeps_its_events(winsim, tmp_path):
     """WDATPOffboarding is not registered before the first offboarding: the events of a failed
     onboarding must still come back (Get-WinEvent fails a query naming an unknown provider)."""
     paths = gen.write_set(str(tmp_path / "files"), ORG)
-    sim = winsim({"time_scale": FAST, "hosts": {"ws-01": {**CLIENT, "faults": {"onboarding_exit_code": 65}}}})
+    # The registry refuses OnboardingInfo: the script exits 10 and writes its error event.
+    sim = winsim({"time_scale": FAST, "hosts": {"ws-01": {**CLIENT, "faults": {"onboarding_exit_code": 10}}}})
     result = sim.module("ws-01", ONBOARD, {"package": paths["onboarding_zip"]})["ws-01"]
     assert result["failed"] and result["reason"] == "onboarding_failed"
-    assert [(e["source"], e["id"], e["level"]) for e in result["events"]] == [("WDATPOnboarding", 65, "Error")]
-    assert "WDATPOnboarding 65" in result["msg"]
+    assert [(e["source"], e["id"], e["level"]) for e in result["events"]] == [("WDATPOnboarding", 10, "Error")]
+    assert "events: WDATPOnboarding 10" in result["msg"]
+    assert "Access is denied" in result["events"][0]["message"]
 
 
 def test_policy_refresh_reports_a_gpupdate_that_writes_to_stderr(winsim):

@@ -464,7 +464,15 @@ def test_onboarding_exit_code_is_reported_with_its_meaning(files):
     assert result["failed"] and result["reason"] == "onboarding_failed"
     assert "65" in result["msg"] and "not run elevated" in result["msg"]
     assert result["script_result"]["exit_code"] == 65
-    assert [(e["id"], e["level"]) for e in result["events"]] == [(65, "Error")]
+    # Not elevated, the script cannot register its event source either: no event.
+    assert result["events"] == []
+
+
+def test_the_events_of_a_failed_onboarding_come_back(files):
+    host = FakeHost(faults={"onboarding_exit_code": 10})
+    result = run({"package": "WindowsDefenderATPOnboardingPackage.zip"}, files, host)
+    assert result["failed"] and result["script_result"]["exit_code"] == 10
+    assert [(e["source"], e["id"], e["level"]) for e in result["events"]] == [("WDATPOnboarding", 10, "Error")]
 
 
 def test_sense_never_starts(files):
