@@ -403,9 +403,13 @@ Function Invoke-MdeGpUpdate {
     param (
         [Parameter(Mandatory = $true)][Int32]$TimeoutSeconds
     )
+    # gpupdate writes its errors to stderr. Under Ansible's ErrorActionPreference Stop, Windows
+    # PowerShell 5.1 makes the first stderr line of '2>&1' a terminating NativeCommandError: take
+    # stderr as text with the preference Continue (this function's scope only).
+    $ErrorActionPreference = 'Continue'
     # "N" answers the "OK to restart?" question gpupdate asks when a startup-only extension
     # (software installation) is pending: this module never reboots.
-    $output = 'N' | & gpupdate.exe /target:computer /force "/wait:$TimeoutSeconds" 2>&1 | Out-String
+    $output = 'N' | & gpupdate.exe /target:computer /force "/wait:$TimeoutSeconds" 2>&1 | ForEach-Object { "$_" } | Out-String
     @{
         rc = $LASTEXITCODE
         stdout = $output
@@ -425,9 +429,11 @@ Function Get-MdeGpResultXml {
     param (
         [Parameter(Mandatory = $true)][String]$Path
     )
+    # stderr as text, as in Invoke-MdeGpUpdate ('2>&1' under Stop would end the module).
+    $ErrorActionPreference = 'Continue'
     # /scope computer: without it gpresult exits 0 and writes nothing when the connecting
     # account has no user RSOP data, which is the case over WinRM.
-    $output = & gpresult.exe /scope computer /x $Path /f 2>&1 | Out-String
+    $output = & gpresult.exe /scope computer /x $Path /f 2>&1 | ForEach-Object { "$_" } | Out-String
     $rc = $LASTEXITCODE
     if ($rc -ne 0 -or -not (Test-Path -LiteralPath $Path)) {
         return @{ xml = $null; error = "gpresult /scope computer /x exited with $($rc): $($output.Trim())" }
