@@ -234,11 +234,15 @@ Function Test-MdeUnifiedAgent {
     <#
     .SYNOPSIS
     Returns $true when the modern unified solution (md4ws.msi) is installed.
+
+    .DESCRIPTION
+    md4ws.msi registers as "Microsoft Defender for Endpoint"; older releases registered as
+    "Microsoft Defender for Windows Server" (Microsoft's install.ps1 for it looks for both).
     #>
     [CmdletBinding()]
     [OutputType([Bool])]
     param ()
-    $products = Get-MdeInstalledProduct -Pattern @('Microsoft Defender for Endpoint*')
+    $products = Get-MdeInstalledProduct -Pattern @('Microsoft Defender for Endpoint*', 'Microsoft Defender for Windows Server*')
     return ($products.Count -gt 0)
 }
 
