@@ -184,9 +184,9 @@ class ActionModule(MdeActionBase):
         patterns = _av.patterns_for(args["av_name_patterns"])
         raw = self._run_ps(
             {
-                "mp_status_fields": list(DEFENDER_FIELDS),
-                "service_patterns": patterns["services"],
-                "product_patterns": patterns["products"],
+                "_mp_status_fields": list(DEFENDER_FIELDS),
+                "_service_patterns": patterns["services"],
+                "_product_patterns": patterns["products"],
             },
             task_vars,
         )

@@ -17,9 +17,9 @@ def read_args(patterns: list[str]) -> dict:
     """The arguments of the host read (win_mde_info.ps1, or win_mde_onboarding.ps1's ``read_state``)."""
     pats = _av.patterns_for(patterns)
     return {
-        "mp_status_fields": list(MP_STATUS_FIELDS),
-        "service_patterns": pats["services"],
-        "product_patterns": pats["products"],
+        "_mp_status_fields": list(MP_STATUS_FIELDS),
+        "_service_patterns": pats["services"],
+        "_product_patterns": pats["products"],
     }
 
 

@@ -149,12 +149,12 @@ class ActionModule(MdeActionBase):
     ) -> None:
         state = args["state"]
         ps_args = {
-            "action": decision.operation,
-            "script": package["content"],
-            "script_name": onb.safe_script_name(package["script_name"]),
+            "_action": decision.operation,
+            "_script": package["content"],
+            "_script_name": onb.safe_script_name(package["script_name"]),
             "timeout": args["timeout"],
             # the host read after the change, in the same round trip: returned as the fact "mde"
-            "read_state": read_args(args["av_name_patterns"]),
+            "_read_state": read_args(args["av_name_patterns"]),
         }
         tmpdir = None
         try:
@@ -169,7 +169,7 @@ class ActionModule(MdeActionBase):
                     )
                     self._transfer_file(local_installer, remote_installer)
                     self._commands += 1
-                ps_args["installer"] = remote_installer
+                ps_args["_installer"] = remote_installer
                 ps_args["installer_force_passive"] = args["installer_force_passive"]
             raw = self._run_ps(ps_args, task_vars)
         finally:
@@ -185,7 +185,7 @@ class ActionModule(MdeActionBase):
         )
         if decision.install_agent or raw.get("installer"):
             result["installer"] = onb.installer_result(
-                raw.get("installer"), True, ps_args.get("installer"), args["installer_force_passive"]
+                raw.get("installer"), True, ps_args.get("_installer"), args["installer_force_passive"]
             )
         installer_ran = bool(result["installer"] and result["installer"]["installed"])
         result["changed"] = installer_ran or bool(script and script["success"]) or after != result["before"]
@@ -255,7 +255,7 @@ class ActionModule(MdeActionBase):
 
     def _read_remote_package(self, path: str, task_vars: dict) -> dict:
         raw = self._run_ps(
-            {"action": "read_package", "path": path, "max_bytes": onb.REMOTE_PACKAGE_MAX_BYTES}, task_vars
+            {"_action": "read_package", "_path": path, "_max_bytes": onb.REMOTE_PACKAGE_MAX_BYTES}, task_vars
         )
         info = raw.get("package") or {}
         if not info.get("exists"):

@@ -9,19 +9,24 @@
 # The PowerShell side of mdeops.defender.win_mde_info: read everything the diagnosis needs
 # in one round trip and return it raw. The action plugin interprets it.
 
+# The documented options are the action plugin's (it diagnoses); the options beginning with _ are
+# what it asks this side to read.
 $spec = @{
     options = @{
-        mp_status_fields = @{ type = 'list'; elements = 'str'; required = $true }
-        service_patterns = @{ type = 'list'; elements = 'str'; default = @() }
-        product_patterns = @{ type = 'list'; elements = 'str'; default = @() }
+        expected_org_id = @{ type = 'str' }
+        support_policy = @{ type = 'str'; choices = 'microsoft', 'guide'; default = 'microsoft' }
+        av_name_patterns = @{ type = 'list'; elements = 'str'; default = @() }
+        _mp_status_fields = @{ type = 'list'; elements = 'str'; default = @() }
+        _service_patterns = @{ type = 'list'; elements = 'str'; default = @() }
+        _product_patterns = @{ type = 'list'; elements = 'str'; default = @() }
     }
     supports_check_mode = $true
 }
 
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
-$mpStatusFields = $module.Params.mp_status_fields
-$servicePatterns = $module.Params.service_patterns
-$productPatterns = $module.Params.product_patterns
+$mpStatusFields = $module.Params._mp_status_fields
+$servicePatterns = $module.Params._service_patterns
+$productPatterns = $module.Params._product_patterns
 
 $module.Result.changed = $false
 

@@ -113,6 +113,45 @@ options:
     type: str
     choices: [microsoft, guide]
     default: microsoft
+  _action:
+    description:
+      - The operation, to read a package on the host or to run the onboarding or offboarding script.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: str
+    choices: [read_package, onboard, offboard]
+  _path:
+    description:
+      - The path on the host of the package to read (O(remote_package)).
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: str
+  _max_bytes:
+    description:
+      - The largest package file that is read.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: int
+    default: 2097152
+  _script:
+    description:
+      - The text of the onboarding or offboarding script, read and checked on the controller.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: str
+    no_log: true
+  _script_name:
+    description:
+      - The file name to give the script on the host.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: str
+    default: WindowsDefenderATPOnboardingScript.cmd
+  _installer:
+    description:
+      - The path on the host of md4ws.msi to install when the unified agent is missing.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: str
+  _read_state:
+    description:
+      - The host read to return after the change (the options of the win_mde_info read).
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: dict
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:

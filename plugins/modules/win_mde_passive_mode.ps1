@@ -11,17 +11,24 @@
 # both back. The action plugin decides whether to call it at all (guard, idempotence,
 # reboot, tamper protection); this only changes the registry.
 
+# The documented options are the action plugin's (guard, idempotence, reboot); it sends the value
+# to write in _value and what to do with the guide's value in _guide_state.
 $spec = @{
     options = @{
-        value = @{ type = 'int'; required = $true; choices = @(0, 1) }
-        guide_state = @{ type = 'str'; default = 'unmanaged'; choices = @('present', 'absent', 'unmanaged') }
+        state = @{ type = 'str'; choices = 'present', 'absent'; default = 'present' }
+        guide_value = @{ type = 'bool'; default = $false }
+        require_third_party_av = @{ type = 'bool'; default = $true }
+        av_name_patterns = @{ type = 'list'; elements = 'str'; default = @() }
+        _value = @{ type = 'int'; choices = @(0, 1) }
+        _guide_state = @{ type = 'str'; default = 'unmanaged'; choices = @('present', 'absent', 'unmanaged') }
     }
+    required_one_of = @(, @('_value'))
     supports_check_mode = $true
 }
 
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
-$value = $module.Params.value
-$guideState = $module.Params.guide_state
+$value = $module.Params._value
+$guideState = $module.Params._guide_state
 
 $atpPolicy = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection'
 $defenderPolicy = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender'

@@ -64,6 +64,19 @@ options:
     type: list
     elements: str
     default: []
+  _value:
+    description:
+      - The C(ForceDefenderPassiveMode) data to write.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: int
+    choices: [0, 1]
+  _guide_state:
+    description:
+      - What to do with the guide's C(ForcePassiveMode) value.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: str
+    choices: [present, absent, unmanaged]
+    default: unmanaged
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:

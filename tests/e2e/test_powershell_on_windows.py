@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.invariants import Invariants
 from tests.winsim import packages as gen
 
 pytestmark = pytest.mark.e2e
@@ -19,6 +20,7 @@ ONBOARD = "mdeops.defender.win_mde_onboarding"
 CLIENT = {"os": "windows11_23h2", "third_party_av": [{"name": "CrowdStrike Falcon"}]}
 #: Sense takes its default time to start; the answers wait for it at 1/20 of real time.
 FAST = 0.05
+SIG = "U0lNVUxBVEVELVNJRw=="  # inside every generated script: must never be printed
 
 
 def test_onboarding_is_judged_by_what_the_host_does_when_the_scripts_waits_collapse(winsim, tmp_path):
@@ -27,7 +29,9 @@ def test_onboarding_is_judged_by_what_the_host_does_when_the_scripts_waits_colla
     host seconds later. The module must report the host as onboarded, and say what the script said."""
     paths = gen.write_set(str(tmp_path / "files"), ORG)
     sim = winsim({"time_scale": FAST, "hosts": {"ws-01": CLIENT}})
+    guard = Invariants(sim, expected_org=ORG, secrets=[SIG])
     result = sim.module("ws-01", ONBOARD, {"package": paths["onboarding_zip"], "expected_org_id": ORG})["ws-01"]
+    guard.check()
     assert not result.get("failed"), result
     assert result["after"] == {"onboarded": True, "org_id": ORG, "onboarding_state": 1, "sense_running": True}
     assert result["script_result"]["exit_code"] == 35 and result["script_result"]["success"] is False
@@ -42,7 +46,9 @@ def test_a_failed_onboarding_keeps_its_events(winsim, tmp_path):
     paths = gen.write_set(str(tmp_path / "files"), ORG)
     # The registry refuses OnboardingInfo: the script exits 10 and writes its error event.
     sim = winsim({"time_scale": FAST, "hosts": {"ws-01": {**CLIENT, "faults": {"onboarding_exit_code": 10}}}})
+    guard = Invariants(sim, expected_org=ORG, secrets=[SIG])
     result = sim.module("ws-01", ONBOARD, {"package": paths["onboarding_zip"]})["ws-01"]
+    guard.check()
     assert result["failed"] and result["reason"] == "onboarding_failed"
     assert [(e["source"], e["id"], e["level"]) for e in result["events"]] == [("WDATPOnboarding", 10, "Error")]
     assert "events: WDATPOnboarding 10" in result["msg"]
@@ -58,7 +64,9 @@ def test_policy_refresh_reports_a_gpupdate_that_writes_to_stderr(winsim):
         "hosts": {"srv-01": {"os": "server2022", "domain_joined": True, "faults": {"dc_unreachable": True}}},
     }
     sim = winsim(fleet)
+    guard = Invariants(sim)
     result = sim.module("srv-01", "mdeops.defender.win_mde_policy_refresh")["srv-01"]
+    guard.check()
     assert result["failed"] and result["reason"] == "policy_not_applied", result
     assert result["gpupdate"]["rc"] == 1
     assert "lack of network connectivity to a domain controller" in result["gpupdate"]["stdout"]
@@ -77,9 +85,11 @@ def test_the_older_unified_agent_name_counts_as_installed(winsim, tmp_path):
         "third_party_av": [{"name": "Trend Micro Deep Security"}],
     }
     sim = winsim({"time_scale": FAST, "hosts": {"srv-2016": server}})
+    guard = Invariants(sim, expected_org=ORG, secrets=[SIG])
     info = sim.module("srv-2016", "mdeops.defender.win_mde_info")["srv-2016"]
     assert info["os"]["support"]["supported"] is True, info["os"]["support"]
     result = sim.module("srv-2016", ONBOARD, {"package": paths["onboarding_zip"], "expected_org_id": ORG})["srv-2016"]
     assert result.get("reason") != "unified_agent_required", result
     assert not result.get("failed"), result
     assert result["after"]["onboarded"] is True
+    guard.check()

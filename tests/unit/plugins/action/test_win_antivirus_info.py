@@ -73,7 +73,7 @@ def test_custom_pattern_finds_an_unknown_product():
     assert run(PsHost(settings))["third_party_present"] is False
     fake = PsHost(settings)
     result = run(fake, {"av_name_patterns": ["Contoso*"]})
-    assert "Contoso*" in fake.calls[0][1]["service_patterns"] and "Contoso*" in fake.calls[0][1]["product_patterns"]
+    assert "Contoso*" in fake.calls[0][1]["_service_patterns"] and "Contoso*" in fake.calls[0][1]["_product_patterns"]
     shield = by_name(result)["Contoso Shield"]
     assert shield["found_by"] == ["user_pattern"] and shield["real_time"] is True
     assert result["third_party_active"] is True

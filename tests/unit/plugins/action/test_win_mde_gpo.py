@@ -70,7 +70,7 @@ def domain_bytes(hosts) -> bytes | None:
 
 
 def changes_sent(fake: PsHost) -> list[list[dict]]:
-    return [args["changes"] for name, args in fake.calls if name == GPO and args.get("changes")]
+    return [args["_changes"] for name, args in fake.calls if name == GPO and args.get("_changes")]
 
 
 # ------------------------------------------------------------------------------ win_mde_gpo
@@ -81,7 +81,7 @@ def test_check_mode_reads_once_and_sends_no_change(fleet):
     assert result["changed"] is True
     assert [op["op"] for op in result["operations"]] == ["create_gpo", "set_preference", "new_link"]
     assert len(fake.calls) == 1 and changes_sent(fake) == []
-    assert fake.calls[0][1]["changes"] == []
+    assert fake.calls[0][1]["_changes"] == []
     assert domain_bytes(fleet) is None  # nothing written, not even the new domain
     assert result["gpo"] == {"id": None, "name": NAME, "comment": "", "exists": True}
     assert result["diff"]["before"]["exists"] is False

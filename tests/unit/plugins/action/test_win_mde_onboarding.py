@@ -135,8 +135,8 @@ def test_onboarding_costs_two_commands_and_reports_everything(files):
     assert not result.get("failed"), result
     assert host.modules == [INFO, ONBOARD]
     sent = host.module_args(ONBOARD)[0]
-    assert sent["action"] == "onboard" and sent["script"] == script_text() and sent["timeout"] == 300
-    assert sent["script_name"] == "WindowsDefenderATPOnboardingScript.cmd"
+    assert sent["_action"] == "onboard" and sent["_script"] == script_text() and sent["timeout"] == 300
+    assert sent["_script_name"] == "WindowsDefenderATPOnboardingScript.cmd"
     assert result["changed"] is True and result["operation"] == "onboard"
     assert result["before"] == {"onboarded": False, "org_id": None, "onboarding_state": None, "sense_running": False}
     assert result["after"] == {"onboarded": True, "org_id": ORG, "onboarding_state": 1, "sense_running": True}
@@ -154,9 +154,9 @@ def test_the_host_read_after_the_change_comes_back_as_the_mde_fact(files):
     args = {"package": "WindowsDefenderATPOnboardingPackage.zip", "av_name_patterns": ["ContosoAV*"]}
     result = run(args, files, host)
     assert host.modules == [INFO, ONBOARD]
-    sent = host.module_args(ONBOARD)[0]["read_state"]
+    sent = host.module_args(ONBOARD)[0]["_read_state"]
     assert sent == host.module_args(INFO)[0], "the same read as win_mde_info's"
-    assert any("ContosoAV" in p for p in sent["service_patterns"])
+    assert any("ContosoAV" in p for p in sent["_service_patterns"])
     mde = result["ansible_facts"]["mde"]
     assert mde["defender"]["mode"] == "passive" and mde["onboarding"]["sense_running"] is True
     # no expected_org_id: the diagnosis checks the package's organisation
@@ -234,8 +234,8 @@ def test_offboarding_then_rerun(files):
     result = run({"state": "absent", "package": "WindowsDefenderATPOffboardingPackage.zip"}, files, host)
     assert not result.get("failed"), result
     assert host.modules == [INFO, ONBOARD]
-    assert host.module_args(ONBOARD)[0]["action"] == "offboard"
-    assert host.module_args(ONBOARD)[0]["script_name"].startswith("WindowsDefenderATPOffboardingScript_valid_until_")
+    assert host.module_args(ONBOARD)[0]["_action"] == "offboard"
+    assert host.module_args(ONBOARD)[0]["_script_name"].startswith("WindowsDefenderATPOffboardingScript_valid_until_")
     assert result["after"] == {"onboarded": False, "org_id": None, "onboarding_state": 0, "sense_running": False}
     assert result["package"]["valid_until"] == (datetime.date.today() + datetime.timedelta(days=7)).isoformat()
     again = run({"state": "absent", "package": "WindowsDefenderATPOffboardingPackage.zip"}, files, host)
@@ -370,7 +370,7 @@ def test_installer_is_transferred_installed_and_cleaned_up(files):
     assert host.modules == [INFO, "mkdtemp", "put_file", ONBOARD, "remove"]
     tmp = host.module_args("mkdtemp")[0]["path"]
     sent = host.module_args(ONBOARD)[0]
-    assert sent["installer"] == ntpath.join(tmp, "md4ws.msi") and sent["installer_force_passive"] is True
+    assert sent["_installer"] == ntpath.join(tmp, "md4ws.msi") and sent["installer_force_passive"] is True
     assert not host.host.path_exists(tmp)
     assert result["installer"]["installed"] and result["installer"]["exit_code"] == 0
     assert result["after"]["onboarded"] and host.host.state["mde"]["unified_agent"]
@@ -427,7 +427,7 @@ def test_remote_package_costs_one_more_command(files):
     result = run({"remote_package": r"C:\Deploy\WindowsDefenderATPOnboardingPackage.zip"}, files, host)
     assert not result.get("failed"), result
     assert host.modules == [ONBOARD, INFO, ONBOARD]
-    assert host.module_args(ONBOARD)[0]["action"] == "read_package"
+    assert host.module_args(ONBOARD)[0]["_action"] == "read_package"
     assert result["package"]["source"] == "remote" and result["package"]["org_id"] == ORG
 
 
@@ -447,7 +447,7 @@ def test_remote_package_is_checked_on_the_controller_before_anything_runs(files,
         host.host.write_file("\\\\srv\\mde\\" + name, src.read_bytes())
     result = run({"state": state, "remote_package": "\\\\srv\\mde\\" + name}, files, host)
     assert result["reason"] == reason
-    assert host.modules == [ONBOARD] and host.module_args(ONBOARD)[0]["action"] == "read_package"
+    assert host.modules == [ONBOARD] and host.module_args(ONBOARD)[0]["_action"] == "read_package"
 
 
 def test_remote_package_too_large(files):
@@ -540,7 +540,7 @@ def test_the_script_never_comes_back(files):
     assert SIG not in logged
     assert any("2 WinRM command(s)" in repr(c) for c in display.vv.mock_calls)
     # ... but it does reach the host, inline in the module arguments (no file transfer)
-    assert SIG in host.module_args(ONBOARD)[0]["script"]
+    assert SIG in host.module_args(ONBOARD)[0]["_script"]
 
 
 def test_the_powershell_side_declares_the_script_no_log():

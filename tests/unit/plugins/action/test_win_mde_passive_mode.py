@@ -78,7 +78,7 @@ def test_av_name_patterns_reach_detection():
     result = run(fake, {"av_name_patterns": ["Contoso*"]})
     assert result.get("failed") is not True, result
     assert result["changed"] is True
-    assert "Contoso*" in fake.calls[0][1]["service_patterns"]
+    assert "Contoso*" in fake.calls[0][1]["_service_patterns"]
     assert result["third_party_av"]["protecting"] is True
 
 
@@ -124,7 +124,7 @@ def test_real_run_is_two_round_trips_and_reads_back():
     fake = PsHost(server())
     result = run(fake)
     assert fake.modules == [INFO, CHANGE]
-    assert fake.calls[1][1] == {"value": 1, "guide_state": "unmanaged"}
+    assert fake.calls[1][1] == {"_value": 1, "_guide_state": "unmanaged"}
     assert result["changed"] is True
     assert result["after"] == {"force_defender_passive_mode": 1, "guide_force_passive_mode": None}
     assert fake.host.reg_get_item(ATP_POLICY_KEY, "ForceDefenderPassiveMode") == {"type": "REG_DWORD", "data": 1}
@@ -239,7 +239,7 @@ def test_absent_from_nothing_writes_zero_without_reboot():
 def test_guide_value_is_written_and_removed():
     fake = PsHost(server())
     result = run(fake, {"guide_value": True}, diff=True)
-    assert fake.calls[1][1] == {"value": 1, "guide_state": "present"}
+    assert fake.calls[1][1] == {"_value": 1, "_guide_state": "present"}
     assert result["after"] == {"force_defender_passive_mode": 1, "guide_force_passive_mode": 1}
     assert fake.value(DEFENDER_POLICY_KEY, "ForcePassiveMode") == 1
     assert "Windows Defender]" in result["diff"]["after"]
@@ -251,7 +251,7 @@ def test_guide_value_is_written_and_removed():
 def test_guide_value_false_leaves_the_guide_value_alone():
     fake = PsHost(server(registry=[{"key": DEFENDER_POLICY_KEY, "name": "ForcePassiveMode", "data": 1}]))
     result = run(fake, {"state": "absent"})
-    assert fake.calls[1][1]["guide_state"] == "unmanaged"
+    assert fake.calls[1][1]["_guide_state"] == "unmanaged"
     assert result["after"]["guide_force_passive_mode"] == 1
 
 
