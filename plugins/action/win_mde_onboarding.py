@@ -155,6 +155,8 @@ class ActionModule(MdeActionBase):
             "timeout": args["timeout"],
             # the host read after the change, in the same round trip: returned as the fact "mde"
             "_read_state": read_args(args["av_name_patterns"]),
+            # the script gave up waiting: wait for the wanted state within the timeout and judge that
+            "_recheck_exit_codes": sorted(onb.WAIT_EXIT_CODES[package["kind"]]),
         }
         tmpdir = None
         try:
@@ -194,6 +196,9 @@ class ActionModule(MdeActionBase):
         failure = onb.evaluate(state, args["timeout"], raw.get("installer"), raw.get("script_run"), after, events)
         if failure:
             raise MdeError(failure[0], failure[1])
+        warning = onb.wait_exit_warning(state, raw.get("script_run"), after)
+        if warning:
+            result.setdefault("warnings", []).append(warning)
         if isinstance(raw.get("state"), dict):
             # The host as win_mde_info would read it now (Defender's mode after onboarding, the
             # diagnosis): the caller does not need to read the host again.

@@ -302,6 +302,10 @@ Function Wait-MdeOnboardingState {
     .PARAMETER TimeoutSeconds
     The longest wait.
 
+    .PARAMETER UntilSenseStops
+    For present: give up as soon as Sense is missing or stopped (not start-pending): it will not
+    start by itself (used after the script gave up waiting, where its own start may have failed).
+
     .PARAMETER IntervalSeconds
     The pause between two reads.
     #>
@@ -310,6 +314,7 @@ Function Wait-MdeOnboardingState {
     param (
         [Parameter(Mandatory = $true)][ValidateSet('present', 'absent')][String]$State,
         [Parameter(Mandatory = $true)][Double]$TimeoutSeconds,
+        [Switch]$UntilSenseStops,
         [Int32]$IntervalSeconds = 2
     )
     $watch = [System.Diagnostics.Stopwatch]::StartNew()
@@ -317,14 +322,16 @@ Function Wait-MdeOnboardingState {
         $observed = Get-MdeOnboardingObservation
         $running = $observed.sense.exists -and $observed.sense.state -eq 'Running'
         $onboarded = $observed.onboarding_state -eq 1
+        $idle = $false
         if ($State -eq 'present') {
             $reached = $onboarded -and $running
+            $idle = $UntilSenseStops -and ((-not $observed.sense.exists) -or $observed.sense.state -eq 'Stopped')
         }
         else {
             $reached = (-not $onboarded) -and (-not $running)
         }
         $elapsed = $watch.Elapsed.TotalSeconds
-        if ($reached -or $elapsed -ge $TimeoutSeconds) {
+        if ($reached -or $idle -or $elapsed -ge $TimeoutSeconds) {
             return @{ reached = $reached; waited_s = [Math]::Round($elapsed, 1); observed = $observed }
         }
         Start-Sleep -Seconds ([Math]::Max(1, [Math]::Min($IntervalSeconds, [Math]::Ceiling($TimeoutSeconds - $elapsed))))

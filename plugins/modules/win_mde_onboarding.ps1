@@ -42,6 +42,7 @@ $spec = @{
         _script_name = @{ type = 'str'; default = 'WindowsDefenderATPOnboardingScript.cmd' }
         _installer = @{ type = 'str' }
         _read_state = @{ type = 'dict' }
+        _recheck_exit_codes = @{ type = 'list'; elements = 'int'; default = @() }
     }
     required_one_of = @(, @('_action'))
     required_if = @(
@@ -62,6 +63,7 @@ $timeout = $module.Params.timeout
 $installer = $module.Params._installer
 $forcePassive = $module.Params.installer_force_passive
 $readState = $module.Params._read_state
+$recheckCodes = $module.Params._recheck_exit_codes
 
 # msiexec can take minutes on a slow server; it is never stopped before this.
 $installerTimeout = 1800
@@ -144,8 +146,17 @@ else {
             }
             $run.waited_s = 0
             $run.wait_timed_out = $false
-            if ($run.exit_code -eq 0 -and -not $run.timed_out) {
-                $wait = Wait-MdeOnboardingState -State $wanted -TimeoutSeconds ([Math]::Max(0, $timeout - $run.duration_s))
+            # After success, and after an exit code of one of the script's own waits (they end at
+            # once without a console), wait for the state within what is left of the timeout: the
+            # action plugin judges the host by what it reports.
+            $gaveUp = $recheckCodes -contains $run.exit_code
+            if (-not $run.timed_out -and ($run.exit_code -eq 0 -or $gaveUp)) {
+                $waitArgs = @{
+                    State = $wanted
+                    TimeoutSeconds = [Math]::Max(0, $timeout - $run.duration_s)
+                    UntilSenseStops = $gaveUp
+                }
+                $wait = Wait-MdeOnboardingState @waitArgs
                 $run.waited_s = $wait.waited_s
                 $run.wait_timed_out = -not $wait.reached
             }

@@ -147,6 +147,14 @@ options:
       - The path on the host of md4ws.msi to install when the unified agent is missing.
       - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
     type: str
+  _recheck_exit_codes:
+    description:
+      - The exit codes of the script's own waits, after which the host is given what is left of O(timeout) to reach
+        the state.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: list
+    elements: int
+    default: []
   _read_state:
     description:
       - The host read to return after the change (the options of the win_mde_info read).
