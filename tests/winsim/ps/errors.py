@@ -62,6 +62,7 @@ EXCEPTION_BASES: dict[str, str | None] = {
     "System.ArithmeticException": "System.SystemException",
     "System.DivideByZeroException": "System.ArithmeticException",
     "System.UnauthorizedAccessException": "System.SystemException",
+    "System.Security.SecurityException": "System.SystemException",
     "System.IO.IOException": "System.SystemException",
     "System.IO.FileNotFoundException": "System.IO.IOException",
     "System.IO.DirectoryNotFoundException": "System.IO.IOException",

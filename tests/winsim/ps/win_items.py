@@ -60,6 +60,22 @@ def _not_found(call: CmdletCall, path: str) -> None:
     )
 
 
+def _denied(call: CmdletCall, key: str, value: str | None, op: str, target: str) -> bool:
+    """Write the error of a registry access the ACLs refuse; True when refused."""
+    if not reg.write_denied(call.host, key, value, op):
+        return False
+    call.error(
+        call.record(
+            "Requested registry access is not allowed.",
+            "System.Security.SecurityException",
+            "PermissionDenied",
+            exc_type="System.Security.SecurityException",
+            target=target,
+        )
+    )
+    return True
+
+
 def _exists(call: CmdletCall, provider: str, path: str) -> bool:
     if provider == "registry":
         return reg.key_exists(call.host, path)
@@ -226,6 +242,8 @@ def _new_key(call: CmdletCall, text: str, key: str) -> None:
     if not reg.key_exists(host, parent) and not call.p["force"]:
         _not_found(call, ntpath.dirname(text))
         return
+    if _denied(call, key, None, "write", text):
+        return
     host.reg_ensure_key(key)
     if not is_null(call.p["value"]):
         rtype, data = reg.to_data("String", call.p["value"])
@@ -309,7 +327,10 @@ def new_item_property(call: CmdletCall) -> None:
         if kind == "Unknown":
             raise PSUnsupported("", 0, "New-ItemProperty -PropertyType Unknown")
         rtype, data = reg.to_data(kind, call.p["value"])
+        if _denied(call, key, name, "write", text):
+            continue
         call.host.reg_set(key, name, data, rtype)
+        reg.changed(call.host, key)
         value = reg.read_value(call.host, {"type": rtype, "data": data})
         call.write(PSCustomObject([(name, value), *reg.note_properties(key)]))
 
@@ -339,7 +360,10 @@ def set_item_property(call: CmdletCall) -> None:
         existing = reg.value_item(call.host, key, name)
         kind = call.p["type"] or (reg.KINDS[existing[1]["type"]] if existing else "String")
         rtype, data = reg.to_data(kind, call.p["value"])
+        if _denied(call, key, name, "write", text):
+            continue
         call.host.reg_set(key, existing[0] if existing else name, data, rtype)
+        reg.changed(call.host, key)
 
 
 @cmdlet(
@@ -362,7 +386,11 @@ def remove_item_property(call: CmdletCall) -> None:
             _not_found(call, text)
             continue
         for name in call.p["name"]:
-            if not call.host.reg_delete_value(key, name):
+            if reg.value_item(call.host, key, name) is not None and _denied(call, key, name, "delete", text):
+                continue
+            if call.host.reg_delete_value(key, name):
+                reg.changed(call.host, key)
+            else:
                 call.error(
                     call.record(
                         "Property %s does not exist at path %s." % (name, reg.RegistryKey(call.host, key).p_name()),
@@ -393,7 +421,10 @@ def remove_item(call: CmdletCall) -> None:
                 raise PSUnsupported(
                     "", 0, "Remove-Item of a registry key with subkeys without -Recurse (PowerShell prompts)"
                 )
+            if _denied(call, path, None, "delete", text):
+                continue
             host.reg_delete_key(path)
+            reg.changed(host, path)
             continue
         if fs.is_dir(host, path) and fs.children(host, path) and not call.p["recurse"]:
             raise PSUnsupported("", 0, "Remove-Item of a directory with children without -Recurse (PowerShell prompts)")

@@ -228,3 +228,24 @@ class RegistryKey(NetObject):
 
     def ps_to_string(self) -> str:
         return self.p_name()
+
+
+# ---------------------------------------------------------------------------- writes
+def write_denied(host: Any, key: str, value: str | None, op: str) -> bool:
+    """Does the registry refuse the connection user ``op`` (write/delete) of ``value`` under ``key``?
+
+    The native layer's conditions decide (a token that is not elevated, ACL denials of the fleet).
+    """
+    from ..native import conditions
+
+    return bool(conditions.registry_denied(host, key, value, op))
+
+
+def changed(host: Any, key: str) -> None:
+    """After a change under a key: Sense watches the ATP policy key (onboarding and offboarding data)."""
+    from ..host import ATP_POLICY_KEY, norm_key
+
+    if norm_key(key) == norm_key(ATP_POLICY_KEY):
+        from ..native import services
+
+        services.policy_changed(host)
