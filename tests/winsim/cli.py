@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import resource
@@ -127,9 +128,12 @@ async def serve(args: argparse.Namespace) -> int:
     if args.reset:
         # The domain (GPOs, links) is state too.
         shutil.rmtree(os.path.join(args.state_dir, "domain"), ignore_errors=True)
-    # Twins register boot hooks (e.g. Group Policy at boot) when they are imported: load them all
-    # before the first reboot can happen.
+    # Boot hooks (Group Policy at boot, processes ending) and timer actions (Sense) register when
+    # their modules are imported: load them all before the first reboot or timer can happen.
     twins.load_all()
+    importlib.import_module(".domain", __package__)
+    importlib.import_module(".native", __package__)
+    importlib.import_module(".ps.wrapper", __package__)  # the interpreter, loaded before the first module run
     clock = load_clock(fleet, args.state_dir, args.reset)
     hosts = load_hosts(fleet, args.state_dir, args.reset, clock)
     _raise_fd_limit(len(hosts) * 4 + 256)

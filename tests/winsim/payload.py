@@ -8,8 +8,9 @@ Two steps, kept apart so the server can look at a request before it has any effe
   splits its input on ``\\n\\0\\0\\0\\0\\n`` into bootstrap JSON, exec manifest and trailing
   input, and classifies the last manifest action (module, script, put_file, fetch_file,
   mkdtemp, expand_user). Everything else is a raw script.
-* ``execute(host, invocation)`` → ``Outcome``: runs it against the host (twins for modules,
-  ``raw.run_raw`` for raw scripts and ``ansible.builtin.script`` bodies).
+* ``execute(host, invocation)`` → ``Outcome``: runs it against the host (the collection's modules
+  through the PowerShell interpreter, ``ps/wrapper.py``; other collections' modules through their
+  twins; ``raw.run_raw`` for raw scripts and ``ansible.builtin.script`` bodies).
 
 See winrm-sim-notes §5, §8 and §13.
 """

@@ -14,9 +14,11 @@ from tests.winsim import fleet, native, rules
 from tests.winsim import packages as gen
 from tests.winsim.host import ATP_POLICY_KEY, ATP_STATUS_KEY, SimHost
 from tests.winsim.payload import decode, execute
-from tests.winsim.twins import common, dispatch, load_all
+from tests.winsim.ps import win_defender
+from tests.winsim.twins import dispatch, load_all
 
-# Register every twin first (see test_twin_onboarding.py).
+# Register every twin before importing one by name: load_all() does nothing once any twin is
+# registered, so importing a single twin module first would hide the others from other tests.
 load_all()
 
 from tests.winsim.twins import baseline as tw  # noqa: E402
@@ -256,7 +258,7 @@ def test_win_shell_get_mp_computer_status():
     result = ok(host, tw.WIN_SHELL, {"_raw_params": "Get-MpComputerStatus | ConvertTo-Json"})
     status = json.loads(result["stdout"])
     assert status["AMRunningMode"] == rules.derive_running_mode(host.state) == rules.NOT_RUNNING
-    assert set(status) == set(common.mp_status(host, None)[0]) and result["rc"] == 0 and result["changed"] is True
+    assert set(status) == set(win_defender.FIELDS) and result["rc"] == 0 and result["changed"] is True
     cmd = (
         "Get-MpComputerStatus |\n  Select-Object AMRunningMode, RealTimeProtectionEnabled |\n  ConvertTo-Json -Compress"
     )

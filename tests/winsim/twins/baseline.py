@@ -38,7 +38,9 @@ from typing import Any
 
 from .. import native, raw
 from ..host import SimHost, norm_path
-from . import ModuleFail, check_args, common, twin
+from ..ps import win_defender
+from ..ps.dotnet import DateTime
+from . import ModuleFail, check_args, twin
 
 WIN_COPY = "ansible.windows.win_copy"
 WIN_UNZIP = "community.windows.win_unzip"
@@ -240,16 +242,7 @@ def _tree_size(host: SimHost, path: str) -> int:
     return sum(item.get("size", 0) for k, item in host.state.get("files", {}).items() if k.startswith(prefix))
 
 
-@twin(
-    WIN_COPY,
-    sample_args={
-        "_copy_mode": "query",
-        "dest": "C:\\Temp",
-        "files": [{"src": "/tmp/a.zip", "dest": "a.zip", "checksum": "0" * 40}],
-        "directories": [],
-        "symlinks": [],
-    },
-)
+@twin(WIN_COPY)
 def win_copy(host, args, ctx):
     """win_copy.ps1 (legacy module: unknown options are ignored, as Parse-Args does)."""
     mode = str(args.get("_copy_mode") or "single")
@@ -444,7 +437,7 @@ def run_command_line(host: SimHost, line: str, cwd: str, stdin: str | None = Non
     return proc.exit_code, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
 
 
-@twin(WIN_COMMAND, sample_args={"_raw_params": "cmd.exe /c C:\\Temp\\WindowsDefenderATPOnboardingScript.cmd"})
+@twin(WIN_COMMAND)
 def win_command(host, args, ctx):
     opts = check_args(
         WIN_COMMAND,
@@ -570,13 +563,14 @@ def _dotnet_date(ts: float) -> str:
 def _get_mp_status(host: SimHost, tokens: list[str]) -> list[dict]:
     if tokens:
         raise ValueError("Get-MpComputerStatus takes no arguments here")
-    status, error = common.mp_status(host, None)  # every property, like the cmdlet
-    if status is None:
+    if not win_defender.defender_installed(host):
         raise PsError(
-            "Get-MpComputerStatus : %s\r\n    + CategoryInfo          : NotSpecified: (MSFT_MpComputerStatus) "
-            "[Get-MpComputerStatus], CimException" % error
+            "Get-MpComputerStatus : Get-MpComputerStatus is not available on this host\r\n"
+            "    + CategoryInfo          : NotSpecified: (MSFT_MpComputerStatus) [Get-MpComputerStatus], CimException"
         )
-    return [status]
+    # every property, like the cmdlet; dates as ConvertTo-Json writes them
+    status = win_defender.status(host)
+    return [{k: _dotnet_date(v.unix()) if isinstance(v, DateTime) else v for k, v in status.items()}]
 
 
 def _get_win_event(host: SimHost, tokens: list[str]) -> list[dict]:
@@ -796,7 +790,7 @@ def _run_pipeline(host: SimHost, statement: str, check_mode: bool, run: PsRun) -
         run.text.append(_format_list(objects))
 
 
-@twin(WIN_SHELL, sample_args={"_raw_params": "Get-MpComputerStatus | ConvertTo-Json"})
+@twin(WIN_SHELL)
 def win_shell(host, args, ctx):
     given = dict(args)
     if "_raw_params" in given:
@@ -842,7 +836,7 @@ def win_shell(host, args, ctx):
     return result
 
 
-@twin(WIN_POWERSHELL, sample_args={"script": "Get-MpComputerStatus | Select-Object AMRunningMode"})
+@twin(WIN_POWERSHELL)
 def win_powershell(host, args, ctx):
     opts = check_args(
         WIN_POWERSHELL,
@@ -1007,15 +1001,7 @@ def _diff_value(kind: str, value: Any) -> dict:
     return {"type": _KIND_NAMES.get(kind, kind), "value": shown}
 
 
-@twin(
-    WIN_REGEDIT,
-    sample_args={
-        "path": "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows Advanced Threat Protection",
-        "name": "ForceDefenderPassiveMode",
-        "data": 1,
-        "type": "dword",
-    },
-)
+@twin(WIN_REGEDIT)
 def win_regedit(host, args, ctx):
     given = dict(args)
     for alias, name in (("key", "path"), ("entry", "name"), ("value", "name"), ("datatype", "type")):
@@ -1177,7 +1163,7 @@ def service_dict(host: SimHost, name: str, svc: dict) -> dict:
     }
 
 
-@twin(WIN_SERVICE_INFO, sample_args={"name": "Sense"})
+@twin(WIN_SERVICE_INFO)
 def win_service_info(host, args, ctx):
     opts = check_args(WIN_SERVICE_INFO, args, {"name": None})
     wanted = opts["name"]
