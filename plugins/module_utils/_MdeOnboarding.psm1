@@ -76,14 +76,16 @@ Function Stop-MdeProcessTree {
 Function Invoke-MdeProcess {
     <#
     .SYNOPSIS
-    Runs a program unattended: no window, stdin closed, output drained and discarded, bounded time.
+    Runs a program unattended: in a console of its own without a window, for a bounded time.
 
     .DESCRIPTION
-    Standard input is closed before the program can read it, so a stray 'pause' or 'set /p'
-    reads end-of-file instead of waiting for a key that never comes. Standard output and error
-    are read (so the program cannot block on a full pipe) and thrown away: the scripts log to
-    the event log, and their output could echo the onboarding data. After TimeoutSeconds the
-    process tree is stopped and timed_out is set.
+    No stream is redirected, so the program gets a new console that has no window (as a Group
+    Policy startup script does): the onboarding scripts' own waits ('timeout /t n') wait as they
+    were written to. With a redirected standard input they would exit at once ("Input
+    redirection is not supported") and the script would give up before Sense is ready. Nothing
+    reads the program's output: the scripts log to the event log, and their output could echo
+    the onboarding data. After TimeoutSeconds the process tree is stopped and timed_out is set
+    (a 'pause' nobody answers ends so).
 
     .PARAMETER FilePath
     The program to run.
@@ -106,23 +108,15 @@ Function Invoke-MdeProcess {
     $psi.Arguments = $ArgumentList
     $psi.UseShellExecute = $false
     $psi.CreateNoWindow = $true
-    $psi.RedirectStandardInput = $true
-    $psi.RedirectStandardOutput = $true
-    $psi.RedirectStandardError = $true
     $psi.WorkingDirectory = [System.Environment]::SystemDirectory
     $watch = [System.Diagnostics.Stopwatch]::StartNew()
     $process = [System.Diagnostics.Process]::Start($psi)
     try {
-        $process.StandardInput.Close()
-        $stdout = $process.StandardOutput.ReadToEndAsync()
-        $stderr = $process.StandardError.ReadToEndAsync()
         $exited = $process.WaitForExit([Math]::Max(1, $TimeoutSeconds) * 1000)
         if (-not $exited) {
             Stop-MdeProcessTree -ProcessId $process.Id
             $null = $process.WaitForExit(10000)
         }
-        $null = $stdout.Wait(5000)
-        $null = $stderr.Wait(5000)
         $exitCode = $null
         if ($exited) {
             $exitCode = $process.ExitCode
@@ -146,9 +140,10 @@ Function Invoke-MdeOnboardingScript {
 
     .DESCRIPTION
     The script is written to a new directory under the connection user's temporary directory
-    (private to that user, SYSTEM and administrators), run with cmd.exe /d /c with standard
-    input closed, and deleted afterwards whatever happens. It runs as the connection user,
-    whose WinRM token is elevated (WinRM only admits administrators by default).
+    (private to that user, SYSTEM and administrators), run with cmd.exe /d /c in a console
+    without a window (Invoke-MdeProcess), and deleted afterwards whatever happens. It runs as
+    the connection user, whose WinRM token is elevated (WinRM only admits administrators by
+    default).
 
     .PARAMETER Script
     The text of the script.

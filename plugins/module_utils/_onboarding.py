@@ -67,11 +67,10 @@ OFFBOARDING_EXIT_CODES: dict[int, str] = {
 }
 
 #: Exit codes of the scripts' own waits (for SENSE to run, for OnboardingState, for SENSE to stop):
-#: the script gave up waiting, the host may still get there. Their waits are ``timeout`` loops,
-#: and ``timeout`` exits at once when standard input is not a console (how the module must run
-#: the script, unattended): such an exit is judged by what the host reports within the module's
-#: timeout (docs/sources.md §3.2; the offboarding wait's code 15 is read from public copies of the
-#: generated script, UNCONFIRMED).
+#: the script gave up waiting, the host may still get there (a slow sensor; or a script whose
+#: ``timeout`` loops did not wait, as when its standard input is not a console). Such an exit is
+#: judged by what the host reports within the module's timeout (docs/sources.md §3.2; the
+#: offboarding wait's code 15 is read from public copies of the generated script, UNCONFIRMED).
 WAIT_EXIT_CODES: dict[str, frozenset[int]] = {
     ONBOARDING: frozenset({15, 30, 35, 40}),
     OFFBOARDING: frozenset({15}),
@@ -335,9 +334,8 @@ def wait_exit_warning(state: str, script: dict | None, after: dict) -> str | Non
         return None
     what = "onboarded" if state == PRESENT else "offboarded"
     return (
-        "the %s script exited with %s (%s), but the host was %s %.0f s later: the script's own waits end at "
-        "once when it runs unattended (timeout.exe refuses a standard input that is not a console), so the "
-        "host is judged by what it reports"
+        "the %s script exited with %s (%s), but the host was %s %.0f s later: the script stopped waiting "
+        "before the sensor was done, so the host is judged by what it reports"
         % (kind, code, exit_code_meaning(code, kind), what, script.get("waited_s") or 0)
     )
 
@@ -399,7 +397,7 @@ def evaluate(
         return (
             failed,
             "the %s script did not finish within timeout=%d s and was stopped; a script that waits "
-            "for input (the local script) never finishes without a console%s" % (what, timeout, _event_text(events)),
+            "for input (the local script) never finishes unattended%s" % (what, timeout, _event_text(events)),
         )
     code = script.get("exit_code")
     sense = "running" if after.get("sense_running") else "not running"

@@ -184,9 +184,10 @@ notes:
     lands on disk. To run it exactly as Group Policy does, set C(become=true), C(become_method=runas),
     C(become_user=SYSTEM) on the task.
   - How the script runs - written to a new directory in the connection user's temporary directory (private to that
-    user, SYSTEM and administrators), run with C(cmd.exe /d /c) with standard input closed (a stray C(pause) returns
-    at once), no window, output discarded (the scripts log to the event log, their output could echo the onboarding
-    data), stopped after O(timeout), and deleted afterwards.
+    user, SYSTEM and administrators), run with C(cmd.exe /d /c) in a console of its own without a window, as a Group
+    Policy startup script runs (no stream redirected, so the script's own C(timeout) waits work), output not read
+    (the scripts log to the event log, their output could echo the onboarding data), stopped after O(timeout) (a
+    stray C(pause) ends so), and deleted afterwards.
   - The package content is sensitive - anyone with it can onboard devices into the tenant. It is sent as a C(no_log)
     module argument, so neither the module invocation, the Ansible event log entry on the host, the result nor the
     controller's verbose output shows it. With C(ANSIBLE_DEBUG=1) ansible-core prints module arguments; with

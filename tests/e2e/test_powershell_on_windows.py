@@ -1,7 +1,7 @@
 """What Windows does to the collection's PowerShell, end to end (the simulator runs the real .ps1).
 
 Each test is a Windows behaviour that the modules must survive: the onboarding script's own
-waits collapsing under redirected standard input, native stderr under ``2>&1`` with
+waits, which collapse under a redirected standard input, native stderr under ``2>&1`` with
 ``$ErrorActionPreference = 'Stop'``, Get-WinEvent failing a whole query for one unregistered
 provider, and the older name of the unified agent on Server 2012 R2/2016.
 """
@@ -23,21 +23,29 @@ FAST = 0.05
 SIG = "U0lNVUxBVEVELVNJRw=="  # inside every generated script: must never be printed
 
 
-def test_onboarding_is_judged_by_what_the_host_does_when_the_scripts_waits_collapse(winsim, tmp_path):
-    """The portal's script waits with ``timeout``, which exits at once with redirected standard
-    input: the script gives up (exit 35, OnboardingState not there yet) while Sense onboards the
-    host seconds later. The module must report the host as onboarded, and say what the script said."""
+def test_the_scripts_own_waits_work_and_a_slower_sensor_is_judged_by_what_the_host_does(winsim, tmp_path):
+    """The portal's script waits with ``timeout``, which exits at once when standard input is
+    redirected: run so, the script gives up (exit 35, OnboardingState not there yet) while Sense
+    onboards the host seconds later. The module runs it in a console without a window, so its waits
+    work (exit 0). A sensor slower than the script's waits (exit 30) is waited for within ``timeout``
+    and the host is judged by what it reports, with a warning naming the exit code."""
     paths = gen.write_set(str(tmp_path / "files"), ORG)
-    sim = winsim({"time_scale": FAST, "hosts": {"ws-01": CLIENT}})
+    slow = {**CLIENT, "faults": {"sense_start_delay_s": 120}}
+    sim = winsim({"time_scale": FAST, "hosts": {"ws-01": CLIENT, "ws-02": slow}})
     guard = Invariants(sim, expected_org=ORG, secrets=[SIG])
-    result = sim.module("ws-01", ONBOARD, {"package": paths["onboarding_zip"], "expected_org_id": ORG})["ws-01"]
+    results = sim.module("all", ONBOARD, {"package": paths["onboarding_zip"], "expected_org_id": ORG})
     guard.check()
-    assert not result.get("failed"), result
-    assert result["after"] == {"onboarded": True, "org_id": ORG, "onboarding_state": 1, "sense_running": True}
-    assert result["script_result"]["exit_code"] == 35 and result["script_result"]["success"] is False
-    assert any("35" in w and "OnboardingState" in w for w in result.get("warnings", [])), result.get("warnings")
-    state = sim.state("ws-01")
-    assert state["services"]["Sense"]["state"] == "running"
+    onboarded = {"onboarded": True, "org_id": ORG, "onboarding_state": 1, "sense_running": True}
+    for name, result in results.items():
+        assert not result.get("failed"), result
+        assert result["after"] == onboarded, result
+        assert sim.state(name)["services"]["Sense"]["state"] == "running"
+    prompt = results["ws-01"]
+    assert prompt["script_result"]["exit_code"] == 0 and prompt["script_result"]["success"] is True
+    assert not prompt.get("warnings"), prompt.get("warnings")
+    late = results["ws-02"]
+    assert late["script_result"]["exit_code"] == 30 and late["script_result"]["success"] is False
+    assert any("exited with 30" in w for w in late.get("warnings", [])), late.get("warnings")
 
 
 def test_a_failed_onboarding_keeps_its_events(winsim, tmp_path):

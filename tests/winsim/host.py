@@ -87,6 +87,8 @@ class SimHost:
         self.name = name
         #: Simulated time (``clock.py``): the fleet's clock plus the virtual time of the running command.
         self.clock = clock or HostClock()
+        #: while a timer runs: its own time (``tick``)
+        self._timer_time: float | None = None
         self.state = state
         self.state_dir = state_dir
         self.lock = threading.RLock()
@@ -165,6 +167,8 @@ class SimHost:
 
     # ------------------------------------------------------------------ clock / boot
     def now(self) -> float:
+        if self._timer_time is not None:
+            return self._timer_time
         return self.clock.now()
 
     def begin_command(self) -> None:
@@ -454,16 +458,28 @@ class SimHost:
             )
 
     def tick(self) -> None:
+        """Run the timers that are due, in order, each at its own time.
+
+        A timer that runs late (nothing asked the host anything for a while) still runs as of its
+        own time: what it schedules in turn (Sense writing its state 2 s after it runs) counts
+        from then, and runs in the same tick when that is due too.
+        """
         with self.lock:
-            timers = self.state.get("timers") or []
-            due = [t for t in timers if t["at"] <= self.now()]
-            if not due:
-                return
-            self.state["timers"] = [t for t in timers if t["at"] > self.now()]
-            if not self.state["timers"]:
-                del self.state["timers"]
-            for t in sorted(due, key=lambda t: t["at"]):
-                _TIMER_ACTIONS[t["action"]](self, **t["kwargs"])
+            now = self.now()
+            while True:
+                timers = self.state.get("timers") or []
+                due = [t for t in timers if t["at"] <= now]
+                if not due:
+                    break
+                first = min(due, key=lambda t: t["at"])
+                timers.remove(first)
+                if not timers:
+                    del self.state["timers"]
+                self._timer_time = float(first["at"])
+                try:
+                    _TIMER_ACTIONS[first["action"]](self, **first["kwargs"])
+                finally:
+                    self._timer_time = None
 
     # ------------------------------------------------------------------ Defender view
     def running_mode(self) -> str | None:
