@@ -3,14 +3,12 @@
 Lines are statement starts (``ast.Script.statement_lines`` are the executable ones). Files are
 named as Ansible names them in the exec manifest (e.g.
 ``ansible_collections.mdeops.defender.plugins.module_utils._MdeDefender.psm1``). The simulator
-writes the record (``write``) when ``WINSIM_PS_COVERAGE`` names a file, at exit; the end-to-end
-tests merge the records of every simulator process (``merge``) and report per repository file.
+writes the record with its report (``report.py``) when it stops; the end-to-end tests merge the
+records of every simulator process (``merge``) and report per repository file.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 from typing import Any
 
@@ -51,13 +49,6 @@ class Recorder:
                 }
                 for file in sorted(set(self.executable) | set(self.hits))
             }
-
-    def write(self, path: str) -> None:
-        data = self.snapshot()
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, sort_keys=True)
-        os.replace(tmp, path)
 
 
 RECORDER = Recorder()
