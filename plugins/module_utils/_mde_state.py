@@ -13,7 +13,7 @@ from __future__ import annotations
 from . import _av
 from ._mode import normalize_running_mode
 from ._os_support import classify
-from ._package import is_guid, normalize_guid, org_id_from_onboarding_info
+from ._package import is_guid, normalize_guid
 
 # Get-MpComputerStatus properties the collection reports (mde-facts §2.2).
 MP_STATUS_FIELDS = (
@@ -118,8 +118,8 @@ def build_state(raw: dict, support_policy: str = "microsoft", expected_org_id: s
     os_info = os_from_raw(raw.get("os") or {}, support_policy, unified_agent=unified)
 
     onboarding_state = _int_or_none(reg.get("onboarding_state"))
-    # The host sends only the orgId from OnboardingInfo (older callers may send the raw value).
-    org_id = _org(reg.get("onboarding_org_id")) or org_id_from_onboarding_info(reg.get("onboarding_info"))
+    # The host sends the orgId read from OnboardingInfo (Get-MdeOnboardingOrgId), never the raw value.
+    org_id = _org(reg.get("onboarding_org_id"))
     status_org = reg.get("status_org_id")
     if not org_id and status_org:
         org_id = str(status_org).strip("{}").lower()

@@ -238,3 +238,16 @@ def run_action(
     plugin = plugin_cls(task, connection, MagicMock(), loader=None, templar=None, shared_loader_obj=None)
     plugin._execute_module = fake
     return plugin.run(task_vars=task_vars if task_vars is not None else {})
+
+
+#: names a file: the session writes PRODUCED and READ there when it ends (tests/unit/test_ps_contract.py)
+RECORD_ENV = "MDEOPS_PS_CONTRACT_RECORD"
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    import os
+
+    path = os.environ.get(RECORD_ENV)
+    if path:
+        data = {"produced": {m: sorted(p) for m, p in PRODUCED.items()}, "read": READ}
+        Path(path).write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
