@@ -361,6 +361,8 @@ def call_function(f: Frame, fn: Function, args: list, input_objects: list | None
     scope = Scope(parent, fn.session)
     frame = Frame(rs, scope)
     binder: Binder = fn.binder()
+    if input_objects and any(p.pipeline for p in binder.params):
+        raise PSUnsupported(fn.file, fn.line, "pipeline input bound to a ValueFromPipeline parameter of %s" % fn.name)
     bound, common, rest = binder.bind(f, args)
     values = binder.finish(frame, bound)
     scope.vars.update(values)
