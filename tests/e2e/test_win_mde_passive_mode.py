@@ -73,7 +73,7 @@ def onboard_for_test(sim, host: str) -> None:
 
     Stops the simulator and writes what a successful onboarding leaves behind (OnboardingInfo,
     OnboardingState = 1, Sense running), then lets the simulator's rules react as they do when
-    Sense onboards (Defender reads its policy, mde-facts §1.2 / §8), and starts it again.
+    Sense onboards (Defender reads its policy, docs/sources.md §1.2 / §8), and starts it again.
     """
     sim.stop()
     path = sim.state_dir / f"{host}.json"

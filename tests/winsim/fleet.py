@@ -278,7 +278,7 @@ def resolve_os(spec: Any) -> dict:
 
 
 def onboarding_info_json(org_id: str) -> str:
-    """The shape of OnboardingInfo (mde-facts §3.4): a JSON whose 'body' is JSON text."""
+    """The shape of OnboardingInfo (docs/sources.md §3.4): a JSON whose 'body' is JSON text."""
     body = {
         "previousOrgIds": [],
         "orgId": org_id,

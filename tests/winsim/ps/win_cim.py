@@ -6,7 +6,7 @@ Win32_ComputerSystem, Win32_Service and Win32_Process class pages; WQL (WHERE cl
 A WQL ``-Filter`` supports ``prop = value``, ``<>``, ``!=``, ``LIKE`` and ``AND``/``OR`` (case-
 insensitive). ``root\\SecurityCenter2`` exists on client SKUs only (WSC API: "Minimum supported
 server: None supported"); on servers the query fails "Invalid namespace". The ``productState``
-layout is the community decoding (mde-facts §4, UNCONFIRMED). MODEL (UNCONFIRMED): with the
+layout is the community decoding (docs/sources.md §4, UNCONFIRMED). MODEL (UNCONFIRMED): with the
 Security Center service stopped the AntiVirusProduct query fails with "Provider load failure".
 """
 
@@ -121,7 +121,7 @@ def _processes(host: Any) -> list[dict[str, Any]]:
 
 
 def product_state(on: bool, up_to_date: bool, microsoft: bool) -> int:
-    """Security Center's productState (the community decoding, mde-facts §4)."""
+    """Security Center's productState (the community decoding, docs/sources.md §4)."""
     value = (0x06 if microsoft else 0x04) << 16
     value |= (0x1 if on else 0x0) << 12
     value |= (0x1 if microsoft else 0x0) << 8

@@ -1,7 +1,7 @@
 """Get-MpComputerStatus from the Defender model (``rules.py`` decides the running mode).
 
 Sources: the Get-MpComputerStatus reference page (Defender module) and the MSFT_MpComputerStatus
-class page; mde-facts §2.1/§2.2 (docs/sources.md) for what each field means. The cmdlet exists
+class page; docs/sources.md §2.1/§2.2 for what each field means. The cmdlet exists
 only where Defender Antivirus is installed (the Defender PowerShell module ships with it).
 MODEL (UNCONFIRMED): with the WinDefend service not running the call fails with HRESULT
 0x800106ba, the error Defender's tools report when the service is unavailable.
