@@ -5,6 +5,47 @@
 # They read Windows and return plain hashtables; they never call FailJson and never
 # interpret what they read (the Python action plugins do that).
 
+Function Get-MdeRegistryName {
+    <#
+    .SYNOPSIS
+    The registry keys and value names the collection reads or writes: each is defined here once.
+
+    .DESCRIPTION
+    docs/sources.md: ForceDefenderPassiveMode §1.2, the source guide's ForcePassiveMode §1.3,
+    Status\OnboardingState §3.3, OnboardingInfo and Status\OrgId §3.4, the offboarding value
+    §3.5, DisableAntiSpyware and DisableRealtimeMonitoring §5.1. The others are Windows' own
+    (the OS edition and update revision, installed programs, pending reboot markers).
+    #>
+    [CmdletBinding()]
+    [OutputType([Hashtable])]
+    param ()
+    @{
+        AtpPolicyKey = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection'
+        AtpStatusKey = 'HKLM:\SOFTWARE\Microsoft\Windows Advanced Threat Protection\Status'
+        DefenderPolicyKey = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender'
+        RealTimeProtectionPolicyKey = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender\Real-Time Protection'
+        PassiveModeValue = 'ForceDefenderPassiveMode'
+        GuidePassiveModeValue = 'ForcePassiveMode'
+        DisableAntiSpywareValue = 'DisableAntiSpyware'
+        DisableRealtimeMonitoringValue = 'DisableRealtimeMonitoring'
+        OnboardingInfoValue = 'OnboardingInfo'
+        OffboardingInfoValue = '696C1FA1-4030-4FA4-8713-FAF9B2EA7C0A'
+        OnboardingStateValue = 'OnboardingState'
+        OrgIdValue = 'OrgId'
+        CurrentVersionKey = 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
+        EditionIdValue = 'EditionID'
+        UbrValue = 'UBR'
+        UninstallKeys = @(
+            'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall',
+            'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall'
+        )
+        SessionManagerKey = 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager'
+        PendingFileRenameValue = 'PendingFileRenameOperations'
+        CbsRebootPendingKey = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending'
+        WuRebootRequiredKey = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired'
+    }
+}
+
 Function Get-MdeRegistryValue {
     <#
     .SYNOPSIS
@@ -32,14 +73,14 @@ Function Get-MdeOsInfo {
     [OutputType([Hashtable])]
     param ()
     $os = Get-CimInstance -ClassName Win32_OperatingSystem -Property Caption, Version, BuildNumber, ProductType, LastBootUpTime
-    $currentVersion = 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
+    $reg = Get-MdeRegistryName
     @{
         caption = $os.Caption
         version = $os.Version
         build_number = $os.BuildNumber
         product_type = [int]$os.ProductType
-        edition_id = Get-MdeRegistryValue -Path $currentVersion -Name 'EditionID'
-        ubr = Get-MdeRegistryValue -Path $currentVersion -Name 'UBR'
+        edition_id = Get-MdeRegistryValue -Path $reg.CurrentVersionKey -Name $reg.EditionIdValue
+        ubr = Get-MdeRegistryValue -Path $reg.CurrentVersionKey -Name $reg.UbrValue
         last_boot_filetime = $os.LastBootUpTime.ToFileTime()
     }
 }
@@ -188,11 +229,7 @@ Function Get-MdeInstalledProduct {
     if ($Pattern.Count -eq 0) {
         return , @()
     }
-    $roots = @(
-        'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall',
-        'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall'
-    )
-    $found = foreach ($root in $roots) {
+    $found = foreach ($root in (Get-MdeRegistryName).UninstallKeys) {
         foreach ($key in (Get-ChildItem -LiteralPath $root -ErrorAction SilentlyContinue)) {
             $name = $key.GetValue('DisplayName')
             if (-not $name) {
@@ -222,11 +259,11 @@ Function Get-MdePendingReboot {
     [CmdletBinding()]
     [OutputType([Hashtable])]
     param ()
-    $sessionManager = 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager'
+    $reg = Get-MdeRegistryName
     @{
-        component_based_servicing = Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending'
-        windows_update = Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired'
-        pending_file_rename = $null -ne (Get-MdeRegistryValue -Path $sessionManager -Name 'PendingFileRenameOperations')
+        component_based_servicing = Test-Path -LiteralPath $reg.CbsRebootPendingKey
+        windows_update = Test-Path -LiteralPath $reg.WuRebootRequiredKey
+        pending_file_rename = $null -ne (Get-MdeRegistryValue -Path $reg.SessionManagerKey -Name $reg.PendingFileRenameValue)
     }
 }
 
@@ -249,28 +286,40 @@ Function Test-MdeUnifiedAgent {
 Function Get-MdeOnboardingOrgId {
     <#
     .SYNOPSIS
-    Returns the orgId inside the OnboardingInfo registry value, or $null.
+    Returns the orgId inside the OnboardingInfo registry value, or $null (no value, or none found).
+
     .DESCRIPTION
-    OnboardingInfo is JSON whose 'body' is JSON text holding orgId. Only the id leaves the host:
-    the value also carries the onboarding signature and certificate.
+    OnboardingInfo is JSON whose 'body' is JSON text holding orgId (docs/sources.md §3.4). Only
+    the id leaves the host: the value also carries the onboarding signature and certificate.
+    A value that is not JSON is searched for the orgId field.
     #>
     [CmdletBinding()]
     [OutputType([String])]
-    param (
-        [Parameter(Mandatory = $true)][String]$Path
-    )
-    $info = Get-MdeRegistryValue -Path $Path -Name 'OnboardingInfo'
+    param ()
+    $reg = Get-MdeRegistryName
+    $info = Get-MdeRegistryValue -Path $reg.AtpPolicyKey -Name $reg.OnboardingInfoValue
     if (-not $info) {
         return $null
     }
+    $text = [String]$info
     try {
-        $outer = ConvertFrom-Json -InputObject $info -ErrorAction Stop
-        $body = ConvertFrom-Json -InputObject $outer.body -ErrorAction Stop
-        return [String]$body.orgId
+        $outer = ConvertFrom-Json -InputObject $text -ErrorAction Stop
+        $body = $outer.body
+        if ($body -is [String]) {
+            $body = ConvertFrom-Json -InputObject $body -ErrorAction Stop
+        }
+        if ($body.orgId) {
+            return [String]$body.orgId
+        }
     }
     catch {
-        return 'unreadable'
+        Write-Verbose -Message "OnboardingInfo is not JSON, searching it for orgId: $($_.Exception.Message)"
     }
+    $match = [Regex]::Match($text, 'orgId\W{1,12}([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})')
+    if ($match.Success) {
+        return $match.Groups[1].Value
+    }
+    return $null
 }
 
 Function Get-MdePolicyValue {
@@ -281,17 +330,15 @@ Function Get-MdePolicyValue {
     [CmdletBinding()]
     [OutputType([Hashtable])]
     param ()
-    $atpPolicy = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection'
-    $atpStatus = 'HKLM:\SOFTWARE\Microsoft\Windows Advanced Threat Protection\Status'
-    $defenderPolicy = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender'
+    $reg = Get-MdeRegistryName
     @{
-        onboarding_state = Get-MdeRegistryValue -Path $atpStatus -Name 'OnboardingState'
-        status_org_id = Get-MdeRegistryValue -Path $atpStatus -Name 'OrgId'
-        onboarding_org_id = Get-MdeOnboardingOrgId -Path $atpPolicy
-        force_defender_passive_mode = Get-MdeRegistryValue -Path $atpPolicy -Name 'ForceDefenderPassiveMode'
-        guide_force_passive_mode = Get-MdeRegistryValue -Path $defenderPolicy -Name 'ForcePassiveMode'
-        disable_antispyware = Get-MdeRegistryValue -Path $defenderPolicy -Name 'DisableAntiSpyware'
-        disable_realtime_monitoring = Get-MdeRegistryValue -Path "$defenderPolicy\Real-Time Protection" -Name 'DisableRealtimeMonitoring'
+        onboarding_state = Get-MdeRegistryValue -Path $reg.AtpStatusKey -Name $reg.OnboardingStateValue
+        status_org_id = Get-MdeRegistryValue -Path $reg.AtpStatusKey -Name $reg.OrgIdValue
+        onboarding_org_id = Get-MdeOnboardingOrgId
+        force_defender_passive_mode = Get-MdeRegistryValue -Path $reg.AtpPolicyKey -Name $reg.PassiveModeValue
+        guide_force_passive_mode = Get-MdeRegistryValue -Path $reg.DefenderPolicyKey -Name $reg.GuidePassiveModeValue
+        disable_antispyware = Get-MdeRegistryValue -Path $reg.DefenderPolicyKey -Name $reg.DisableAntiSpywareValue
+        disable_realtime_monitoring = Get-MdeRegistryValue -Path $reg.RealTimeProtectionPolicyKey -Name $reg.DisableRealtimeMonitoringValue
     }
 }
 
@@ -339,7 +386,7 @@ Function Get-MdeHostState {
 }
 
 $exportMembers = @{
-    Function = 'Get-MdeRegistryValue', 'Get-MdeOsInfo', 'Get-MdeComputerInfo', 'Get-MdeComputerStatus',
+    Function = 'Get-MdeRegistryName', 'Get-MdeRegistryValue', 'Get-MdeOsInfo', 'Get-MdeComputerInfo', 'Get-MdeComputerStatus',
     'Get-MdeServiceInfo', 'Get-MdeSecurityCenterProduct', 'Get-MdeAvService', 'Get-MdeInstalledProduct',
     'Get-MdePendingReboot', 'Test-MdeUnifiedAgent', 'Get-MdeOnboardingOrgId', 'Get-MdePolicyValue',
     'Get-MdeHostState'

@@ -218,47 +218,6 @@ Function Install-MdeUnifiedAgent {
     $run
 }
 
-Function Get-MdeOnboardingInfoOrgId {
-    <#
-    .SYNOPSIS
-    Returns the organisation id inside an OnboardingInfo value, or $null.
-
-    .DESCRIPTION
-    OnboardingInfo is JSON whose body is JSON text holding orgId. Only the id leaves the host,
-    never the value itself: it is the tenant's onboarding data.
-
-    .PARAMETER Value
-    The data of the OnboardingInfo registry value.
-    #>
-    [CmdletBinding()]
-    [OutputType([String])]
-    param (
-        [Parameter(Mandatory = $true)][AllowNull()][AllowEmptyString()][Object]$Value
-    )
-    if (-not $Value) {
-        return $null
-    }
-    $text = [String]$Value
-    try {
-        $outer = ConvertFrom-Json -InputObject $text
-        $body = $outer.body
-        if ($body -is [String]) {
-            $body = ConvertFrom-Json -InputObject $body
-        }
-        if ($body.orgId) {
-            return [String]$body.orgId
-        }
-    }
-    catch {
-        Write-Verbose -Message "OnboardingInfo is not JSON, searching it for orgId: $($_.Exception.Message)"
-    }
-    $match = [Regex]::Match($text, 'orgId\W{1,12}([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})')
-    if ($match.Success) {
-        return $match.Groups[1].Value
-    }
-    return $null
-}
-
 Function Get-MdeOnboardingObservation {
     <#
     .SYNOPSIS
@@ -267,14 +226,13 @@ Function Get-MdeOnboardingObservation {
     [CmdletBinding()]
     [OutputType([Hashtable])]
     param ()
-    $policy = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection'
-    $status = 'HKLM:\SOFTWARE\Microsoft\Windows Advanced Threat Protection\Status'
-    $info = Get-MdeRegistryValue -Path $policy -Name 'OnboardingInfo'
-    $offboarding = Get-MdeRegistryValue -Path $policy -Name '696C1FA1-4030-4FA4-8713-FAF9B2EA7C0A'
+    $reg = Get-MdeRegistryName
+    $info = Get-MdeRegistryValue -Path $reg.AtpPolicyKey -Name $reg.OnboardingInfoValue
+    $offboarding = Get-MdeRegistryValue -Path $reg.AtpPolicyKey -Name $reg.OffboardingInfoValue
     @{
-        onboarding_state = Get-MdeRegistryValue -Path $status -Name 'OnboardingState'
-        status_org_id = Get-MdeRegistryValue -Path $status -Name 'OrgId'
-        org_id = Get-MdeOnboardingInfoOrgId -Value $info
+        onboarding_state = Get-MdeRegistryValue -Path $reg.AtpStatusKey -Name $reg.OnboardingStateValue
+        status_org_id = Get-MdeRegistryValue -Path $reg.AtpStatusKey -Name $reg.OrgIdValue
+        org_id = Get-MdeOnboardingOrgId
         onboarding_info_present = $null -ne $info
         offboarding_info_present = $null -ne $offboarding
         sense = Get-MdeServiceInfo -Name 'Sense'
@@ -366,7 +324,7 @@ Function Get-MdeOnboardingEvent {
 
 $exportMembers = @{
     Function = 'Read-MdePackageFile', 'Stop-MdeProcessTree', 'Invoke-MdeProcess', 'Invoke-MdeOnboardingScript',
-    'Install-MdeUnifiedAgent', 'Get-MdeOnboardingInfoOrgId', 'Get-MdeOnboardingObservation',
+    'Install-MdeUnifiedAgent', 'Get-MdeOnboardingObservation',
     'Wait-MdeOnboardingState', 'Get-MdeOnboardingEvent'
 }
 Export-ModuleMember @exportMembers

@@ -30,8 +30,11 @@ $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $value = $module.Params._value
 $guideState = $module.Params._guide_state
 
-$atpPolicy = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection'
-$defenderPolicy = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender'
+$reg = Get-MdeRegistryName
+$atpPolicy = $reg.AtpPolicyKey
+$passiveMode = $reg.PassiveModeValue
+$defenderPolicy = $reg.DefenderPolicyKey
+$guidePassiveMode = $reg.GuidePassiveModeValue
 
 $module.Result.changed = $false
 $module.Result.before = @{ force_defender_passive_mode = $null; guide_force_passive_mode = $null }
@@ -79,8 +82,8 @@ Function Set-DwordValue {
     $null = New-ItemProperty -LiteralPath $Path -Name $Name -Value $Data -PropertyType DWord -Force -ErrorAction Stop
 }
 
-$docBefore = Get-DwordState -Path $atpPolicy -Name 'ForceDefenderPassiveMode'
-$guideBefore = Get-DwordState -Path $defenderPolicy -Name 'ForcePassiveMode'
+$docBefore = Get-DwordState -Path $atpPolicy -Name $passiveMode
+$guideBefore = Get-DwordState -Path $defenderPolicy -Name $guidePassiveMode
 $module.Result.before.force_defender_passive_mode = $docBefore.data
 $module.Result.before.guide_force_passive_mode = $guideBefore.data
 $module.Result.after.force_defender_passive_mode = $docBefore.data
@@ -89,10 +92,10 @@ $module.Result.after.guide_force_passive_mode = $guideBefore.data
 if ($docBefore.data -ne $value -or -not $docBefore.is_dword) {
     if (-not $module.CheckMode) {
         try {
-            Set-DwordValue -Path $atpPolicy -Name 'ForceDefenderPassiveMode' -Data $value
+            Set-DwordValue -Path $atpPolicy -Name $passiveMode -Data $value
         }
         catch {
-            $module.FailJson("setting ForceDefenderPassiveMode = $value under $($atpPolicy): $($_.Exception.Message)", $_)
+            $module.FailJson("setting $passiveMode = $value under $($atpPolicy): $($_.Exception.Message)", $_)
         }
     }
     $module.Result.after.force_defender_passive_mode = $value
@@ -102,10 +105,10 @@ if ($docBefore.data -ne $value -or -not $docBefore.is_dword) {
 if ($guideState -eq 'present' -and ($guideBefore.data -ne 1 -or -not $guideBefore.is_dword)) {
     if (-not $module.CheckMode) {
         try {
-            Set-DwordValue -Path $defenderPolicy -Name 'ForcePassiveMode' -Data 1
+            Set-DwordValue -Path $defenderPolicy -Name $guidePassiveMode -Data 1
         }
         catch {
-            $module.FailJson("setting the guide's ForcePassiveMode = 1 under $($defenderPolicy): $($_.Exception.Message)", $_)
+            $module.FailJson("setting the guide's $guidePassiveMode = 1 under $($defenderPolicy): $($_.Exception.Message)", $_)
         }
     }
     $module.Result.after.guide_force_passive_mode = 1
@@ -114,10 +117,10 @@ if ($guideState -eq 'present' -and ($guideBefore.data -ne 1 -or -not $guideBefor
 elseif ($guideState -eq 'absent' -and $null -ne $guideBefore.data) {
     if (-not $module.CheckMode) {
         try {
-            Remove-ItemProperty -LiteralPath $defenderPolicy -Name 'ForcePassiveMode' -ErrorAction Stop
+            Remove-ItemProperty -LiteralPath $defenderPolicy -Name $guidePassiveMode -ErrorAction Stop
         }
         catch {
-            $module.FailJson("removing the guide's ForcePassiveMode under $($defenderPolicy): $($_.Exception.Message)", $_)
+            $module.FailJson("removing the guide's $guidePassiveMode under $($defenderPolicy): $($_.Exception.Message)", $_)
         }
     }
     $module.Result.after.guide_force_passive_mode = $null
@@ -126,8 +129,8 @@ elseif ($guideState -eq 'absent' -and $null -ne $guideBefore.data) {
 
 if ($module.Result.changed -and -not $module.CheckMode) {
     # Read back what Windows now has: the action plugin reports these, not what it asked for.
-    $module.Result.after.force_defender_passive_mode = (Get-DwordState -Path $atpPolicy -Name 'ForceDefenderPassiveMode').data
-    $module.Result.after.guide_force_passive_mode = (Get-DwordState -Path $defenderPolicy -Name 'ForcePassiveMode').data
+    $module.Result.after.force_defender_passive_mode = (Get-DwordState -Path $atpPolicy -Name $passiveMode).data
+    $module.Result.after.guide_force_passive_mode = (Get-DwordState -Path $defenderPolicy -Name $guidePassiveMode).data
 }
 
 $module.ExitJson()
