@@ -25,8 +25,7 @@ def read_args(patterns: list[str]) -> dict:
 
 def interpret(raw: dict, patterns: list[str], support_policy: str, expected_org_id: str | None) -> dict:
     """The raw host read turned into the state and diagnosis that win_mde_info reports (fact ``mde``)."""
-    raw = dict(raw, user_patterns=patterns)
-    state = build_state(raw, support_policy=support_policy, expected_org_id=expected_org_id)
+    state = build_state(raw, support_policy=support_policy, expected_org_id=expected_org_id, user_patterns=patterns)
     state["diagnosis"] = diagnose(state, expected_org_id=expected_org_id)
     return state
 

@@ -101,7 +101,12 @@ def mp_status_from_raw(raw: dict | None) -> dict | None:
     return {field: raw.get(field) for field in MP_STATUS_FIELDS}
 
 
-def build_state(raw: dict, support_policy: str = "microsoft", expected_org_id: str | None = None) -> dict:
+def build_state(
+    raw: dict,
+    support_policy: str = "microsoft",
+    expected_org_id: str | None = None,
+    user_patterns: list[str] | None = None,
+) -> dict:
     """The documented state of a host (everything but the diagnosis)."""
     services = {
         name.lower(): _service((raw.get("services") or {}).get(name)) for name in ("WinDefend", "Sense", "WscSvc")
@@ -152,7 +157,7 @@ def build_state(raw: dict, support_policy: str = "microsoft", expected_org_id: s
         # see them (§1.1), report them without counting them.
         seen = {p["name"].lower() for p in products}
         for extra in _av.from_server_inventory(
-            raw.get("av_services") or [], raw.get("installed_products") or [], raw.get("user_patterns") or []
+            raw.get("av_services") or [], raw.get("installed_products") or [], user_patterns or []
         ):
             if extra["name"].lower() not in seen and not any(
                 extra["name"].lower() in s or s in extra["name"].lower() for s in seen
@@ -165,7 +170,7 @@ def build_state(raw: dict, support_policy: str = "microsoft", expected_org_id: s
             p.setdefault("registered", True)
     else:
         products = _av.from_server_inventory(
-            raw.get("av_services") or [], raw.get("installed_products") or [], raw.get("user_patterns") or []
+            raw.get("av_services") or [], raw.get("installed_products") or [], user_patterns or []
         )
         for p in products:
             p["registered"] = None

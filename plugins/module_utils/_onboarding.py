@@ -110,7 +110,9 @@ def exit_code_meaning(code: int | None, kind: str = ONBOARDING) -> str:
     return text % (code, documented, source)
 
 
-def installer_meaning(code: int | None) -> str:
+def installer_meaning(code: int | None, timed_out: bool = False) -> str:
+    if timed_out:
+        return "msiexec did not finish in time and was stopped"
     if code is None:
         return "msiexec did not report an exit code"
     return MSIEXEC_EXIT_CODES.get(code, "Windows Installer error %d: read the msiexec log" % code)
@@ -349,7 +351,7 @@ def installer_result(raw: dict | None, required: bool, path: str | None, force_p
         "already_installed": bool(raw.get("already_installed")),
         "installed": bool(raw.get("ran")) and code in MSIEXEC_SUCCESS,
         "exit_code": code,
-        "meaning": installer_meaning(code) if raw.get("ran") else None,
+        "meaning": installer_meaning(code, bool(raw.get("timed_out"))) if raw.get("ran") else None,
         "force_passive": force_passive,
         "log_path": raw.get("log_path"),
     }

@@ -100,7 +100,6 @@ else {
             ran = $false
             exit_code = $null
             timed_out = $false
-            duration_s = 0
             log_path = $null
         }
         if (Test-MdeUnifiedAgent) {
@@ -122,7 +121,6 @@ else {
                 $install.ran = $true
                 $install.exit_code = $run.exit_code
                 $install.timed_out = $run.timed_out
-                $install.duration_s = $run.duration_s
                 $install.log_path = $run.log_path
                 if ($run.exit_code -eq 3010 -or $run.exit_code -eq 1641) {
                     $module.Result.reboot_required = $true

@@ -29,13 +29,11 @@ $module.Result.refreshed = $false
 $module.Result.gpupdate = $null
 $module.Result.registry_before = @{}
 $module.Result.registry = @{}
-$module.Result.computer = $null
 $module.Result.gpresult_xml = $null
 $module.Result.gpresult_error = $null
 
 try {
     $module.Result.registry_before = Get-MdePolicyValue
-    $module.Result.computer = Get-MdeComputerInfo
 }
 catch {
     $module.FailJson("reading the policy registry values: $($_.Exception.Message)", $_)

@@ -148,7 +148,29 @@ class Recording(dict):
         self._note(key)
         return super().__contains__(key)
 
+    # Iterating or copying a mapping hands every key on (the plugin passes them through).
+    def _note_all(self) -> None:
+        for key in dict.keys(self):
+            self._note(key)
+
+    def __iter__(self) -> Any:
+        self._note_all()
+        return super().__iter__()
+
+    def keys(self) -> Any:
+        self._note_all()
+        return super().keys()
+
+    def items(self) -> Any:
+        self._note_all()
+        return super().items()
+
+    def values(self) -> Any:
+        self._note_all()
+        return super().values()
+
     def __deepcopy__(self, memo: dict) -> dict:
+        self._note_all()
         return {k: copy.deepcopy(v, memo) for k, v in dict.items(self)}
 
 

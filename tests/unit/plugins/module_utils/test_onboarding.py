@@ -67,6 +67,7 @@ def test_installer_meanings():
     assert "restart is required" in onb.installer_meaning(3010)
     assert "fatal error" in onb.installer_meaning(1603)
     assert "Windows Installer error 1234" in onb.installer_meaning(1234)
+    assert "did not finish in time" in onb.installer_meaning(None, timed_out=True)
     assert onb.MSIEXEC_SUCCESS == {0, 1641, 3010}
 
 
