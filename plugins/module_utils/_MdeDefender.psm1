@@ -12,8 +12,8 @@ Function Get-MdeRegistryName {
 
     .DESCRIPTION
     docs/sources.md: ForceDefenderPassiveMode §1.2, the source guide's ForcePassiveMode §1.3,
-    Status\OnboardingState §3.3, OnboardingInfo and Status\OrgId §3.4, the offboarding value
-    §3.5, DisableAntiSpyware and DisableRealtimeMonitoring §5.1. The others are Windows' own
+    Status\OnboardingState §3.3, OnboardingInfo and Status\OrgId §3.4, DisableAntiSpyware and
+    DisableRealtimeMonitoring §5.1. The others are Windows' own
     (the OS edition and update revision, installed programs, pending reboot markers).
     #>
     [CmdletBinding()]
@@ -29,7 +29,6 @@ Function Get-MdeRegistryName {
         DisableAntiSpywareValue = 'DisableAntiSpyware'
         DisableRealtimeMonitoringValue = 'DisableRealtimeMonitoring'
         OnboardingInfoValue = 'OnboardingInfo'
-        OffboardingInfoValue = '696C1FA1-4030-4FA4-8713-FAF9B2EA7C0A'
         OnboardingStateValue = 'OnboardingState'
         OrgIdValue = 'OrgId'
         CurrentVersionKey = 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
@@ -286,12 +285,11 @@ Function Test-MdeUnifiedAgent {
 Function Get-MdeOnboardingOrgId {
     <#
     .SYNOPSIS
-    Returns the orgId inside the OnboardingInfo registry value, or $null (no value, or none found).
+    Returns the orgId inside the OnboardingInfo registry value, or $null (no value, or unreadable).
 
     .DESCRIPTION
     OnboardingInfo is JSON whose 'body' is JSON text holding orgId (docs/sources.md §3.4). Only
     the id leaves the host: the value also carries the onboarding signature and certificate.
-    A value that is not JSON is searched for the orgId field.
     #>
     [CmdletBinding()]
     [OutputType([String])]
@@ -301,23 +299,15 @@ Function Get-MdeOnboardingOrgId {
     if (-not $info) {
         return $null
     }
-    $text = [String]$info
     try {
-        $outer = ConvertFrom-Json -InputObject $text -ErrorAction Stop
-        $body = $outer.body
-        if ($body -is [String]) {
-            $body = ConvertFrom-Json -InputObject $body -ErrorAction Stop
-        }
-        if ($body.orgId) {
-            return [String]$body.orgId
-        }
+        $outer = ConvertFrom-Json -InputObject ([String]$info) -ErrorAction Stop
+        $body = ConvertFrom-Json -InputObject $outer.body -ErrorAction Stop
     }
     catch {
-        Write-Verbose -Message "OnboardingInfo is not JSON, searching it for orgId: $($_.Exception.Message)"
+        return $null
     }
-    $match = [Regex]::Match($text, 'orgId\W{1,12}([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})')
-    if ($match.Success) {
-        return $match.Groups[1].Value
+    if ($body.orgId) {
+        return [String]$body.orgId
     }
     return $null
 }

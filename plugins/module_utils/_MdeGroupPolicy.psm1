@@ -63,9 +63,6 @@ Function Get-MdeGpo {
         id = $gpo.Id.ToString()
         display_name = $gpo.DisplayName
         description = $gpo.Description
-        gpo_status = $gpo.GpoStatus.ToString()
-        domain_name = $gpo.DomainName
-        computer_version = [int]$gpo.Computer.DSVersion
     }
 }
 
@@ -110,7 +107,6 @@ Function Get-MdeGpoPreferenceValue {
             type = $item.Type.ToString()
             value = $item.Value
             action = $item.Action.ToString()
-            order = [int]$item.Order
             disabled = [bool]$item.DisabledDirectly
         }
     }
@@ -152,7 +148,6 @@ Function Get-MdeGpoPolicyValue {
             value_name = $item.ValueName
             type = $item.Type.ToString()
             value = $item.Value
-            state = $item.PolicyState.ToString()
         }
     }
     , @($found)

@@ -227,16 +227,11 @@ Function Get-MdeOnboardingObservation {
     [OutputType([Hashtable])]
     param ()
     $reg = Get-MdeRegistryName
-    $info = Get-MdeRegistryValue -Path $reg.AtpPolicyKey -Name $reg.OnboardingInfoValue
-    $offboarding = Get-MdeRegistryValue -Path $reg.AtpPolicyKey -Name $reg.OffboardingInfoValue
     @{
         onboarding_state = Get-MdeRegistryValue -Path $reg.AtpStatusKey -Name $reg.OnboardingStateValue
         status_org_id = Get-MdeRegistryValue -Path $reg.AtpStatusKey -Name $reg.OrgIdValue
         org_id = Get-MdeOnboardingOrgId
-        onboarding_info_present = $null -ne $info
-        offboarding_info_present = $null -ne $offboarding
         sense = Get-MdeServiceInfo -Name 'Sense'
-        unified_agent = Test-MdeUnifiedAgent
     }
 }
 

@@ -52,7 +52,6 @@ $module.Result.policies = @()
 $module.Result.links = @()
 $module.Result.targets = @()
 $module.Result.conflicts = @()
-$module.Result.applied = @()
 
 $module.Result.group_policy_module = Test-MdeGroupPolicyModule
 if (-not $module.Result.group_policy_module -and $changes.Count -gt 0) {
@@ -71,7 +70,6 @@ if ($module.Result.group_policy_module) {
         catch {
             $module.FailJson("changing GPO '$name' ($($change.op)) failed: $($_.Exception.Message)", $_)
         }
-        $module.Result.applied += $change.op
         $module.Result.changed = $true
     }
 

@@ -269,7 +269,7 @@ def test_gpo_module_applies_changes_except_in_check_mode(state_dir):
     ]
     args = {"name": "A", "target_ous": [SRV], "_preference_values": [PASSIVE], "_changes": changes}
     result = gpo(dc, args, check_mode=True)
-    assert result["applied"] == ["create_gpo", "set_preference", "new_link"] and result["gpo"] is None
+    assert result["changed"] is True and result["gpo"] is None
     assert not os.path.exists(domain.domain_path(state_dir, "corp.example.com"))
     result = gpo(dc, args)
     assert not result.get("failed"), result
