@@ -18,8 +18,6 @@ from ansible_collections.mdeops.defender.plugins.plugin_utils._action import Mde
 DEFENDER_FIELDS = (
     "AMProductVersion",
     "AMRunningMode",
-    "AntivirusEnabled",
-    "AntivirusSignatureAge",
     "AntivirusSignatureVersion",
     "DefenderSignaturesOutOfDate",
     "RealTimeProtectionEnabled",

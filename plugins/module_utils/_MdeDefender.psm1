@@ -179,7 +179,6 @@ Function Get-MdeSecurityCenterProduct {
                 productState = [int64]$item.productState
                 instanceGuid = $item.instanceGuid
                 pathToSignedProductExe = $item.pathToSignedProductExe
-                timestamp = $item.timestamp
             }
         }
     )
@@ -199,14 +198,13 @@ Function Get-MdeAvService {
     if ($Pattern.Count -eq 0) {
         return , @()
     }
-    $found = foreach ($service in (Get-CimInstance -ClassName Win32_Service -Property Name, DisplayName, State, StartMode)) {
+    $found = foreach ($service in (Get-CimInstance -ClassName Win32_Service -Property Name, DisplayName, State)) {
         foreach ($p in $Pattern) {
             if ($service.Name -like $p -or $service.DisplayName -like $p) {
                 @{
                     name = $service.Name
                     display_name = $service.DisplayName
                     state = $service.State
-                    start_mode = $service.StartMode
                 }
                 break
             }
@@ -238,9 +236,7 @@ Function Get-MdeInstalledProduct {
                 if ($name -like $p) {
                     @{
                         display_name = $name
-                        publisher = $key.GetValue('Publisher')
                         version = $key.GetValue('DisplayVersion')
-                        key = $key.PSChildName
                     }
                     break
                 }

@@ -46,9 +46,7 @@ catch {
     $module.FailJson("reading the operating system with CIM: $($_.Exception.Message)", $_)
 }
 
-foreach ($name in @('WinDefend', 'WscSvc')) {
-    $module.Result.services.$name = Get-MdeServiceInfo -Name $name
-}
+$module.Result.services.WscSvc = Get-MdeServiceInfo -Name 'WscSvc'
 
 if ($module.Result.os.product_type -eq 1) {
     $module.Result.security_center = Get-MdeSecurityCenterProduct
