@@ -108,6 +108,12 @@ def test_real_run_then_rerun_is_idempotent(fleet):
     assert again["diff"]["before"] == again["diff"]["after"]
     assert domain_bytes(fleet) == written
 
+    reworded, fake = run(GpoAction, fleet["dc-01"], {"name": NAME, "comment": "reworded", "target_ous": [SRV]})
+    assert not reworded.get("failed"), reworded
+    assert [c["op"] for c in changes_sent(fake)[0]] == ["set_comment"]
+    assert reworded["gpo"]["comment"] == "reworded"
+    assert domain.load(fleet["dc-01"].state_dir, "corp.example.com").gpo_by_name(NAME)["comment"] == "reworded"
+
 
 def test_check_mode_diff_equals_real_diff(fleet):
     run(GpoAction, fleet["dc-01"], {"name": NAME, "target_ous": [SRV]})
@@ -115,6 +121,8 @@ def test_check_mode_diff_equals_real_diff(fleet):
     checked, fake = run(GpoAction, fleet["dc-01"], args, check_mode=True, diff=True)
     assert changes_sent(fake) == []
     real, _fake = run(GpoAction, fleet["dc-01"], args, diff=True)
+    assert not real.get("failed"), real
+    assert [op["op"] for op in real["operations"]] == ["set_link", "new_link"]
     assert checked["operations"] == real["operations"]
     assert checked["diff"]["before"] == real["diff"]["before"]
     # the prediction equals the result except for the link order Windows assigns
