@@ -32,6 +32,7 @@ import pytest
 import yaml
 
 from tests.e2e import ps_coverage
+from tests.winsim.clock import fleet_time
 from tests.winsim.ps.report import ENV as PS_REPORT_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -228,8 +229,7 @@ class WinSim:
 
     def sim_time(self) -> float:
         """The simulated hosts' clock now (the anchor the simulator keeps in ``clock.json``)."""
-        anchor = json.loads((self.state_dir / "clock.json").read_text(encoding="utf-8"))
-        return anchor["sim0"] + (time.time() - anchor["real0"]) / anchor["time_scale"]
+        return fleet_time(str(self.state_dir))
 
     def wait_until(self, sim_time: float) -> None:
         """Sleep until the simulated clock has reached ``sim_time`` (e.g. a host timer's ``at``)."""

@@ -96,6 +96,17 @@ class FleetClock:
         _atomic_write(path, text)
 
 
+def fleet_time(state_dir: str) -> float:
+    """The simulated time now by the anchor a running simulator keeps in ``state_dir`` (for the
+    processes that share its world: the fake cloud, the tests). Real time when there is none."""
+    try:
+        with open(os.path.join(state_dir, CLOCK_FILE), encoding="utf-8") as fh:
+            anchor = json.load(fh)
+        return float(anchor["sim0"]) + (time.time() - float(anchor["real0"])) / float(anchor["time_scale"])
+    except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
+        return time.time()
+
+
 class HostClock:
     """One host's view of the fleet clock, with the virtual time of the command that runs."""
 
