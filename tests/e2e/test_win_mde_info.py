@@ -66,6 +66,7 @@ FLEET = {
         # non-default values everywhere the module reads (test_the_fact_is_what_the_host_holds)
         "s19-facts": {
             "os": "server2019",
+            "domain_joined": True,
             "third_party_av": [{"name": "SentinelOne"}],
             "onboarded_org": ORG,
             "pending_reboot": True,
