@@ -273,3 +273,15 @@ def test_refresh_check_mode_does_not_run_gpupdate(fleet):
 def test_refresh_rejects_a_zero_timeout(fleet):
     result, fake = run(RefreshAction, fleet["srv-01"], {"timeout": 0})
     assert result["reason"] == "invalid_argument" and fake.calls == []
+
+
+def test_purge_links_removes_the_links_to_other_ous(fleet):
+    run(GpoAction, fleet["dc-01"], {"name": NAME, "target_ous": [SRV, WKS]})
+    result, fake = run(GpoAction, fleet["dc-01"], {"name": NAME, "target_ous": [SRV], "purge_links": True})
+    assert not result.get("failed"), result
+    assert changes_sent(fake) == [[{"op": "remove_link", "target": WKS}]]
+    assert [link["target"] for link in result["links"]] == [SRV]
+    dom = domain.load(fleet["dc-01"].state_dir, "corp.example.com")
+    gpo_id = dom.gpo_by_name(NAME)["id"]
+    linked = [target for target, links in dom.state["links"].items() if any(k["gpo_id"] == gpo_id for k in links)]
+    assert [t.lower() for t in linked] == [SRV.lower()]
