@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.invariants import Invariants
+from tests.winsim.fleet import onboarding_info_json
 from tests.winsim.host import (
     ATP_POLICY_KEY,
     ATP_STATUS_KEY,
@@ -90,6 +91,14 @@ FLEET = {
                     "type": "REG_MULTI_SZ",
                     "data": ["\\??\\C:\\Windows\\Temp\\old.dll", ""],
                 },
+            ],
+        },
+        # the onboarding data is written, Sense has not onboarded yet: the org comes from OnboardingInfo
+        "w11-pending": {
+            "os": "windows11_23h2",
+            "third_party_av": [{"name": "CrowdStrike Falcon"}],
+            "registry": [
+                {"key": ATP_POLICY_KEY, "name": "OnboardingInfo", "type": "REG_SZ", "data": onboarding_info_json(ORG)}
             ],
         },
         # onboarded by other means: Status\OrgId but no OnboardingInfo policy value
@@ -237,3 +246,5 @@ def test_the_fact_is_what_the_host_holds(fleet):
     products = {p["name"]: p["version"] for p in server["antivirus"]["products"] if not p["microsoft"]}
     assert len(products) == 2 and products == {name: installed[name] for name in products}
     assert res["w11-statusorg"]["reboot_pending"] is False
+    pending = fleet.module("w11-pending", "mdeops.defender.win_mde_info", {"expected_org_id": ORG})["w11-pending"]
+    assert pending["onboarding"]["org_id"] == ORG and pending["onboarding"]["onboarded"] is False
