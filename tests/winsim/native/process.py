@@ -11,7 +11,7 @@ Standard input, as ``CreateProcess`` hands it to the program (Microsoft Learn:
 "ProcessStartInfo.RedirectStandardInput", "CreateProcess", "STARTUPINFO"):
 
 * ``stdin_redirected=True``: an anonymous pipe; the bytes given, then end of file (the caller
-  closed its end, as ``Invoke-MdeProcess`` does);
+  closed its end);
 * not redirected, ``has_console=True``: a console nobody types into (``CreateNoWindow`` with
   no redirection gives the child a new, hidden console): a read waits for ever;
 * not redirected, no console: the handle inherited from the parent, which under WinRM is not a
