@@ -132,10 +132,9 @@ options:
     default: 2097152
   _script:
     description:
-      - The text of the onboarding or offboarding script, read and checked on the controller.
+      - The text of the onboarding or offboarding script, read and checked on the controller. Never logged (C(no_log)).
       - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
     type: str
-    no_log: true
   _script_name:
     description:
       - The file name to give the script on the host.

@@ -91,13 +91,13 @@ class Session:
         return ["%s: %s" % (f.path, name) for f in self.files for name in f.never_called]
 
     def table(self) -> str:
-        width = max(len(f.path) for f in self.files) if self.files else 10
-        lines = ["%-*s  %5s  %5s  %6s" % (width, "PowerShell file", "lines", "ran", "cover")]
+        width = max((len(f.path) for f in self.files), default=10)
+        lines = ["%s  %5s  %5s  %6s" % ("PowerShell file".ljust(width), "lines", "ran", "cover")]
         for f in self.files:
-            lines.append("%-*s  %5d  %5d  %5.1f%%" % (width, f.path, len(f.executable), len(f.hit), f.percent))
+            lines.append("%s  %5d  %5d  %5.1f%%" % (f.path.ljust(width), len(f.executable), len(f.hit), f.percent))
         executable = sum(len(f.executable) for f in self.files)
         hit = sum(len(f.hit) for f in self.files)
-        lines.append("%-*s  %5d  %5d  %5.1f%%" % (width, "TOTAL", executable, hit, self.total_percent))
+        lines.append("%s  %5d  %5d  %5.1f%%" % ("TOTAL".ljust(width), executable, hit, self.total_percent))
         return "\n".join(lines)
 
     def missed_lines(self) -> str:

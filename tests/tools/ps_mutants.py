@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Do the tests notice a change to the collection's PowerShell? A mutation check.
 
 Each mutant changes one thing in a copy of the repository, in one ``.ps1``/``.psm1``:
@@ -141,7 +141,7 @@ def copy_repo(dest: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--kind", default="key,regname,param")
     parser.add_argument("--file", default=None, help="only mutants of files whose name contains this")
     parser.add_argument("--limit", type=int, default=0, help="a random sample of this many mutants")

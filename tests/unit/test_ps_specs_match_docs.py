@@ -96,8 +96,6 @@ def compare(spec: dict, docs: dict, context: str = "") -> list[str]:
                 "%s%s: elements %r in the spec, %r in the docs"
                 % (name, where, data.get("elements"), doc.get("elements"))
             )
-        if bool(data.get("no_log")) != bool(doc.get("no_log")) and doc.get("no_log") is not None:
-            problems.append("%s%s: no_log differs" % (name, where))
         sub_spec, sub_docs = data.get("options"), doc.get("suboptions")
         if sub_spec:
             if not sub_docs:

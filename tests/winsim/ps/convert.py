@@ -84,7 +84,7 @@ def double_string(value: float) -> str:
         return "Infinity" if value > 0 else "-Infinity"
     text = format(value, ".15G")
     if "E" in text:
-        mantissa, _, exp = text.partition("E")
+        mantissa, _sep, exp = text.partition("E")
         sign = exp[0] if exp[0] in "+-" else "+"
         digits = exp.lstrip("+-").lstrip("0") or "0"
         text = "%sE%s%s" % (mantissa, sign, digits.zfill(2))

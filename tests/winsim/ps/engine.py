@@ -19,9 +19,11 @@ from .parser import parse
 from .runtime import Frame, Runspace, Scope, SessionState
 
 # Importing registers the cmdlets and types of the model.
+# pylint: disable=unused-import
 from . import basic, dotnet  # noqa: F401  isort: skip
 from . import cmdlets_core  # noqa: F401  isort: skip
 from . import win_cim, win_defender, win_events, win_grouppolicy, win_items, win_process  # noqa: F401  isort: skip
+# pylint: enable=unused-import
 
 _LOCK = threading.Lock()
 _COMPILED: dict[int, Any] = {}

@@ -96,7 +96,7 @@ def order(left: Any, right: Any, case: bool = False) -> int:
 
 
 _COMPARE = {
-    "-eq": lambda a, b, c: equals(a, b, c),
+    "-eq": equals,
     "-ne": lambda a, b, c: not equals(a, b, c),
     "-gt": lambda a, b, c: order(a, b, c) > 0,
     "-ge": lambda a, b, c: order(a, b, c) >= 0,

@@ -110,7 +110,7 @@ class _Converter:
             if child.type == "statement_list":
                 body.extend(self.statements(child))
             elif child.type == "param_block":
-                params, _ = self.param_block(child)
+                params, _attrs = self.param_block(child)
             else:
                 raise self.fail(child, "top-level %s" % child.type)
         block = A.ScriptBlock(params, body, line=1, file=self.name)
@@ -538,7 +538,7 @@ class _Converter:
             body = body[1:-1]
         scope = None
         if ":" in body:
-            scope, _, body = body.partition(":")
+            scope, _sep, body = body.partition(":")
             scope = scope.lower()
             if scope not in ("global", "script", "local", "env", "private"):
                 raise self.fail(node, "variable drive %s:" % scope)

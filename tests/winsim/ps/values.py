@@ -116,16 +116,16 @@ class Hashtable:
         return len(self._data)
 
     def __iter__(self) -> Iterator[Any]:
-        return (k for k, _ in self._data.values())
+        return (k for k, _value in self._data.values())
 
     def get_entry(self, key: Any) -> tuple[Any, Any] | None:
         return self._data.get(self._fold(key))
 
     def keys(self) -> list[Any]:
-        return [k for k, _ in self._data.values()]
+        return [k for k, _value in self._data.values()]
 
     def values(self) -> list[Any]:
-        return [v for _, v in self._data.values()]
+        return [v for _key, v in self._data.values()]
 
     def items(self) -> list[tuple[Any, Any]]:
         return list(self._data.values())

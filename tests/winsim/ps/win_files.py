@@ -50,7 +50,7 @@ SYSTEM_DIRS = frozenset(
 
 
 def _profile_dirs(host: Any) -> set[str]:
-    user = str((host.state.get("credentials") or {}).get("username") or "ansible").split("\\")[-1]
+    user = str((host.state.get("credentials") or {}).get("username") or "ansible").rsplit("\\", 1)[-1]
     base = "c:\\users\\%s" % user.lower()
     return {base, base + "\\appdata", base + "\\appdata\\local", base + "\\appdata\\local\\temp"}
 
@@ -248,9 +248,9 @@ register(
             "Combine": lambda ctx, *parts: ntpath.join(*[C.to_string(x) for x in parts]),
             "IsPathRooted": lambda ctx, p: ntpath.isabs(_path_arg(p)),
             "GetRandomFileName": lambda ctx: (
-                "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+                "".join(random.choice(string.ascii_lowercase + string.digits) for _i in range(8))
                 + "."
-                + "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(3))
+                + "".join(random.choice(string.ascii_lowercase + string.digits) for _i in range(3))
             ),
         },
     )

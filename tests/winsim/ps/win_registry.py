@@ -48,9 +48,9 @@ def parse_path(text: str) -> str | None:
         low = path.lower()
     if low.startswith("registry::"):
         path = path[len("registry::") :]
-        head, _, rest = path.partition("\\")
+        head, _sep, rest = path.partition("\\")
     elif ":" in path.split("\\", 1)[0]:
-        drive, _, rest = path.partition(":")
+        drive, _sep, rest = path.partition(":")
         head = drive
         rest = rest.lstrip("\\")
         if head.lower() not in HIVES:
@@ -147,7 +147,7 @@ def to_data(kind: str, value: Any) -> tuple[str, Any]:
 
 
 def ps_path(key: str) -> str:
-    hive, _, rest = key.partition("\\")
+    hive, _sep, rest = key.partition("\\")
     return "Microsoft.PowerShell.Core\\Registry::%s%s" % (LONG_HIVE[hive], "\\" + rest if rest else "")
 
 
@@ -202,7 +202,7 @@ class RegistryKey(NetObject):
         return self.m_close(ctx)
 
     def p_name(self) -> str:
-        hive, _, rest = self.key.partition("\\")
+        hive, _sep, rest = self.key.partition("\\")
         return LONG_HIVE[hive] + ("\\" + rest if rest else "")
 
     def p_valuecount(self) -> int:
