@@ -53,6 +53,8 @@ def _info_json(body: dict) -> str:
 _POLICY = r"HKLM\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection"
 _STATUS = r"HKLM\SOFTWARE\Microsoft\Windows Advanced Threat Protection\Status"
 _TMP = r"%TMP%\senseTmp.txt"
+#: the portal's scripts indent with tabs (written as {T} here: pep8 forbids tabs in the source)
+T = "\t"
 #: The telemetry call of the scripts: one ETW event of the sensor's EventSource (a stand-in text).
 _TELEMETRY = (
     "%powershellPath% -ExecutionPolicy Bypass -NoProfile -Command \"Add-Type 'using System.Diagnostics.Tracing; "
@@ -84,10 +86,10 @@ set "errorDescription="
 echo Checking for administrator privileges
 net session >NUL 2>&1
 if %ERRORLEVEL% NEQ 0 (
-	@echo The script must run with administrator privileges> {_TMP}
-	set errorCode=65
-	set lastError=%ERRORLEVEL%
-	GOTO ERROR
+{T}@echo The script must run with administrator privileges> {_TMP}
+{T}set errorCode=65
+{T}set lastError=%ERRORLEVEL%
+{T}GOTO ERROR
 )
 echo Administrator privileges: present
 
@@ -123,21 +125,21 @@ def _wait_loop(label: str, probe: str, code: int, text: str, tries: int, pause_s
     give_up = (
         on_give_up
         or rf"""
-		@echo {text}> {_TMP}
-		set errorCode={code}
-		set lastError=%ERRORLEVEL%
-		GOTO ERROR"""
+{T}{T}@echo {text}> {_TMP}
+{T}{T}set errorCode={code}
+{T}{T}set lastError=%ERRORLEVEL%
+{T}{T}GOTO ERROR"""
     )
     return rf"""
 set /a counter=0
 :{label}
 {probe} >NUL 2>&1
 if %ERRORLEVEL% NEQ 0 (
-	IF %counter% EQU {tries} ({give_up}
-	)
-	set /a counter=%counter%+1
-	timeout {pause_s} >NUL 2>&1
-	GOTO :{label}
+{T}IF %counter% EQU {tries} ({give_up}
+{T})
+{T}set /a counter=%counter%+1
+{T}timeout {pause_s} >NUL 2>&1
+{T}GOTO :{label}
 )
 """
 
@@ -152,15 +154,15 @@ def onboarding_script(org_id: str, local: bool = False) -> str:
         "vortexGeoLocation": "EU",
         "version": "1.7",
     }
-    consent = r"""
+    consent = rf"""
 echo This simulated local script onboards one machine; use the Group Policy package for more.
 :USER_CONSENT
 set /p shouldContinue= "Press (Y) to confirm and continue or (N) to cancel and exit: "
 IF /I "%shouldContinue%"=="N" (
-	GOTO CLEANUP
+{T}GOTO CLEANUP
 )
 IF /I "%shouldContinue%"=="Y" (
-	GOTO SCRIPT_START
+{T}GOTO SCRIPT_START
 )
 echo Please answer Y or N.
 GOTO USER_CONSENT
@@ -254,11 +256,11 @@ GOTO CLEANUP
 :SENSE_NOT_RUNNING
 sc query "SENSE" | find /i "START_PENDING" >NUL 2>&1
 if %ERRORLEVEL% EQU 0 (
-	set "errorDescription=Gave up waiting for the sensor service to reach RUNNING."
-	set errorCode=30
+{T}set "errorDescription=Gave up waiting for the sensor service to reach RUNNING."
+{T}set errorCode=30
 ) ELSE (
-	set "errorDescription=The sensor service did not start."
-	set errorCode=15
+{T}set "errorDescription=The sensor service did not start."
+{T}set errorCode=15
 )
 sc query "SENSE" > {_TMP} 2>&1
 GOTO ERROR

@@ -57,7 +57,7 @@ def expand(text: str, lookup: Callable[[str], str | None], args: list[str] | Non
             i += 2
             continue
         if batch and nxt == "~":
-            raise NativeUnsupported("%~ parameter modifiers", where)
+            raise NativeUnsupported("%~ parameter modifiers", where)  # pylint: disable=raising-format-tuple
         end = text.find("%", i + 1)
         if end < 0:
             if batch:

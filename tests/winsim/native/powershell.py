@@ -73,4 +73,4 @@ def mpcmdrun_exe(ctx: Ctx, argv: list[str], command_line: str) -> Generator[floa
     if [a.lower() for a in argv[1:]] == ["-reloadengine"]:
         return 0
     raise NativeUnsupported("MpCmdRun.exe %s" % " ".join(argv[1:]))
-    yield  # pragma: no cover
+    yield  # pragma: no cover  # pylint: disable=unreachable

@@ -58,7 +58,7 @@ class Environ(MutableMapping[str, str]):
         del self._data[key.upper()]
 
     def __iter__(self) -> Iterator[str]:
-        return (name for name, _ in self._data.values())
+        return (name for name, _value in self._data.values())
 
     def __len__(self) -> int:
         return len(self._data)
@@ -75,7 +75,7 @@ def default_environment(host: Any, user: str | None = None) -> dict[str, str]:
 
     ``PROCESSOR_ARCHITEW6432`` is absent: it exists only in 32-bit processes on 64-bit Windows.
     """
-    user = user or str((host.state.get("credentials") or {}).get("username") or "ansible").split("\\")[-1]
+    user = user or str((host.state.get("credentials") or {}).get("username") or "ansible").rsplit("\\", 1)[-1]
     profile = "C:\\Users\\%s" % user
     temp = host.temp_dir()
     computer = str(host.state.get("hostname") or host.name).upper()
