@@ -22,6 +22,8 @@ COMPAT_PYTHON_VERSION := 3.11
 # Stages of `make test`, in order (demo last: a smoke run of the whole flow, a few seconds).
 # bench and test-compat are separate targets.
 TEST_STAGES := unit browser e2e sanity lint ps-parse build-check demo
+# The e2e stage fails when the e2e tests run less of the collection's PowerShell than this (lines, %).
+PS_COVERAGE_MIN ?= 90
 
 # Find a *working* interpreter for each version in $(1), newest first.  Tries pythonX.Y on
 # PATH (a pyenv shim whose version is not active fails the check and is skipped), then
@@ -149,10 +151,10 @@ browser: venv ## Render the fleet report in headless chromium and check it (fail
 	@if [ "$${MDE_SKIP_BROWSER_TESTS:-}" != 1 ] || [ "$${CI:-}" = true ]; then $(MAKE) browser-deps; fi
 	$(VPY) -m pytest tests/browser $(PYTEST_ARGS)
 
-e2e: venv ## pytest -m e2e tests/e2e: real ansible-playbook over WinRM against the simulated fleet and fake cloud
+e2e: venv ## pytest -m e2e tests/e2e (real ansible-playbook over WinRM, simulated fleet), then the PowerShell coverage table (fails below PS_COVERAGE_MIN %)
 	@if [ -z "$$(find tests/e2e \( -name 'test_*.py' -o -name '*_test.py' \) -print -quit 2>/dev/null)" ]; then \
 	  echo "e2e: tests/e2e has no test files yet - nothing to run"; exit 0; fi; \
-	rc=0; $(VPY) -m pytest -m e2e tests/e2e $(PYTEST_ARGS) || rc=$$?; \
+	rc=0; $(VPY) -m pytest -m e2e tests/e2e --ps-coverage-min $(PS_COVERAGE_MIN) $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "e2e: tests/e2e has test files but no test marked 'e2e' was collected (pytestmark = pytest.mark.e2e?)"; fi; \
 	exit $$rc
 

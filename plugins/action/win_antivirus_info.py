@@ -19,8 +19,6 @@ from ansible_collections.mdeops.defender.plugins.plugin_utils._action import Mde
 DEFENDER_FIELDS = (
     "AMProductVersion",
     "AMRunningMode",
-    "AntivirusEnabled",
-    "AntivirusSignatureAge",
     "AntivirusSignatureVersion",
     "DefenderSignaturesOutOfDate",
     "RealTimeProtectionEnabled",
@@ -165,9 +163,9 @@ class ActionModule(MdeActionBase):
         patterns = _av.patterns_for(args["av_name_patterns"])
         raw = self._run_ps(
             {
-                "mp_status_fields": list(DEFENDER_FIELDS),
-                "service_patterns": patterns["services"],
-                "product_patterns": patterns["products"],
+                "_mp_status_fields": list(DEFENDER_FIELDS),
+                "_service_patterns": patterns["services"],
+                "_product_patterns": patterns["products"],
             },
             task_vars,
         )

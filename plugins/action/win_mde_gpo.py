@@ -62,10 +62,10 @@ class ActionModule(MdeActionBase):
         return {
             "name": desired.name,
             "target_ous": desired.targets,
-            "preference_values": _values(_gpo.PREFERENCE_READS),
-            "policy_values": _values(_gpo.POLICY_READS),
-            "conflict_values": _values(_gpo.CONFLICT_READS),
-            "changes": changes,
+            "_preference_values": _values(_gpo.PREFERENCE_READS),
+            "_policy_values": _values(_gpo.POLICY_READS),
+            "_conflict_values": _values(_gpo.CONFLICT_READS),
+            "_changes": changes,
         }
 
     def check_targets(self, desired: _gpo.Desired, raw: dict, where: str) -> None:

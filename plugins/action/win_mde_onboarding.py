@@ -164,12 +164,16 @@ class ActionModule(MdeActionBase):
     ) -> None:
         state = args["state"]
         ps_args = {
-            "action": decision.operation,
-            "script": package["content"],
-            "script_name": onb.safe_script_name(package["script_name"]),
+            "_action": decision.operation,
+            "_script": package["content"],
+            "_script_name": onb.safe_script_name(package["script_name"]),
             "timeout": args["timeout"],
             # the host read after the change, in the same round trip: returned as the fact "mde"
-            "read_state": read_args(args["av_name_patterns"]),
+            "_read_state": read_args(args["av_name_patterns"]),
+            # the script gave up waiting: wait for the wanted state within the timeout and judge that
+            "_recheck_exit_codes": sorted(onb.WAIT_EXIT_CODES[package["kind"]]),
+            # wait=false: no wait on the host, the caller waits (win_mde_info wait_for) and judges
+            "_wait": args["wait"],
         }
         tmpdir = None
         try:
@@ -184,7 +188,7 @@ class ActionModule(MdeActionBase):
                     )
                     self._transfer_file(local_installer, remote_installer)
                     self._commands += 1
-                ps_args["installer"] = remote_installer
+                ps_args["_installer"] = remote_installer
                 ps_args["installer_force_passive"] = args["installer_force_passive"]
             raw = self._run_ps(ps_args, task_vars)
         finally:
@@ -200,7 +204,7 @@ class ActionModule(MdeActionBase):
         )
         if decision.install_agent or raw.get("installer"):
             result["installer"] = onb.installer_result(
-                raw.get("installer"), True, ps_args.get("installer"), args["installer_force_passive"]
+                raw.get("installer"), True, ps_args.get("_installer"), args["installer_force_passive"]
             )
         installer_ran = bool(result["installer"] and result["installer"]["installed"])
         result["changed"] = installer_ran or bool(script and script["success"]) or after != result["before"]
@@ -223,6 +227,9 @@ class ActionModule(MdeActionBase):
         if failure:
             raise MdeError(failure[0], failure[1])
         result["pending"] = pending
+        warning = None if pending else onb.wait_exit_warning(state, raw.get("script_run"), after)
+        if warning:
+            result.setdefault("warnings", []).append(warning)
         if isinstance(raw.get("state"), dict):
             # The host as win_mde_info would read it now (Defender's mode after onboarding, the
             # diagnosis): the caller does not need to read the host again.
@@ -282,7 +289,7 @@ class ActionModule(MdeActionBase):
 
     def _read_remote_package(self, path: str, task_vars: dict) -> dict:
         raw = self._run_ps(
-            {"action": "read_package", "path": path, "max_bytes": onb.REMOTE_PACKAGE_MAX_BYTES}, task_vars
+            {"_action": "read_package", "_path": path, "_max_bytes": onb.REMOTE_PACKAGE_MAX_BYTES}, task_vars
         )
         info = raw.get("package") or {}
         if not info.get("exists"):

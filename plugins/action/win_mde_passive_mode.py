@@ -114,8 +114,8 @@ class ActionModule(MdeActionBase):
             else:
                 raw = self._run_ps(
                     {
-                        "value": desired["force_defender_passive_mode"],
-                        "guide_state": _passive.guide_state(state, args["guide_value"]),
+                        "_value": desired["force_defender_passive_mode"],
+                        "_guide_state": _passive.guide_state(state, args["guide_value"]),
                     },
                     task_vars,
                 )

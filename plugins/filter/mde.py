@@ -37,7 +37,7 @@ def _progress(hostvars: Mapping, host: str) -> dict:
     except (KeyError, AttributeError, TypeError):
         return {}
     record = facts.get(PROGRESS_FACT) if isinstance(facts, Mapping) else None
-    return record if isinstance(record, Mapping) else {}
+    return dict(record) if isinstance(record, Mapping) else {}
 
 
 def device_names(hosts: Iterable[str], hostvars: Mapping) -> dict:

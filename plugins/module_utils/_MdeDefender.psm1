@@ -5,6 +5,46 @@
 # They read Windows and return plain hashtables; they never call FailJson and never
 # interpret what they read (the Python action plugins do that).
 
+Function Get-MdeRegistryName {
+    <#
+    .SYNOPSIS
+    The registry keys and value names the collection reads or writes: each is defined here once.
+
+    .DESCRIPTION
+    docs/sources.md: ForceDefenderPassiveMode §1.2, the source guide's ForcePassiveMode §1.3,
+    Status\OnboardingState §3.3, OnboardingInfo and Status\OrgId §3.4, DisableAntiSpyware and
+    DisableRealtimeMonitoring §5.1. The others are Windows' own
+    (the OS edition and update revision, installed programs, pending reboot markers).
+    #>
+    [CmdletBinding()]
+    [OutputType([Hashtable])]
+    param ()
+    @{
+        AtpPolicyKey = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection'
+        AtpStatusKey = 'HKLM:\SOFTWARE\Microsoft\Windows Advanced Threat Protection\Status'
+        DefenderPolicyKey = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender'
+        RealTimeProtectionPolicyKey = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender\Real-Time Protection'
+        PassiveModeValue = 'ForceDefenderPassiveMode'
+        GuidePassiveModeValue = 'ForcePassiveMode'
+        DisableAntiSpywareValue = 'DisableAntiSpyware'
+        DisableRealtimeMonitoringValue = 'DisableRealtimeMonitoring'
+        OnboardingInfoValue = 'OnboardingInfo'
+        OnboardingStateValue = 'OnboardingState'
+        OrgIdValue = 'OrgId'
+        CurrentVersionKey = 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
+        EditionIdValue = 'EditionID'
+        UbrValue = 'UBR'
+        UninstallKeys = @(
+            'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall',
+            'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall'
+        )
+        SessionManagerKey = 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager'
+        PendingFileRenameValue = 'PendingFileRenameOperations'
+        CbsRebootPendingKey = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending'
+        WuRebootRequiredKey = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired'
+    }
+}
+
 Function Get-MdeRegistryValue {
     <#
     .SYNOPSIS
@@ -32,14 +72,14 @@ Function Get-MdeOsInfo {
     [OutputType([Hashtable])]
     param ()
     $os = Get-CimInstance -ClassName Win32_OperatingSystem -Property Caption, Version, BuildNumber, ProductType, LastBootUpTime
-    $currentVersion = 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
+    $reg = Get-MdeRegistryName
     @{
         caption = $os.Caption
         version = $os.Version
         build_number = $os.BuildNumber
         product_type = [int]$os.ProductType
-        edition_id = Get-MdeRegistryValue -Path $currentVersion -Name 'EditionID'
-        ubr = Get-MdeRegistryValue -Path $currentVersion -Name 'UBR'
+        edition_id = Get-MdeRegistryValue -Path $reg.CurrentVersionKey -Name $reg.EditionIdValue
+        ubr = Get-MdeRegistryValue -Path $reg.CurrentVersionKey -Name $reg.UbrValue
         last_boot_filetime = $os.LastBootUpTime.ToFileTime()
     }
 }
@@ -139,7 +179,6 @@ Function Get-MdeSecurityCenterProduct {
                 productState = [int64]$item.productState
                 instanceGuid = $item.instanceGuid
                 pathToSignedProductExe = $item.pathToSignedProductExe
-                timestamp = $item.timestamp
             }
         }
     )
@@ -159,14 +198,13 @@ Function Get-MdeAvService {
     if ($Pattern.Count -eq 0) {
         return , @()
     }
-    $found = foreach ($service in (Get-CimInstance -ClassName Win32_Service -Property Name, DisplayName, State, StartMode)) {
+    $found = foreach ($service in (Get-CimInstance -ClassName Win32_Service -Property Name, DisplayName, State)) {
         foreach ($p in $Pattern) {
             if ($service.Name -like $p -or $service.DisplayName -like $p) {
                 @{
                     name = $service.Name
                     display_name = $service.DisplayName
                     state = $service.State
-                    start_mode = $service.StartMode
                 }
                 break
             }
@@ -188,11 +226,7 @@ Function Get-MdeInstalledProduct {
     if ($Pattern.Count -eq 0) {
         return , @()
     }
-    $roots = @(
-        'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall',
-        'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall'
-    )
-    $found = foreach ($root in $roots) {
+    $found = foreach ($root in (Get-MdeRegistryName).UninstallKeys) {
         foreach ($key in (Get-ChildItem -LiteralPath $root -ErrorAction SilentlyContinue)) {
             $name = $key.GetValue('DisplayName')
             if (-not $name) {
@@ -202,9 +236,7 @@ Function Get-MdeInstalledProduct {
                 if ($name -like $p) {
                     @{
                         display_name = $name
-                        publisher = $key.GetValue('Publisher')
                         version = $key.GetValue('DisplayVersion')
-                        key = $key.PSChildName
                     }
                     break
                 }
@@ -222,11 +254,11 @@ Function Get-MdePendingReboot {
     [CmdletBinding()]
     [OutputType([Hashtable])]
     param ()
-    $sessionManager = 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager'
+    $reg = Get-MdeRegistryName
     @{
-        component_based_servicing = Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending'
-        windows_update = Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired'
-        pending_file_rename = $null -ne (Get-MdeRegistryValue -Path $sessionManager -Name 'PendingFileRenameOperations')
+        component_based_servicing = Test-Path -LiteralPath $reg.CbsRebootPendingKey
+        windows_update = Test-Path -LiteralPath $reg.WuRebootRequiredKey
+        pending_file_rename = $null -ne (Get-MdeRegistryValue -Path $reg.SessionManagerKey -Name $reg.PendingFileRenameValue)
     }
 }
 
@@ -234,39 +266,46 @@ Function Test-MdeUnifiedAgent {
     <#
     .SYNOPSIS
     Returns $true when the modern unified solution (md4ws.msi) is installed.
+
+    .DESCRIPTION
+    md4ws.msi registers as "Microsoft Defender for Endpoint"; older releases registered as
+    "Microsoft Defender for Windows Server" (Microsoft's install.ps1 for it looks for both).
     #>
     [CmdletBinding()]
     [OutputType([Bool])]
     param ()
-    $products = Get-MdeInstalledProduct -Pattern @('Microsoft Defender for Endpoint*')
+    $products = Get-MdeInstalledProduct -Pattern @('Microsoft Defender for Endpoint*', 'Microsoft Defender for Windows Server*')
     return ($products.Count -gt 0)
 }
 
 Function Get-MdeOnboardingOrgId {
     <#
     .SYNOPSIS
-    Returns the orgId inside the OnboardingInfo registry value, or $null.
+    Returns the orgId inside the OnboardingInfo registry value, or $null (no value, or unreadable).
+
     .DESCRIPTION
-    OnboardingInfo is JSON whose 'body' is JSON text holding orgId. Only the id leaves the host:
-    the value also carries the onboarding signature and certificate.
+    OnboardingInfo is JSON whose 'body' is JSON text holding orgId (docs/sources.md §3.4). Only
+    the id leaves the host: the value also carries the onboarding signature and certificate.
     #>
     [CmdletBinding()]
     [OutputType([String])]
-    param (
-        [Parameter(Mandatory = $true)][String]$Path
-    )
-    $info = Get-MdeRegistryValue -Path $Path -Name 'OnboardingInfo'
+    param ()
+    $reg = Get-MdeRegistryName
+    $info = Get-MdeRegistryValue -Path $reg.AtpPolicyKey -Name $reg.OnboardingInfoValue
     if (-not $info) {
         return $null
     }
     try {
-        $outer = ConvertFrom-Json -InputObject $info -ErrorAction Stop
+        $outer = ConvertFrom-Json -InputObject ([String]$info) -ErrorAction Stop
         $body = ConvertFrom-Json -InputObject $outer.body -ErrorAction Stop
-        return [String]$body.orgId
     }
     catch {
-        return 'unreadable'
+        return $null
     }
+    if ($body.orgId) {
+        return [String]$body.orgId
+    }
+    return $null
 }
 
 Function Get-MdePolicyValue {
@@ -277,17 +316,15 @@ Function Get-MdePolicyValue {
     [CmdletBinding()]
     [OutputType([Hashtable])]
     param ()
-    $atpPolicy = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection'
-    $atpStatus = 'HKLM:\SOFTWARE\Microsoft\Windows Advanced Threat Protection\Status'
-    $defenderPolicy = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender'
+    $reg = Get-MdeRegistryName
     @{
-        onboarding_state = Get-MdeRegistryValue -Path $atpStatus -Name 'OnboardingState'
-        status_org_id = Get-MdeRegistryValue -Path $atpStatus -Name 'OrgId'
-        onboarding_org_id = Get-MdeOnboardingOrgId -Path $atpPolicy
-        force_defender_passive_mode = Get-MdeRegistryValue -Path $atpPolicy -Name 'ForceDefenderPassiveMode'
-        guide_force_passive_mode = Get-MdeRegistryValue -Path $defenderPolicy -Name 'ForcePassiveMode'
-        disable_antispyware = Get-MdeRegistryValue -Path $defenderPolicy -Name 'DisableAntiSpyware'
-        disable_realtime_monitoring = Get-MdeRegistryValue -Path "$defenderPolicy\Real-Time Protection" -Name 'DisableRealtimeMonitoring'
+        onboarding_state = Get-MdeRegistryValue -Path $reg.AtpStatusKey -Name $reg.OnboardingStateValue
+        status_org_id = Get-MdeRegistryValue -Path $reg.AtpStatusKey -Name $reg.OrgIdValue
+        onboarding_org_id = Get-MdeOnboardingOrgId
+        force_defender_passive_mode = Get-MdeRegistryValue -Path $reg.AtpPolicyKey -Name $reg.PassiveModeValue
+        guide_force_passive_mode = Get-MdeRegistryValue -Path $reg.DefenderPolicyKey -Name $reg.GuidePassiveModeValue
+        disable_antispyware = Get-MdeRegistryValue -Path $reg.DefenderPolicyKey -Name $reg.DisableAntiSpywareValue
+        disable_realtime_monitoring = Get-MdeRegistryValue -Path $reg.RealTimeProtectionPolicyKey -Name $reg.DisableRealtimeMonitoringValue
     }
 }
 
@@ -335,7 +372,7 @@ Function Get-MdeHostState {
 }
 
 $exportMembers = @{
-    Function = 'Get-MdeRegistryValue', 'Get-MdeOsInfo', 'Get-MdeComputerInfo', 'Get-MdeComputerStatus',
+    Function = 'Get-MdeRegistryName', 'Get-MdeRegistryValue', 'Get-MdeOsInfo', 'Get-MdeComputerInfo', 'Get-MdeComputerStatus',
     'Get-MdeServiceInfo', 'Get-MdeSecurityCenterProduct', 'Get-MdeAvService', 'Get-MdeInstalledProduct',
     'Get-MdePendingReboot', 'Test-MdeUnifiedAgent', 'Get-MdeOnboardingOrgId', 'Get-MdePolicyValue',
     'Get-MdeHostState'

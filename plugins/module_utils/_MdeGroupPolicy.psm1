@@ -63,9 +63,6 @@ Function Get-MdeGpo {
         id = $gpo.Id.ToString()
         display_name = $gpo.DisplayName
         description = $gpo.Description
-        gpo_status = $gpo.GpoStatus.ToString()
-        domain_name = $gpo.DomainName
-        computer_version = [int]$gpo.Computer.DSVersion
     }
 }
 
@@ -110,7 +107,6 @@ Function Get-MdeGpoPreferenceValue {
             type = $item.Type.ToString()
             value = $item.Value
             action = $item.Action.ToString()
-            order = [int]$item.Order
             disabled = [bool]$item.DisabledDirectly
         }
     }
@@ -152,7 +148,6 @@ Function Get-MdeGpoPolicyValue {
             value_name = $item.ValueName
             type = $item.Type.ToString()
             value = $item.Value
-            state = $item.PolicyState.ToString()
         }
     }
     , @($found)
@@ -403,9 +398,13 @@ Function Invoke-MdeGpUpdate {
     param (
         [Parameter(Mandatory = $true)][Int32]$TimeoutSeconds
     )
+    # gpupdate writes its errors to stderr. Under Ansible's ErrorActionPreference Stop, Windows
+    # PowerShell 5.1 makes the first stderr line of '2>&1' a terminating NativeCommandError: take
+    # stderr as text with the preference Continue (this function's scope only).
+    $ErrorActionPreference = 'Continue'
     # "N" answers the "OK to restart?" question gpupdate asks when a startup-only extension
     # (software installation) is pending: this module never reboots.
-    $output = 'N' | & gpupdate.exe /target:computer /force "/wait:$TimeoutSeconds" 2>&1 | Out-String
+    $output = 'N' | & gpupdate.exe /target:computer /force "/wait:$TimeoutSeconds" 2>&1 | ForEach-Object { "$_" } | Out-String
     @{
         rc = $LASTEXITCODE
         stdout = $output
@@ -425,9 +424,11 @@ Function Get-MdeGpResultXml {
     param (
         [Parameter(Mandatory = $true)][String]$Path
     )
+    # stderr as text, as in Invoke-MdeGpUpdate ('2>&1' under Stop would end the module).
+    $ErrorActionPreference = 'Continue'
     # /scope computer: without it gpresult exits 0 and writes nothing when the connecting
     # account has no user RSOP data, which is the case over WinRM.
-    $output = & gpresult.exe /scope computer /x $Path /f 2>&1 | Out-String
+    $output = & gpresult.exe /scope computer /x $Path /f 2>&1 | ForEach-Object { "$_" } | Out-String
     $rc = $LASTEXITCODE
     if ($rc -ne 0 -or -not (Test-Path -LiteralPath $Path)) {
         return @{ xml = $null; error = "gpresult /scope computer /x exited with $($rc): $($output.Trim())" }

@@ -76,14 +76,16 @@ Function Stop-MdeProcessTree {
 Function Invoke-MdeProcess {
     <#
     .SYNOPSIS
-    Runs a program unattended: no window, stdin closed, output drained and discarded, bounded time.
+    Runs a program unattended: in a console of its own without a window, for a bounded time.
 
     .DESCRIPTION
-    Standard input is closed before the program can read it, so a stray 'pause' or 'set /p'
-    reads end-of-file instead of waiting for a key that never comes. Standard output and error
-    are read (so the program cannot block on a full pipe) and thrown away: the scripts log to
-    the event log, and their output could echo the onboarding data. After TimeoutSeconds the
-    process tree is stopped and timed_out is set.
+    No stream is redirected, so the program gets a new console that has no window (as a Group
+    Policy startup script does): the onboarding scripts' own waits ('timeout /t n') wait as they
+    were written to. With a redirected standard input they would exit at once ("Input
+    redirection is not supported") and the script would give up before Sense is ready. Nothing
+    reads the program's output: the scripts log to the event log, and their output could echo
+    the onboarding data. After TimeoutSeconds the process tree is stopped and timed_out is set
+    (a 'pause' nobody answers ends so).
 
     .PARAMETER FilePath
     The program to run.
@@ -106,23 +108,15 @@ Function Invoke-MdeProcess {
     $psi.Arguments = $ArgumentList
     $psi.UseShellExecute = $false
     $psi.CreateNoWindow = $true
-    $psi.RedirectStandardInput = $true
-    $psi.RedirectStandardOutput = $true
-    $psi.RedirectStandardError = $true
     $psi.WorkingDirectory = [System.Environment]::SystemDirectory
     $watch = [System.Diagnostics.Stopwatch]::StartNew()
     $process = [System.Diagnostics.Process]::Start($psi)
     try {
-        $process.StandardInput.Close()
-        $stdout = $process.StandardOutput.ReadToEndAsync()
-        $stderr = $process.StandardError.ReadToEndAsync()
         $exited = $process.WaitForExit([Math]::Max(1, $TimeoutSeconds) * 1000)
         if (-not $exited) {
             Stop-MdeProcessTree -ProcessId $process.Id
             $null = $process.WaitForExit(10000)
         }
-        $null = $stdout.Wait(5000)
-        $null = $stderr.Wait(5000)
         $exitCode = $null
         if ($exited) {
             $exitCode = $process.ExitCode
@@ -146,9 +140,10 @@ Function Invoke-MdeOnboardingScript {
 
     .DESCRIPTION
     The script is written to a new directory under the connection user's temporary directory
-    (private to that user, SYSTEM and administrators), run with cmd.exe /d /c with standard
-    input closed, and deleted afterwards whatever happens. It runs as the connection user,
-    whose WinRM token is elevated (WinRM only admits administrators by default).
+    (private to that user, SYSTEM and administrators), run with cmd.exe /d /c in a console
+    without a window (Invoke-MdeProcess), and deleted afterwards whatever happens. It runs as
+    the connection user, whose WinRM token is elevated (WinRM only admits administrators by
+    default).
 
     .PARAMETER Script
     The text of the script.
@@ -223,47 +218,6 @@ Function Install-MdeUnifiedAgent {
     $run
 }
 
-Function Get-MdeOnboardingInfoOrgId {
-    <#
-    .SYNOPSIS
-    Returns the organisation id inside an OnboardingInfo value, or $null.
-
-    .DESCRIPTION
-    OnboardingInfo is JSON whose body is JSON text holding orgId. Only the id leaves the host,
-    never the value itself: it is the tenant's onboarding data.
-
-    .PARAMETER Value
-    The data of the OnboardingInfo registry value.
-    #>
-    [CmdletBinding()]
-    [OutputType([String])]
-    param (
-        [Parameter(Mandatory = $true)][AllowNull()][AllowEmptyString()][Object]$Value
-    )
-    if (-not $Value) {
-        return $null
-    }
-    $text = [String]$Value
-    try {
-        $outer = ConvertFrom-Json -InputObject $text
-        $body = $outer.body
-        if ($body -is [String]) {
-            $body = ConvertFrom-Json -InputObject $body
-        }
-        if ($body.orgId) {
-            return [String]$body.orgId
-        }
-    }
-    catch {
-        Write-Verbose -Message "OnboardingInfo is not JSON, searching it for orgId: $($_.Exception.Message)"
-    }
-    $match = [Regex]::Match($text, 'orgId\W{1,12}([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})')
-    if ($match.Success) {
-        return $match.Groups[1].Value
-    }
-    return $null
-}
-
 Function Get-MdeOnboardingObservation {
     <#
     .SYNOPSIS
@@ -272,18 +226,12 @@ Function Get-MdeOnboardingObservation {
     [CmdletBinding()]
     [OutputType([Hashtable])]
     param ()
-    $policy = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection'
-    $status = 'HKLM:\SOFTWARE\Microsoft\Windows Advanced Threat Protection\Status'
-    $info = Get-MdeRegistryValue -Path $policy -Name 'OnboardingInfo'
-    $offboarding = Get-MdeRegistryValue -Path $policy -Name '696C1FA1-4030-4FA4-8713-FAF9B2EA7C0A'
+    $reg = Get-MdeRegistryName
     @{
-        onboarding_state = Get-MdeRegistryValue -Path $status -Name 'OnboardingState'
-        status_org_id = Get-MdeRegistryValue -Path $status -Name 'OrgId'
-        org_id = Get-MdeOnboardingInfoOrgId -Value $info
-        onboarding_info_present = $null -ne $info
-        offboarding_info_present = $null -ne $offboarding
+        onboarding_state = Get-MdeRegistryValue -Path $reg.AtpStatusKey -Name $reg.OnboardingStateValue
+        status_org_id = Get-MdeRegistryValue -Path $reg.AtpStatusKey -Name $reg.OrgIdValue
+        org_id = Get-MdeOnboardingOrgId
         sense = Get-MdeServiceInfo -Name 'Sense'
-        unified_agent = Test-MdeUnifiedAgent
     }
 }
 
@@ -302,6 +250,10 @@ Function Wait-MdeOnboardingState {
     .PARAMETER TimeoutSeconds
     The longest wait.
 
+    .PARAMETER UntilSenseStops
+    For present: give up as soon as Sense is missing or stopped (not start-pending): it will not
+    start by itself (used after the script gave up waiting, where its own start may have failed).
+
     .PARAMETER IntervalSeconds
     The pause between two reads.
     #>
@@ -310,6 +262,7 @@ Function Wait-MdeOnboardingState {
     param (
         [Parameter(Mandatory = $true)][ValidateSet('present', 'absent')][String]$State,
         [Parameter(Mandatory = $true)][Double]$TimeoutSeconds,
+        [Switch]$UntilSenseStops,
         [Int32]$IntervalSeconds = 2
     )
     $watch = [System.Diagnostics.Stopwatch]::StartNew()
@@ -317,14 +270,16 @@ Function Wait-MdeOnboardingState {
         $observed = Get-MdeOnboardingObservation
         $running = $observed.sense.exists -and $observed.sense.state -eq 'Running'
         $onboarded = $observed.onboarding_state -eq 1
+        $idle = $false
         if ($State -eq 'present') {
             $reached = $onboarded -and $running
+            $idle = $UntilSenseStops -and ((-not $observed.sense.exists) -or $observed.sense.state -eq 'Stopped')
         }
         else {
             $reached = (-not $onboarded) -and (-not $running)
         }
         $elapsed = $watch.Elapsed.TotalSeconds
-        if ($reached -or $elapsed -ge $TimeoutSeconds) {
+        if ($reached -or $idle -or $elapsed -ge $TimeoutSeconds) {
             return @{ reached = $reached; waited_s = [Math]::Round($elapsed, 1); observed = $observed }
         }
         Start-Sleep -Seconds ([Math]::Max(1, [Math]::Min($IntervalSeconds, [Math]::Ceiling($TimeoutSeconds - $elapsed))))
@@ -344,21 +299,19 @@ Function Get-MdeOnboardingEvent {
     param (
         [Parameter(Mandatory = $true)][DateTime]$Since
     )
-    $filter = @{ LogName = 'Application'; ProviderName = @('WDATPOnboarding', 'WDATPOffboarding'); StartTime = $Since }
-    try {
-        $items = @(Get-WinEvent -FilterHashtable $filter -ErrorAction Stop)
-    }
-    catch {
-        # No event matched, or the sources were never registered (the scripts register them).
-        return , @()
-    }
-    $found = foreach ($item in $items) {
-        @{
-            source = $item.ProviderName
-            id = [Int32]$item.Id
-            level = $item.LevelDisplayName
-            message = $item.Message
-            time = $item.TimeCreated.ToUniversalTime().ToString('o')
+    # One query per source: Get-WinEvent fails a whole query when one of its providers is not
+    # registered, and WDATPOffboarding does not exist before the first offboarding. A source that
+    # is not registered, or has no event since $Since, gives no event and nothing in the error stream.
+    $found = foreach ($source in @('WDATPOnboarding', 'WDATPOffboarding')) {
+        $filter = @{ LogName = 'Application'; ProviderName = $source; StartTime = $Since }
+        foreach ($item in @(Get-WinEvent -FilterHashtable $filter -ErrorAction SilentlyContinue)) {
+            @{
+                source = $item.ProviderName
+                id = [Int32]$item.Id
+                level = $item.LevelDisplayName
+                message = $item.Message
+                time = $item.TimeCreated.ToUniversalTime().ToString('o')
+            }
         }
     }
     , @($found)
@@ -366,7 +319,7 @@ Function Get-MdeOnboardingEvent {
 
 $exportMembers = @{
     Function = 'Read-MdePackageFile', 'Stop-MdeProcessTree', 'Invoke-MdeProcess', 'Invoke-MdeOnboardingScript',
-    'Install-MdeUnifiedAgent', 'Get-MdeOnboardingInfoOrgId', 'Get-MdeOnboardingObservation',
+    'Install-MdeUnifiedAgent', 'Get-MdeOnboardingObservation',
     'Wait-MdeOnboardingState', 'Get-MdeOnboardingEvent'
 }
 Export-ModuleMember @exportMembers

@@ -13,7 +13,7 @@ from __future__ import annotations
 from . import _av
 from ._mode import normalize_running_mode
 from ._os_support import classify
-from ._package import canonical_guid, org_id_from_onboarding_info
+from ._package import canonical_guid
 from ._registry import as_bool, as_int
 
 # Get-MpComputerStatus properties the collection reports (docs/sources.md §2.2).
@@ -82,7 +82,12 @@ def mp_status_from_raw(raw: dict | None) -> dict | None:
     return {field: raw.get(field) for field in MP_STATUS_FIELDS}
 
 
-def build_state(raw: dict, support_policy: str = "microsoft", expected_org_id: str | None = None) -> dict:
+def build_state(
+    raw: dict,
+    support_policy: str = "microsoft",
+    expected_org_id: str | None = None,
+    user_patterns: list[str] | None = None,
+) -> dict:
     """The documented state of a host (everything but the diagnosis)."""
     services = {
         name.lower(): _service((raw.get("services") or {}).get(name)) for name in ("WinDefend", "Sense", "WscSvc")
@@ -107,8 +112,8 @@ def build_state(raw: dict, support_policy: str = "microsoft", expected_org_id: s
     os_info = os_from_raw(raw.get("os") or {}, support_policy, unified_agent=unified)
 
     onboarding_state = as_int(reg.get("onboarding_state"))
-    # The host sends only the orgId from OnboardingInfo (older callers may send the raw value).
-    org_id = _org(reg.get("onboarding_org_id")) or org_id_from_onboarding_info(reg.get("onboarding_info"))
+    # The host sends the orgId read from OnboardingInfo (Get-MdeOnboardingOrgId), never the raw value.
+    org_id = _org(reg.get("onboarding_org_id"))
     status_org = reg.get("status_org_id")
     if not org_id and status_org:
         org_id = canonical_guid(str(status_org)) or str(status_org).strip("{}").lower()
@@ -141,7 +146,7 @@ def build_state(raw: dict, support_policy: str = "microsoft", expected_org_id: s
         # see them (§1.1), report them without counting them.
         seen = {p["name"].lower() for p in products}
         for extra in _av.from_server_inventory(
-            raw.get("av_services") or [], raw.get("installed_products") or [], raw.get("user_patterns") or []
+            raw.get("av_services") or [], raw.get("installed_products") or [], user_patterns or []
         ):
             if extra["name"].lower() not in seen and not any(
                 extra["name"].lower() in s or s in extra["name"].lower() for s in seen
@@ -154,7 +159,7 @@ def build_state(raw: dict, support_policy: str = "microsoft", expected_org_id: s
             p.setdefault("registered", True)
     else:
         products = _av.from_server_inventory(
-            raw.get("av_services") or [], raw.get("installed_products") or [], raw.get("user_patterns") or []
+            raw.get("av_services") or [], raw.get("installed_products") or [], user_patterns or []
         )
         for p in products:
             p["registered"] = None

@@ -59,12 +59,20 @@ ONBOARDING_EXIT_CODES: dict[int, str] = {
 #: Onboarding exit codes that mean the sensor, not the script, is the problem.
 SENSOR_EXIT_CODES = frozenset({15, 30})
 #: Exit codes of the onboarding script's waits for Sense and OnboardingState (docs/sources.md §3.2).
-WAIT_EXIT_CODES = frozenset({15, 30, 35, 40})
-
 # Microsoft documents one offboarding-specific code (70, §3.2); 0 is success.
 OFFBOARDING_EXIT_CODES: dict[int, str] = {
     0: "the script finished without error",
     70: ONBOARDING_EXIT_CODES[70],
+}
+
+#: Exit codes of the scripts' own waits (for SENSE to run, for OnboardingState, for SENSE to stop):
+#: the script gave up waiting, the host may still get there (a slow sensor; or a script whose
+#: ``timeout`` loops did not wait, as when its standard input is not a console). Such an exit is
+#: judged by what the host reports within the module's timeout (docs/sources.md §3.2; the
+#: offboarding wait's code 15 is read from public copies of the generated script, UNCONFIRMED).
+WAIT_EXIT_CODES: dict[str, frozenset[int]] = {
+    ONBOARDING: frozenset({15, 30, 35, 40}),
+    OFFBOARDING: frozenset({15}),
 }
 
 # Windows Installer (msiexec) exit codes that matter for md4ws.msi (learn.microsoft.com,
@@ -101,7 +109,9 @@ def exit_code_meaning(code: int | None, kind: str = ONBOARDING) -> str:
     return text % (code, documented, source)
 
 
-def installer_meaning(code: int | None) -> str:
+def installer_meaning(code: int | None, timed_out: bool = False) -> str:
+    if timed_out:
+        return "msiexec did not finish in time and was stopped"
     if code is None:
         return "msiexec did not report an exit code"
     return MSIEXEC_EXIT_CODES.get(code, "Windows Installer error %d: read the msiexec log" % code)
@@ -304,6 +314,30 @@ def script_result(script_run: dict | None, kind: str) -> dict | None:
     }
 
 
+def reached(state: str, after: dict) -> bool:
+    """Did the host reach the wanted state (``after`` as status_from_observed gives it)?"""
+    onboarded = bool(after.get("onboarded")) and bool(after.get("sense_running"))
+    if state == PRESENT:
+        return onboarded
+    return not after.get("onboarded") and not after.get("sense_running")
+
+
+def wait_exit_warning(state: str, script: dict | None, after: dict) -> str | None:
+    """The warning when a script gave up waiting but the host got there (None otherwise)."""
+    kind = ONBOARDING if state == PRESENT else OFFBOARDING
+    if not script or script.get("timed_out") or script.get("exit_code") in (0, None):
+        return None
+    code = script["exit_code"]
+    if code not in WAIT_EXIT_CODES[kind] or not reached(state, after):
+        return None
+    what = "onboarded" if state == PRESENT else "offboarded"
+    return (
+        "the %s script exited with %s (%s), but the host was %s %.0f s later: the script stopped waiting "
+        "before the sensor was done, so the host is judged by what it reports"
+        % (kind, code, exit_code_meaning(code, kind), what, script.get("waited_s") or 0)
+    )
+
+
 def installer_result(raw: dict | None, required: bool, path: str | None, force_passive: bool) -> dict:
     raw = raw or {}
     code = raw.get("exit_code")
@@ -313,7 +347,7 @@ def installer_result(raw: dict | None, required: bool, path: str | None, force_p
         "already_installed": bool(raw.get("already_installed")),
         "installed": bool(raw.get("ran")) and code in MSIEXEC_SUCCESS,
         "exit_code": code,
-        "meaning": installer_meaning(code) if raw.get("ran") else None,
+        "meaning": installer_meaning(code, bool(raw.get("timed_out"))) if raw.get("ran") else None,
         "force_passive": force_passive,
         "log_path": raw.get("log_path"),
     }
@@ -339,8 +373,10 @@ def still_starting(state: str, script: dict | None, after: dict) -> bool:
         return False
     code = script.get("exit_code")
     if state == PRESENT:
-        return code in WAIT_EXIT_CODES or (code == 0 and not (after.get("onboarded") and after.get("sense_running")))
-    return code == 0 and bool(after.get("sense_running"))
+        return code in WAIT_EXIT_CODES[ONBOARDING] or (
+            code == 0 and not (after.get("onboarded") and after.get("sense_running"))
+        )
+    return code in WAIT_EXIT_CODES[OFFBOARDING] or (code == 0 and bool(after.get("sense_running")))
 
 
 def evaluate(
@@ -367,13 +403,23 @@ def evaluate(
     if not script or not script.get("ran"):
         return ("host_error", "the %s script did not run on the host" % what)
     if script.get("timed_out"):
+        if state == PRESENT and after.get("org_id") and not after.get("sense_running"):
+            # It got past writing OnboardingInfo and was still waiting for SENSE (net start waits).
+            return (
+                "sensor_not_running",
+                "the onboarding script did not finish within timeout=%d s and was stopped while SENSE was not "
+                "running yet (SENSE can take minutes to start: a larger timeout waits for it)%s"
+                % (timeout, _event_text(events)),
+            )
         return (
             failed,
             "the %s script did not finish within timeout=%d s and was stopped; a script that waits "
-            "for input (the local script) never finishes without a console%s" % (what, timeout, _event_text(events)),
+            "for input (the local script) never finishes unattended%s" % (what, timeout, _event_text(events)),
         )
     code = script.get("exit_code")
     sense = "running" if after.get("sense_running") else "not running"
+    if code != 0 and code in WAIT_EXIT_CODES[kind] and reached(state, after):
+        return None  # judged by what the host reports: see wait_exit_warning
     if code != 0:
         meaning = exit_code_meaning(code, kind)
         if state == PRESENT and code in SENSOR_EXIT_CODES:

@@ -45,7 +45,9 @@ _OFFBOARD_NAME_RE = re.compile(
 _MDM_NAME_RE = re.compile(r"(?i)\.(onboarding|offboarding)$")
 _REG_ADD_RE = re.compile(r'(?i)/v\s+(%s|%s)\s+/t\s+REG_SZ\s+/f\s+/d\s+"' % (ONBOARDING_INFO, OFFBOARDING_DATA))
 _ORG_FALLBACK_RE = re.compile(r"(?i)orgId\W{1,12}([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
-_INTERACTIVE_RE = re.compile(r"(?im)^\s*set\s+/p\s+\w+\s*=|^\s*:USER_CONSENT\b")
+# A prompt read from the console. "Set /P errorMsg=<file" (the error path of the Group Policy
+# scripts) reads a file, not the console, and is not interactive.
+_INTERACTIVE_RE = re.compile(r"(?im)^\s*set\s+/p\s+\w+\s*=(?![^\r\n]*<)|^\s*:USER_CONSENT\b")
 
 _FILETIME_EPOCH = datetime.datetime(1601, 1, 1, tzinfo=datetime.timezone.utc)
 
@@ -325,20 +327,3 @@ def check_expiry(package: dict, today: datetime.date | None = None) -> None:
             "offboarding package '%s' expired on %s (expirationTimestamp)"
             % (package.get("script_name"), expires_at[:10]),
         )
-
-
-def org_id_from_onboarding_info(value: object) -> str | None:
-    """The org id of the device from the registry's ``OnboardingInfo`` JSON (§3.4)."""
-    if not value:
-        return None
-    try:
-        outer = json.loads(str(value))
-        body = outer.get("body")
-        info = json.loads(body) if isinstance(body, str) else body
-        org = info.get("orgId") if isinstance(info, dict) else None
-    except (ValueError, AttributeError):
-        org = None
-    if not org:
-        fallback = _ORG_FALLBACK_RE.search(str(value))
-        org = fallback.group(1) if fallback else None
-    return normalize_guid(org) if org and is_guid(org) else None

@@ -28,7 +28,7 @@ PLAYBOOK_VARS = {
     "mde_report_goal": "what the fleet report judges",
     "mde_report_host": "the per-host progress record (written by the roles)",
 }
-DEFAULT_WAVES = [1, "10%", "30%", "100%"]
+DEFAULT_WAVES: list[int | str] = [1, "10%", "30%", "100%"]
 
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 _INT = re.compile(r"^\s*([+-]?\d+)\s*$")

@@ -12,19 +12,23 @@
 # match the patterns the action plugin sends. Defender's own status comes from
 # Get-MpComputerStatus. Everything is returned raw; the action plugin decodes it.
 
+# The documented options are the action plugin's; the options beginning with _ are what it asks
+# this side to read.
 $spec = @{
     options = @{
-        mp_status_fields = @{ type = 'list'; elements = 'str'; required = $true }
-        service_patterns = @{ type = 'list'; elements = 'str'; default = @() }
-        product_patterns = @{ type = 'list'; elements = 'str'; default = @() }
+        av_name_patterns = @{ type = 'list'; elements = 'str'; default = @() }
+        include_microsoft = @{ type = 'bool'; default = $true }
+        _mp_status_fields = @{ type = 'list'; elements = 'str'; default = @() }
+        _service_patterns = @{ type = 'list'; elements = 'str'; default = @() }
+        _product_patterns = @{ type = 'list'; elements = 'str'; default = @() }
     }
     supports_check_mode = $true
 }
 
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
-$mpStatusFields = $module.Params.mp_status_fields
-$servicePatterns = $module.Params.service_patterns
-$productPatterns = $module.Params.product_patterns
+$mpStatusFields = $module.Params._mp_status_fields
+$servicePatterns = $module.Params._service_patterns
+$productPatterns = $module.Params._product_patterns
 
 $module.Result.changed = $false
 $module.Result.os = $null
@@ -42,9 +46,7 @@ catch {
     $module.FailJson("reading the operating system with CIM: $($_.Exception.Message)", $_)
 }
 
-foreach ($name in @('WinDefend', 'WscSvc')) {
-    $module.Result.services.$name = Get-MdeServiceInfo -Name $name
-}
+$module.Result.services.WscSvc = Get-MdeServiceInfo -Name 'WscSvc'
 
 if ($module.Result.os.product_type -eq 1) {
     $module.Result.security_center = Get-MdeSecurityCenterProduct

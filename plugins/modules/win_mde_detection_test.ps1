@@ -4,6 +4,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ..module_utils._MdeDefender
 
 # The PowerShell side of mdeops.defender.win_mde_detection_test: start Microsoft's documented
 # detection test (defender-endpoint/run-detection-test.md) and report when it ran. The test
@@ -33,10 +34,10 @@ $module.Result.directory_removed = $false
 $module.Result.onboarding_state = $null
 $module.Result.sense_status = $null
 
-$statusKey = 'HKLM:\SOFTWARE\Microsoft\Windows Advanced Threat Protection\Status'
-$status = Get-ItemProperty -LiteralPath $statusKey -Name 'OnboardingState' -ErrorAction SilentlyContinue
-if ($null -ne $status) {
-    $module.Result.onboarding_state = [int]$status.OnboardingState
+$reg = Get-MdeRegistryName
+$onboardingState = Get-MdeRegistryValue -Path $reg.AtpStatusKey -Name $reg.OnboardingStateValue
+if ($null -ne $onboardingState) {
+    $module.Result.onboarding_state = [int]$onboardingState
 }
 $sense = Get-Service -Name 'Sense' -ErrorAction SilentlyContinue
 if ($null -ne $sense) {

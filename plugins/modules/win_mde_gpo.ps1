@@ -11,35 +11,26 @@
 # plugin planned (none on the first call, never in check mode), then reads the GPO back:
 # the managed values, its links and what the target OUs inherit. The action plugin decides.
 
-$valueOptions = @{
-    key = @{ type = 'str'; required = $true }
-    value_name = @{ type = 'str'; required = $true }
-}
-$changeOps = 'create_gpo', 'set_comment', 'set_preference', 'remove_preference', 'set_policy', 'remove_policy',
-'new_link', 'set_link', 'remove_link', 'remove_gpo'
+# The documented options are the action plugin's (it plans the changes); it sends what to read
+# (_preference_values, _policy_values, _conflict_values: key and value_name each) and the planned
+# changes (_changes: op and the fields of that operation, see Invoke-MdeGpoChange).
 $spec = @{
     options = @{
         name = @{ type = 'str'; required = $true }
+        comment = @{ type = 'str' }
+        state = @{ type = 'str'; choices = 'present', 'absent'; default = 'present' }
         target_ous = @{ type = 'list'; elements = 'str'; default = @() }
-        preference_values = @{ type = 'list'; elements = 'dict'; options = $valueOptions; default = @() }
-        policy_values = @{ type = 'list'; elements = 'dict'; options = $valueOptions; default = @() }
-        conflict_values = @{ type = 'list'; elements = 'dict'; options = $valueOptions; default = @() }
-        changes = @{
-            type = 'list'
-            elements = 'dict'
-            default = @()
-            options = @{
-                op = @{ type = 'str'; required = $true; choices = $changeOps }
-                comment = @{ type = 'str' }
-                key = @{ type = 'str' }
-                value_name = @{ type = 'str' }
-                type = @{ type = 'str' }
-                value = @{ type = 'raw' }
-                target = @{ type = 'str' }
-                enabled = @{ type = 'bool' }
-                enforced = @{ type = 'bool' }
-            }
-        }
+        link_enabled = @{ type = 'bool'; default = $true }
+        enforced = @{ type = 'bool'; default = $false }
+        purge_links = @{ type = 'bool'; default = $false }
+        passive_mode_value = @{ type = 'int'; choices = @(0, 1); default = 1 }
+        ensure_defender_not_turned_off = @{ type = 'bool'; default = $true }
+        guide_turn_off_defender = @{ type = 'bool'; default = $false }
+        guide_value = @{ type = 'bool'; default = $false }
+        _preference_values = @{ type = 'list'; elements = 'dict'; default = @() }
+        _policy_values = @{ type = 'list'; elements = 'dict'; default = @() }
+        _conflict_values = @{ type = 'list'; elements = 'dict'; default = @() }
+        _changes = @{ type = 'list'; elements = 'dict'; default = @() }
     }
     supports_check_mode = $true
 }
@@ -47,10 +38,10 @@ $spec = @{
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $name = $module.Params.name
 $targetOus = $module.Params.target_ous
-$preferenceValues = $module.Params.preference_values
-$policyValues = $module.Params.policy_values
-$conflictValues = $module.Params.conflict_values
-$changes = $module.Params.changes
+$preferenceValues = $module.Params._preference_values
+$policyValues = $module.Params._policy_values
+$conflictValues = $module.Params._conflict_values
+$changes = $module.Params._changes
 
 $module.Result.changed = $false
 $module.Result.group_policy_module = $false
@@ -61,7 +52,6 @@ $module.Result.policies = @()
 $module.Result.links = @()
 $module.Result.targets = @()
 $module.Result.conflicts = @()
-$module.Result.applied = @()
 
 $module.Result.group_policy_module = Test-MdeGroupPolicyModule
 if (-not $module.Result.group_policy_module -and $changes.Count -gt 0) {
@@ -80,7 +70,6 @@ if ($module.Result.group_policy_module) {
         catch {
             $module.FailJson("changing GPO '$name' ($($change.op)) failed: $($_.Exception.Message)", $_)
         }
-        $module.Result.applied += $change.op
         $module.Result.changed = $true
     }
 

@@ -111,6 +111,34 @@ options:
       - When V(false), that item is removed from this GPO if present.
     type: bool
     default: false
+  _preference_values:
+    description:
+      - The Group Policy Preferences registry values to read back (C(key) and C(value_name) each).
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: list
+    elements: dict
+    default: []
+  _policy_values:
+    description:
+      - The Administrative Templates (Registry.pol) values to read back (C(key) and C(value_name) each).
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: list
+    elements: dict
+    default: []
+  _conflict_values:
+    description:
+      - The values to look for in the other GPOs that reach the target OUs (C(key) and C(value_name) each).
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: list
+    elements: dict
+    default: []
+  _changes:
+    description:
+      - The planned changes of the GPO, in order (C(op) and the fields of that operation).
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: list
+    elements: dict
+    default: []
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - mdeops.defender.windows

@@ -9,19 +9,43 @@
 # The PowerShell side of mdeops.defender.win_mde_info: read everything the diagnosis needs
 # in one round trip and return it raw. The action plugin interprets it.
 
+# The documented options are the action plugin's (it diagnoses); the options beginning with _ are
+# what it asks this side to read.
 $spec = @{
     options = @{
-        mp_status_fields = @{ type = 'list'; elements = 'str'; required = $true }
-        service_patterns = @{ type = 'list'; elements = 'str'; default = @() }
-        product_patterns = @{ type = 'list'; elements = 'str'; default = @() }
+        wait_for = @{ type = 'str'; choices = 'none', 'passive', 'active_by_design', 'onboarded', 'offboarded'; default = 'none' }
+        wait_timeout = @{ type = 'int'; default = 300 }
+        wait_interval = @{ type = 'int'; default = 10 }
+        rollout = @{
+            type = 'dict'
+            options = @{
+                require_third_party_av = @{ type = 'bool'; default = $false }
+                passive_method = @{ type = 'str'; choices = 'registry', 'group_policy', 'none'; default = 'registry' }
+                force_passive_on_clients = @{ type = 'bool'; default = $false }
+                installer_available = @{ type = 'bool'; default = $false }
+                confirm_edr = @{ type = 'bool'; default = $false }
+            }
+        }
+        offboard = @{
+            type = 'dict'
+            options = @{
+                allow_reboot = @{ type = 'bool'; default = $false }
+            }
+        }
+        expected_org_id = @{ type = 'str' }
+        support_policy = @{ type = 'str'; choices = 'microsoft', 'guide'; default = 'microsoft' }
+        av_name_patterns = @{ type = 'list'; elements = 'str'; default = @() }
+        _mp_status_fields = @{ type = 'list'; elements = 'str'; default = @() }
+        _service_patterns = @{ type = 'list'; elements = 'str'; default = @() }
+        _product_patterns = @{ type = 'list'; elements = 'str'; default = @() }
     }
     supports_check_mode = $true
 }
 
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
-$mpStatusFields = $module.Params.mp_status_fields
-$servicePatterns = $module.Params.service_patterns
-$productPatterns = $module.Params.product_patterns
+$mpStatusFields = $module.Params._mp_status_fields
+$servicePatterns = $module.Params._service_patterns
+$productPatterns = $module.Params._product_patterns
 
 $module.Result.changed = $false
 

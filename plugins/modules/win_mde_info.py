@@ -48,7 +48,7 @@ options:
       - V(offboarded) - not onboarded, the Sense service stopped, and the host protected (Defender active, or the
         third-party antivirus).
       - V(none) - read once.
-      - In check mode the host is read once and not judged (RV(reason) is null): the changes the wait is for did not
+      - In check mode the host is read once and not judged (RV(reason) is null) - the changes the wait is for did not
         happen.
     type: str
     choices: [none, passive, active_by_design, onboarded, offboarded]
@@ -100,6 +100,27 @@ options:
         description: A reboot is allowed; without it a host that would be left unprotected is refused.
         type: bool
         default: false
+  _mp_status_fields:
+    description:
+      - The C(Get-MpComputerStatus) properties to read.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: list
+    elements: str
+    default: []
+  _service_patterns:
+    description:
+      - Wildcard patterns of antivirus service names and display names to list.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: list
+    elements: str
+    default: []
+  _product_patterns:
+    description:
+      - Wildcard patterns of installed-product names to list.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - mdeops.defender.info_module
@@ -162,7 +183,8 @@ reason:
   description:
     - The verdict - null when the host is compliant or protected with Defender active by design (with O(rollout) -
       when the plan does not refuse the host), else a reason code (see the collection's C(docs/reason-codes.md)).
-  returned: success
+    - On failure, V(invalid_argument) or V(host_error).
+  returned: always
   type: str
   sample: null
 detail:
@@ -394,8 +416,4 @@ diagnosis:
     summary:
       description: One line for people.
       type: str
-reason:
-  description: On failure, a stable code (for example V(invalid_argument), V(host_error)).
-  returned: failure
-  type: str
 """

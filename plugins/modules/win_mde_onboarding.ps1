@@ -15,45 +15,58 @@
 #                     and (read_state) read the whole host as win_mde_info does, in the same
 #                     round trip, so that nobody needs to read it again.
 
+# The documented options are the action plugin's (it reads and checks the package on the
+# controller). timeout and installer_force_passive mean the same here; the options beginning with _
+# are what the action plugin decided: the operation, the package's path on the host (read_package)
+# or the script, the installer's path on the host, and the host read to return afterwards.
 $spec = @{
     options = @{
-        action = @{ type = 'str'; required = $true; choices = @('read_package', 'onboard', 'offboard') }
-        path = @{ type = 'str' }
-        max_bytes = @{ type = 'int'; default = 2097152 }
+        assessment = @{ type = 'dict' }
+        wait = @{ type = 'bool'; default = $true }
+        state = @{ type = 'str'; choices = 'present', 'absent'; default = 'present' }
+        package = @{ type = 'path' }
+        remote_package = @{ type = 'str' }
+        checksum = @{ type = 'str' }
+        expected_org_id = @{ type = 'str' }
+        force = @{ type = 'bool'; default = $false }
+        timeout = @{ type = 'int'; default = 300 }
+        installer = @{ type = 'path' }
+        remote_installer = @{ type = 'str' }
+        installer_force_passive = @{ type = 'bool'; default = $true }
+        av_name_patterns = @{ type = 'list'; elements = 'str'; default = @() }
+        support_policy = @{ type = 'str'; choices = 'microsoft', 'guide'; default = 'microsoft' }
+        _action = @{ type = 'str'; choices = @('read_package', 'onboard', 'offboard') }
+        _path = @{ type = 'str' }
+        _max_bytes = @{ type = 'int'; default = 2097152 }
         # The script carries the tenant's onboarding data: whoever has it can onboard devices.
         # no_log keeps it out of the invocation, the Ansible event log entry and messages.
-        script = @{ type = 'str'; no_log = $true }
-        script_name = @{ type = 'str'; default = 'WindowsDefenderATPOnboardingScript.cmd' }
-        timeout = @{ type = 'int'; default = 300 }
-        installer = @{ type = 'str' }
-        installer_force_passive = @{ type = 'bool'; default = $true }
-        read_state = @{
-            type = 'dict'
-            options = @{
-                mp_status_fields = @{ type = 'list'; elements = 'str'; required = $true }
-                service_patterns = @{ type = 'list'; elements = 'str'; default = @() }
-                product_patterns = @{ type = 'list'; elements = 'str'; default = @() }
-            }
-        }
+        _script = @{ type = 'str'; no_log = $true }
+        _script_name = @{ type = 'str'; default = 'WindowsDefenderATPOnboardingScript.cmd' }
+        _installer = @{ type = 'str' }
+        _read_state = @{ type = 'dict' }
+        _recheck_exit_codes = @{ type = 'list'; elements = 'int'; default = @() }
+        _wait = @{ type = 'bool'; default = $true }
     }
+    required_one_of = @(, @('_action'))
     required_if = @(
-        @('action', 'read_package', @('path')),
-        @('action', 'onboard', @('script')),
-        @('action', 'offboard', @('script'))
+        @('_action', 'read_package', @('_path')),
+        @('_action', 'onboard', @('_script')),
+        @('_action', 'offboard', @('_script'))
     )
     supports_check_mode = $true
 }
 
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
-$action = $module.Params.action
-$path = $module.Params.path
-$maxBytes = $module.Params.max_bytes
-$script = $module.Params.script
-$scriptName = $module.Params.script_name
+$action = $module.Params._action
+$path = $module.Params._path
+$maxBytes = $module.Params._max_bytes
+$script = $module.Params._script
+$scriptName = $module.Params._script_name
 $timeout = $module.Params.timeout
-$installer = $module.Params.installer
+$installer = $module.Params._installer
 $forcePassive = $module.Params.installer_force_passive
-$readState = $module.Params.read_state
+$readState = $module.Params._read_state
+$recheckCodes = $module.Params._recheck_exit_codes
 
 # msiexec can take minutes on a slow server; it is never stopped before this.
 $installerTimeout = 1800
@@ -90,7 +103,6 @@ else {
             ran = $false
             exit_code = $null
             timed_out = $false
-            duration_s = 0
             log_path = $null
         }
         if (Test-MdeUnifiedAgent) {
@@ -112,7 +124,6 @@ else {
                 $install.ran = $true
                 $install.exit_code = $run.exit_code
                 $install.timed_out = $run.timed_out
-                $install.duration_s = $run.duration_s
                 $install.log_path = $run.log_path
                 if ($run.exit_code -eq 3010 -or $run.exit_code -eq 1641) {
                     $module.Result.reboot_required = $true
@@ -136,8 +147,17 @@ else {
             }
             $run.waited_s = 0
             $run.wait_timed_out = $false
-            if ($run.exit_code -eq 0 -and -not $run.timed_out) {
-                $wait = Wait-MdeOnboardingState -State $wanted -TimeoutSeconds ([Math]::Max(0, $timeout - $run.duration_s))
+            # After success, and after an exit code of one of the script's own waits (they end at
+            # once without a console), wait for the state within what is left of the timeout: the
+            # action plugin judges the host by what it reports.
+            $gaveUp = $recheckCodes -contains $run.exit_code
+            if ($module.Params._wait -and -not $run.timed_out -and ($run.exit_code -eq 0 -or $gaveUp)) {
+                $waitArgs = @{
+                    State = $wanted
+                    TimeoutSeconds = [Math]::Max(0, $timeout - $run.duration_s)
+                    UntilSenseStops = $gaveUp
+                }
+                $wait = Wait-MdeOnboardingState @waitArgs
                 $run.waited_s = $wait.waited_s
                 $run.wait_timed_out = -not $wait.reached
             }
@@ -149,9 +169,9 @@ else {
     $module.Result.observed = Get-MdeOnboardingObservation
     if ($readState -and -not $module.CheckMode) {
         $readArgs = @{
-            MpStatusField = $readState.mp_status_fields
-            ServicePattern = $readState.service_patterns
-            ProductPattern = $readState.product_patterns
+            MpStatusField = $readState['_mp_status_fields']
+            ServicePattern = @($readState['_service_patterns'])
+            ProductPattern = @($readState['_product_patterns'])
         }
         try {
             $module.Result.state = Get-MdeHostState @readArgs

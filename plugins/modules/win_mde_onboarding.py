@@ -107,6 +107,58 @@ options:
         The C(mdeops.defender.mde_rollout) role does so, so that the wait does not hold a fork for every host.
     type: bool
     default: true
+  _action:
+    description:
+      - The operation, to read a package on the host or to run the onboarding or offboarding script.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: str
+    choices: [read_package, onboard, offboard]
+  _path:
+    description:
+      - The path on the host of the package to read (O(remote_package)).
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: str
+  _max_bytes:
+    description:
+      - The largest package file that is read.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: int
+    default: 2097152
+  _script:
+    description:
+      - The text of the onboarding or offboarding script, read and checked on the controller. Never logged (C(no_log)).
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: str
+  _script_name:
+    description:
+      - The file name to give the script on the host.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: str
+    default: WindowsDefenderATPOnboardingScript.cmd
+  _installer:
+    description:
+      - The path on the host of md4ws.msi to install when the unified agent is missing.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: str
+  _recheck_exit_codes:
+    description:
+      - The exit codes of the script's own waits, after which the host is given what is left of O(timeout) to reach
+        the state.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: list
+    elements: int
+    default: []
+  _wait:
+    description:
+      - V(false) skips the wait on the host after the script (O(wait)).
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: bool
+    default: true
+  _read_state:
+    description:
+      - The host read to return after the change (the options of the win_mde_info read).
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: dict
 extends_documentation_fragment:
   - mdeops.defender.windows.assessment
   - ansible.builtin.action_common_attributes
@@ -135,9 +187,10 @@ notes:
     lands on disk. To run it exactly as Group Policy does, set C(become=true), C(become_method=runas),
     C(become_user=SYSTEM) on the task.
   - How the script runs - written to a new directory in the connection user's temporary directory (private to that
-    user, SYSTEM and administrators), run with C(cmd.exe /d /c) with standard input closed (a stray C(pause) returns
-    at once), no window, output discarded (the scripts log to the event log, their output could echo the onboarding
-    data), stopped after O(timeout), and deleted afterwards.
+    user, SYSTEM and administrators), run with C(cmd.exe /d /c) in a console of its own without a window, as a Group
+    Policy startup script runs (no stream redirected, so the script's own C(timeout) waits work), output not read
+    (the scripts log to the event log, their output could echo the onboarding data), stopped after O(timeout) (a
+    stray C(pause) ends so), and deleted afterwards.
   - The package content is sensitive - anyone with it can onboard devices into the tenant. It is sent as a C(no_log)
     module argument, so neither the module invocation, the Ansible event log entry on the host, the result nor the
     controller's verbose output shows it. With C(ANSIBLE_DEBUG=1) ansible-core prints module arguments; with
@@ -231,9 +284,14 @@ step:
   returned: always
   type: str
 reason:
-  description: Null when the step reached what it promised; else the failure's reason code (the task fails).
+  description:
+    - Null when the step reached what it promised; else the failure's reason code (the task fails) - V(wrong_org),
+      V(package_expired), V(checksum_mismatch), V(package_invalid), V(package_not_found), V(wrong_package_type),
+      V(interactive_package), V(unified_agent_required), V(onboarding_failed), V(offboarding_failed),
+      V(sensor_not_running), V(invalid_argument), V(host_error).
   returned: always
   type: str
+  sample: null
 detail:
   description: What happened, in one sentence.
   returned: always
@@ -414,14 +472,6 @@ msg:
   description: What happened, or on failure what went wrong and what to do.
   returned: always
   type: str
-reason:
-  description:
-    - On failure, a stable code - V(wrong_org), V(package_expired), V(checksum_mismatch), V(package_invalid),
-      V(package_not_found), V(wrong_package_type), V(interactive_package), V(unified_agent_required),
-      V(onboarding_failed), V(offboarding_failed), V(sensor_not_running), V(invalid_argument), V(host_error).
-  returned: failure
-  type: str
-  sample: wrong_org
 family:
   description: On failure, the family of RV(reason) (for example V(onboarding), V(input)).
   returned: failure

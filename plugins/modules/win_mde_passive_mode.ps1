@@ -11,20 +11,31 @@
 # both back. The action plugin decides whether to call it at all (guard, idempotence,
 # reboot, tamper protection); this only changes the registry.
 
+# The documented options are the action plugin's (guard, idempotence, reboot); it sends the value
+# to write in _value and what to do with the guide's value in _guide_state.
 $spec = @{
     options = @{
-        value = @{ type = 'int'; required = $true; choices = @(0, 1) }
-        guide_state = @{ type = 'str'; default = 'unmanaged'; choices = @('present', 'absent', 'unmanaged') }
+        assessment = @{ type = 'dict' }
+        state = @{ type = 'str'; choices = 'present', 'absent'; default = 'present' }
+        guide_value = @{ type = 'bool'; default = $false }
+        require_third_party_av = @{ type = 'bool'; default = $true }
+        av_name_patterns = @{ type = 'list'; elements = 'str'; default = @() }
+        _value = @{ type = 'int'; choices = @(0, 1) }
+        _guide_state = @{ type = 'str'; default = 'unmanaged'; choices = @('present', 'absent', 'unmanaged') }
     }
+    required_one_of = @(, @('_value'))
     supports_check_mode = $true
 }
 
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
-$value = $module.Params.value
-$guideState = $module.Params.guide_state
+$value = $module.Params._value
+$guideState = $module.Params._guide_state
 
-$atpPolicy = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection'
-$defenderPolicy = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender'
+$reg = Get-MdeRegistryName
+$atpPolicy = $reg.AtpPolicyKey
+$passiveMode = $reg.PassiveModeValue
+$defenderPolicy = $reg.DefenderPolicyKey
+$guidePassiveMode = $reg.GuidePassiveModeValue
 
 $module.Result.changed = $false
 $module.Result.before = @{ force_defender_passive_mode = $null; guide_force_passive_mode = $null }
@@ -72,8 +83,8 @@ Function Set-DwordValue {
     $null = New-ItemProperty -LiteralPath $Path -Name $Name -Value $Data -PropertyType DWord -Force -ErrorAction Stop
 }
 
-$docBefore = Get-DwordState -Path $atpPolicy -Name 'ForceDefenderPassiveMode'
-$guideBefore = Get-DwordState -Path $defenderPolicy -Name 'ForcePassiveMode'
+$docBefore = Get-DwordState -Path $atpPolicy -Name $passiveMode
+$guideBefore = Get-DwordState -Path $defenderPolicy -Name $guidePassiveMode
 $module.Result.before.force_defender_passive_mode = $docBefore.data
 $module.Result.before.guide_force_passive_mode = $guideBefore.data
 $module.Result.after.force_defender_passive_mode = $docBefore.data
@@ -82,10 +93,10 @@ $module.Result.after.guide_force_passive_mode = $guideBefore.data
 if ($docBefore.data -ne $value -or -not $docBefore.is_dword) {
     if (-not $module.CheckMode) {
         try {
-            Set-DwordValue -Path $atpPolicy -Name 'ForceDefenderPassiveMode' -Data $value
+            Set-DwordValue -Path $atpPolicy -Name $passiveMode -Data $value
         }
         catch {
-            $module.FailJson("setting ForceDefenderPassiveMode = $value under $($atpPolicy): $($_.Exception.Message)", $_)
+            $module.FailJson("setting $passiveMode = $value under $($atpPolicy): $($_.Exception.Message)", $_)
         }
     }
     $module.Result.after.force_defender_passive_mode = $value
@@ -95,10 +106,10 @@ if ($docBefore.data -ne $value -or -not $docBefore.is_dword) {
 if ($guideState -eq 'present' -and ($guideBefore.data -ne 1 -or -not $guideBefore.is_dword)) {
     if (-not $module.CheckMode) {
         try {
-            Set-DwordValue -Path $defenderPolicy -Name 'ForcePassiveMode' -Data 1
+            Set-DwordValue -Path $defenderPolicy -Name $guidePassiveMode -Data 1
         }
         catch {
-            $module.FailJson("setting the guide's ForcePassiveMode = 1 under $($defenderPolicy): $($_.Exception.Message)", $_)
+            $module.FailJson("setting the guide's $guidePassiveMode = 1 under $($defenderPolicy): $($_.Exception.Message)", $_)
         }
     }
     $module.Result.after.guide_force_passive_mode = 1
@@ -107,10 +118,10 @@ if ($guideState -eq 'present' -and ($guideBefore.data -ne 1 -or -not $guideBefor
 elseif ($guideState -eq 'absent' -and $null -ne $guideBefore.data) {
     if (-not $module.CheckMode) {
         try {
-            Remove-ItemProperty -LiteralPath $defenderPolicy -Name 'ForcePassiveMode' -ErrorAction Stop
+            Remove-ItemProperty -LiteralPath $defenderPolicy -Name $guidePassiveMode -ErrorAction Stop
         }
         catch {
-            $module.FailJson("removing the guide's ForcePassiveMode under $($defenderPolicy): $($_.Exception.Message)", $_)
+            $module.FailJson("removing the guide's $guidePassiveMode under $($defenderPolicy): $($_.Exception.Message)", $_)
         }
     }
     $module.Result.after.guide_force_passive_mode = $null
@@ -119,8 +130,8 @@ elseif ($guideState -eq 'absent' -and $null -ne $guideBefore.data) {
 
 if ($module.Result.changed -and -not $module.CheckMode) {
     # Read back what Windows now has: the action plugin reports these, not what it asked for.
-    $module.Result.after.force_defender_passive_mode = (Get-DwordState -Path $atpPolicy -Name 'ForceDefenderPassiveMode').data
-    $module.Result.after.guide_force_passive_mode = (Get-DwordState -Path $defenderPolicy -Name 'ForcePassiveMode').data
+    $module.Result.after.force_defender_passive_mode = (Get-DwordState -Path $atpPolicy -Name $passiveMode).data
+    $module.Result.after.guide_force_passive_mode = (Get-DwordState -Path $defenderPolicy -Name $guidePassiveMode).data
 }
 
 $module.ExitJson()

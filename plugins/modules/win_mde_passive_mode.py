@@ -56,6 +56,19 @@ options:
         third-party antivirus was found.
     type: bool
     default: true
+  _value:
+    description:
+      - The C(ForceDefenderPassiveMode) data to write.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: int
+    choices: [0, 1]
+  _guide_state:
+    description:
+      - What to do with the guide's C(ForcePassiveMode) value.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: str
+    choices: [present, absent, unmanaged]
+    default: unmanaged
 extends_documentation_fragment:
   - mdeops.defender.windows.assessment
   - ansible.builtin.action_common_attributes
@@ -148,7 +161,7 @@ reason:
     - Null when ForceDefenderPassiveMode is now the value asked for; else why not (the task fails) -
       V(no_third_party_av), V(third_party_av_inactive) (refused before any change), V(policy_not_applied) (the value
       does not read back), V(tamper_protection_blocks_passive) (an onboarded server that tamper protection holds
-      active).
+      active), V(invalid_argument), V(host_error).
   returned: always
   type: str
 detail:
@@ -248,10 +261,4 @@ diff:
   sample:
     before: "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Windows Advanced Threat Protection]\n; \"ForceDefenderPassiveMode\" is not set\n"
     after: "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Windows Advanced Threat Protection]\n\"ForceDefenderPassiveMode\"=dword:00000001\n"
-reason:
-  description: On failure, a stable code. V(no_third_party_av) and V(third_party_av_inactive) come from the
-    guard; V(invalid_argument) and V(host_error) are the others.
-  returned: failure
-  type: str
-  sample: no_third_party_av
 """

@@ -11,8 +11,11 @@
 # (not in check mode), then return the policy registry values before and after and the RSOP
 # report (gpresult /x). The action plugin parses the report and decides. Never reboots.
 
+# expected_value and expected_gpo are the action plugin's (it judges the RSOP report).
 $spec = @{
     options = @{
+        expected_value = @{ type = 'int'; choices = @(0, 1); default = 1 }
+        expected_gpo = @{ type = 'str' }
         timeout = @{ type = 'int'; default = 120 }
     }
     supports_check_mode = $true
@@ -26,13 +29,11 @@ $module.Result.refreshed = $false
 $module.Result.gpupdate = $null
 $module.Result.registry_before = @{}
 $module.Result.registry = @{}
-$module.Result.computer = $null
 $module.Result.gpresult_xml = $null
 $module.Result.gpresult_error = $null
 
 try {
     $module.Result.registry_before = Get-MdePolicyValue
-    $module.Result.computer = Get-MdeComputerInfo
 }
 catch {
     $module.FailJson("reading the policy registry values: $($_.Exception.Message)", $_)

@@ -28,16 +28,15 @@ def read_args(patterns: list[str]) -> dict:
     """The arguments of the host read (win_mde_info.ps1, or win_mde_onboarding.ps1's ``read_state``)."""
     pats = _av.patterns_for(patterns)
     return {
-        "mp_status_fields": list(MP_STATUS_FIELDS),
-        "service_patterns": pats["services"],
-        "product_patterns": pats["products"],
+        "_mp_status_fields": list(MP_STATUS_FIELDS),
+        "_service_patterns": pats["services"],
+        "_product_patterns": pats["products"],
     }
 
 
 def interpret(raw: dict, patterns: list[str], support_policy: str, expected_org_id: str | None) -> dict:
     """The raw host read turned into the state and diagnosis that win_mde_info reports."""
-    raw = dict(raw, user_patterns=patterns)
-    state = build_state(raw, support_policy=support_policy, expected_org_id=expected_org_id)
+    state = build_state(raw, support_policy=support_policy, expected_org_id=expected_org_id, user_patterns=patterns)
     state["diagnosis"] = diagnose(state, expected_org_id=expected_org_id)
     return state
 

@@ -565,17 +565,15 @@ def render(results: dict[str, Any], table: Any = text_table) -> str:
 
 def converged_hosts(states: dict[str, dict[str, Any]], org_id: str = ORG_ID) -> int:
     """Hosts that end passive (or EDR block), onboarded to ``org_id`` with Sense running."""
+    from tests.e2e.invariants import onboarded_org
     from tests.winsim import rules
-    from tests.winsim.host import SimHost
-    from tests.winsim.twins.onboarding import host_org
 
     count = 0
-    for name, state in states.items():
-        host = SimHost(name, state, None)
+    for state in states.values():
         if (
             rules.derive_running_mode(state) in PASSIVE_MODES
             and rules.is_onboarded(state)
-            and (host_org(host) or "").lower() == org_id.lower()
+            and (onboarded_org(state) or "") == org_id.lower()
         ):
             count += 1
     return count

@@ -8,6 +8,11 @@ stopped in teardown, even when the test failed.
 Ansible runs from the same virtualenv as ``sys.executable``, with
 ``ANSIBLE_COLLECTIONS_PATH`` pointing at a temporary farm in which
 ``ansible_collections/mdeops/defender`` is a symlink to the repository root.
+
+The simulators run the collection's real PowerShell. Each writes what its interpreter saw
+into a directory of this session (``$WINSIM_PS_REPORT``); at the end the session fails if any
+construct was not modelled, and prints the PowerShell line coverage (``ps_coverage.py``;
+``--ps-coverage-min`` also fails it below that percentage or when a function never ran).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -26,15 +32,78 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.e2e import ps_coverage
+from tests.winsim.clock import fleet_time
+from tests.winsim.ps.report import ENV as PS_REPORT_ENV
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(sys.executable).parent
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
 RUN_TIMEOUT = 600.0
+#: The simulated hosts' clock runs 20 times faster than the wall clock unless a fleet sets its own
+#: ``time_scale``: a Sense that takes its 15 s to start costs 0.75 s, a 30 s reboot 1.5 s.
+TIME_SCALE = 0.05
+_PS_SESSION = pytest.StashKey["ps_coverage.Session"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--ps-coverage-min",
+        type=float,
+        default=None,
+        help="fail the session when the PowerShell line coverage of the collection is below this percentage "
+        "or a PowerShell function never ran (the whole e2e suite: make e2e)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: end-to-end test against the simulated fleet (slow, starts processes)")
+    # Every simulator this session starts writes what its PowerShell interpreter saw here.
+    os.environ[PS_REPORT_ENV] = tempfile.mkdtemp(prefix="winsim-ps-")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    directory = Path(os.environ.get(PS_REPORT_ENV, ""))
+    if not directory.is_dir() or not any(directory.glob("ps-*.json")):
+        return
+    ps = ps_coverage.Session.collect(directory)
+    session.config.stash[_PS_SESSION] = ps
+    minimum = session.config.getoption("--ps-coverage-min")
+    failed = bool(ps.unsupported)
+    if minimum is not None and (ps.total_percent < minimum or ps.never_called()):
+        failed = True
+    if failed:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    ps = config.stash.get(_PS_SESSION, None)
+    if ps is None:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("PowerShell run by the simulated hosts (%d simulator processes)" % ps.reports)
+    for line in ps.table().splitlines():
+        write(line)
+    if ps.unsupported:
+        write("")
+        write("FAILED: the simulator met PowerShell it does not model (docs/powershell.md):", red=True)
+        for item in ps.unsupported:
+            write("  %s: %s" % (item["module"], item["message"]), red=True)
+    minimum = config.getoption("--ps-coverage-min")
+    if minimum is not None:
+        if ps.total_percent < minimum:
+            write("")
+            write("FAILED: PowerShell line coverage %.1f%% is below %.0f%%" % (ps.total_percent, minimum), red=True)
+            write("lines that never ran:")
+            for line in ps.missed_lines().splitlines():
+                write("  " + line)
+        never = ps.never_called()
+        if never:
+            write("")
+            write("FAILED: PowerShell functions no end-to-end test ran:", red=True)
+            for name in never:
+                write("  " + name, red=True)
 
 
 def collections_farm(base: Path) -> Path:
@@ -96,6 +165,8 @@ class WinSim:
         self.base = base
         self.base.mkdir(parents=True, exist_ok=True)
         self.fleet_path = base / "fleet.yml"
+        fleet = {"time_scale": TIME_SCALE, **fleet}
+        self.time_scale = float(fleet["time_scale"])
         self.fleet_path.write_text(yaml.safe_dump(fleet, sort_keys=False), encoding="utf-8")
         self.inventory = base / "inventory.yml"
         self.state_dir = base / "state"
@@ -170,6 +241,14 @@ class WinSim:
         """Stop and start again on the saved state (state survives restarts)."""
         self.stop()
         return self.start(reset=False)
+
+    def sim_time(self) -> float:
+        """The simulated hosts' clock now (the anchor the simulator keeps in ``clock.json``)."""
+        return fleet_time(str(self.state_dir))
+
+    def wait_until(self, sim_time: float) -> None:
+        """Sleep until the simulated clock has reached ``sim_time`` (e.g. a host timer's ``at``)."""
+        time.sleep(max(0.0, (sim_time - self.sim_time()) * self.time_scale))
 
     def set_faults(self, host: str, faults: dict[str, Any] | None) -> WinSim:
         """Replace one host's faults (``None`` or ``{}`` clears them) and restart on the saved state.

@@ -19,7 +19,8 @@ FLEET = {
         "ws-fresh": {"os": "windows10_22h2"},
     },
     "tenant": {"org_id": ORG},
-    "cloud": {"alert_delay_s": 3},
+    # simulated seconds (the cloud runs on the hosts' clock): 3 s of real time at the e2e time_scale
+    "cloud": {"alert_delay_s": 60},
 }
 
 PLAY = cloud_fixtures.api_play(

@@ -59,7 +59,7 @@ BASE_VARS = {
     "mde_targets": "windows",
     "mde_waves": ["100%"],
     "mde_max_fail_percentage": 100,
-    "mde_rollout_onboarding_timeout": 20,
+    "mde_rollout_onboarding_timeout": 120,
     "mde_rollout_reboot_timeout": 8,
 }
 
@@ -324,9 +324,10 @@ def test_reboot_that_never_comes_back(winsim, reference):
 
 
 # Each documented exit code of the onboarding script (docs/sources.md §3.2), a phrase of its meaning and the
-# reason the module documents for it (15 and 30: the sensor did not start).
+# reason the module documents for it (15 and 30: the sensor did not start). The Windows condition behind each
+# fault is in docs/simulator.md; code 5's condition (a leftover offboarding value that cannot be deleted) does
+# not stop the portal's script (its check reads the query's ERRORLEVEL), so that host onboards.
 EXIT_CODES = {
-    5: ("onboarding_failed", "leftover offboarding data"),
     10: ("onboarding_failed", "OnboardingInfo"),
     15: ("sensor_not_running", "SENSE service did not start"),
     30: ("sensor_not_running", "waiting for the SENSE service"),
@@ -345,18 +346,26 @@ def test_onboarding_script_exit_codes(winsim, reference, codes):
     assert run.rc == 2, run
     for code in codes:
         host = "exit%d-ws" % code
+        if code == 5:
+            assert run.outcome(host) == "converged", run
+            assert onboarded_org(stand.sim.state(host)) is not None
+            continue
         reason, meaning = EXIT_CODES[code]
         failed_with(run, host, reason, "onboard", "exited with %d" % code, meaning)
         assert run.runs[host] == {INFO: 2, ONBOARD: 1}, run.runs[host]
-        # the script's error event (ID = exit code) is in the host's Application log
+        # the script's error event (ID = exit code) is in the host's Application log - except when the
+        # token is not elevated (65): eventcreate cannot register the event source then
         events = [(e["source"], e["id"]) for e in stand.sim.state(host)["events"]]
-        assert ("WDATPOnboarding", code) in events, events
+        assert (("WDATPOnboarding", code) in events) is (code != 65), events
         assert onboarded_org(stand.sim.state(host)) is None
     assert_like_reference(stand, run, reference)
 
     stand.sim.clear_faults(*hosts)
-    # the onboarding that failed is run once more; nothing else is redone
-    assert_rerun_converges(stand, stand.rollout(), converging=dict.fromkeys(hosts, ONBOARD_AGAIN))
+    # the onboarding that failed is run once more; nothing else is redone. Sense stuck in START_PENDING
+    # (30) stays so until someone restarts the host: that host is left out of the rerun.
+    failed = [h for h in hosts if h not in ("exit5-ws", "exit30-ws")]
+    rerun = stand.rollout("--limit", "all:!exit30-ws") if "exit30-ws" in hosts else stand.rollout()
+    assert_rerun_converges(stand, rerun, converging=dict.fromkeys(failed, ONBOARD_AGAIN))
 
 
 def test_wrong_password(winsim, reference, tmp_path):
@@ -381,26 +390,26 @@ def test_wrong_password(winsim, reference, tmp_path):
 
 
 def test_sense_that_never_starts(winsim, reference):
-    """Sense never starts (exit 15), or starts after the onboarding timeout (the script waited in vain)."""
+    """Sense never starts (exit 15), or starts after the onboarding timeout (the script gave up waiting, exit 30)."""
     stand = make_stand(
         winsim,
         fleet(
             {
                 "nosense-ws": {**WS, "faults": {"sense_never_starts": True}},
-                "slowsense-ws": {**WS, "faults": {"sense_start_delay_s": 12}},
+                "slowsense-ws": {**WS, "faults": {"sense_start_delay_s": 120}},
             }
         ),
     )
-    run = stand.rollout(mde_rollout_onboarding_timeout=3)
+    run = stand.rollout(mde_rollout_onboarding_timeout=60)
     assert run.rc == 2, run
     failed_with(run, "nosense-ws", "sensor_not_running", "onboard", "exited with 15", "Sense is not running")
-    failed_with(run, "slowsense-ws", "sensor_not_running", "onboard", "after timeout=3 s Sense is not running")
+    failed_with(run, "slowsense-ws", "sensor_not_running", "onboard", "exited with 30", "Sense is not running")
     assert_like_reference(stand, run, reference)
 
     # the slow sensor comes up by itself meanwhile (a timer in the host's state)
     due = max(t["at"] for t in stand.sim.state("slowsense-ws")["timers"])
     stand.sim.clear_faults("nosense-ws", "slowsense-ws")
-    time.sleep(max(0.0, due - time.time() + 0.5))
+    stand.sim.wait_until(due + 1)
     rerun = stand.rollout()
     # nosense-ws is onboarded again; slowsense-ws finished by itself: its onboarding is not redone
     assert_rerun_converges(stand, rerun, converging={"nosense-ws": ONBOARD_AGAIN})

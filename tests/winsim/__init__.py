@@ -2,5 +2,6 @@
 
 Layers (see ``docs/development.md``): ``wsman`` (HTTP + SOAP + WinRS), ``payload`` (what
 Ansible sent), ``raw`` (raw PowerShell scripts), ``server`` (asyncio listeners, faults,
-reboots, counters), ``host``/``rules``/``fleet``/``twins`` (the host model).
+reboots, counters), ``host``/``rules``/``domain``/``fleet`` (the host model), ``ps`` (the collection's
+PowerShell, interpreted), ``native`` (native programs), ``twins`` (other collections' modules).
 """

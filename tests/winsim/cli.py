@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import resource
@@ -28,15 +29,27 @@ import yaml
 
 from . import fleet as fleet_mod
 from . import twins
+from .clock import FleetClock, HostClock
 from .host import SimHost, _atomic_write
+from .ps import report as ps_report
 from .server import Fleet, HostEndpoint, TlsMaterial, make_tls_material
 
 #: Groups derived from the OS product type (ProductType 1 workstation, 2 DC, 3 server).
 BUILTIN_GROUPS = ("windows", "workstations", "servers", "domain_controllers")
 
 
-def load_hosts(fleet: dict, state_dir: str, reset: bool) -> list[SimHost]:
+def load_clock(fleet: dict, state_dir: str, reset: bool) -> FleetClock:
+    """The fleet's simulated clock (``clock.py``), continued from the state directory unless ``reset``."""
+    clock = FleetClock(float(fleet.get("time_scale", 1.0)))
+    if not reset:
+        clock.load(state_dir)
+    clock.save(state_dir)
+    return clock
+
+
+def load_hosts(fleet: dict, state_dir: str, reset: bool, clock: FleetClock | None = None) -> list[SimHost]:
     """One SimHost per fleet host: the saved state unless ``reset`` (or none saved yet)."""
+    clock = clock or FleetClock(float(fleet.get("time_scale", 1.0)))
     hosts = []
     for name in fleet["hosts"]:
         path = os.path.join(state_dir, f"{name}.json")
@@ -44,8 +57,8 @@ def load_hosts(fleet: dict, state_dir: str, reset: bool) -> list[SimHost]:
             with open(path, encoding="utf-8") as fh:
                 state = json.load(fh)
         else:
-            state = fleet_mod.new_state(name, fleet_mod.host_settings(fleet, name))
-        host = SimHost(name, state, state_dir)
+            state = fleet_mod.new_state(name, fleet_mod.host_settings(fleet, name), now=clock.wall_now())
+        host = SimHost(name, state, state_dir, clock=HostClock(clock))
         counters_path = host.counters_path
         if os.path.exists(counters_path) and not reset:
             with open(counters_path, encoding="utf-8") as fh:
@@ -115,10 +128,14 @@ async def serve(args: argparse.Namespace) -> int:
     if args.reset:
         # The domain (GPOs, links) is state too.
         shutil.rmtree(os.path.join(args.state_dir, "domain"), ignore_errors=True)
-    # Twins register boot hooks (e.g. Group Policy at boot) when they are imported: load them all
-    # before the first reboot can happen.
+    # Boot hooks (Group Policy at boot, processes ending) and timer actions (Sense) register when
+    # their modules are imported: load them all before the first reboot or timer can happen.
     twins.load_all()
-    hosts = load_hosts(fleet, args.state_dir, args.reset)
+    importlib.import_module(".domain", __package__)
+    importlib.import_module(".native", __package__)
+    importlib.import_module(".ps.wrapper", __package__)  # the interpreter, loaded before the first module run
+    clock = load_clock(fleet, args.state_dir, args.reset)
+    hosts = load_hosts(fleet, args.state_dir, args.reset, clock)
     _raise_fd_limit(len(hosts) * 4 + 256)
     tls = make_tls_material(args.state_dir) if args.https else None
     ctx = tls.server_context() if tls else None
@@ -145,6 +162,8 @@ async def serve(args: argparse.Namespace) -> int:
         await stop.wait()
     finally:
         await fleet_server.stop()
+        clock.save(args.state_dir)
+        ps_report.write_if_asked()
     return 0
 
 

@@ -3,7 +3,7 @@
 A domain is shared by the hosts of a fleet that are joined to it. Its state is
 ``<state_dir>/domain/<dns name>.json`` (NOT ``<state_dir>/*.json``, which are hosts), written
 atomically with sorted keys and only when its serialised form changed, so a read-only or
-check-mode run leaves it byte-identical. Twins reach it through ``host.state_dir`` and the
+check-mode run leaves it byte-identical. The cmdlets reach it through ``host.state_dir`` and the
 host's domain name (:func:`domain_of`). It is created on first use (and only written on the
 first change) from the OUs of the joined hosts found in the state directory.
 
@@ -73,7 +73,7 @@ _TYPE_NAMES = {
 
 
 class DomainError(Exception):
-    """A Group Policy cmdlet would fail (the twin answers with FailJson)."""
+    """A Group Policy cmdlet would fail (``ps/win_grouppolicy.py`` raises it as the cmdlet's error)."""
 
 
 # ---------------------------------------------------------------------------- names

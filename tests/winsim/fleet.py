@@ -25,6 +25,8 @@ from .host import (
 )
 
 DEFAULT_PASSWORD = "Sim-Passw0rd!"  # test fleet only
+#: What md4ws.msi (the unified agent of Server 2012 R2/2016) calls itself in Programs and Features.
+UNIFIED_NAME = "Microsoft Defender for Endpoint"
 
 # product_type: 1 workstation, 2 domain controller, 3 server (Win32_OperatingSystem.ProductType)
 OS_CATALOG: dict[str, dict[str, Any]] = {
@@ -176,6 +178,7 @@ HOST_KEYS = {
     "ou",
     "reboot_seconds",
     "unified_agent",
+    "unified_agent_name",
     "smart_app_control",
     "dlp_enabled",
     "limited_periodic_scanning",
@@ -195,8 +198,10 @@ FAULT_KEYS = {
     "sense_never_starts",
     "sense_start_delay_s",
     "offboarding_exit_code",
+    "dc_unreachable",
+    "installer_reboot_required",
 }
-TOP_KEYS = {"defaults", "hosts", "domain", "cloud", "tenant"}
+TOP_KEYS = {"defaults", "hosts", "domain", "cloud", "tenant", "time_scale"}
 
 
 class FleetError(ValueError):
@@ -215,6 +220,11 @@ def validate_fleet(data: dict, source: str = "<fleet>") -> dict:
     unknown = set(data) - TOP_KEYS
     if unknown:
         raise FleetError(f"{source}: unknown top-level keys {sorted(unknown)}; allowed: {sorted(TOP_KEYS)}")
+    scale = data.get("time_scale", 1.0)
+    if not isinstance(scale, int | float) or isinstance(scale, bool) or scale <= 0:
+        raise FleetError(
+            f"{source}: time_scale must be a number > 0 (real seconds per simulated second), got {scale!r}"
+        )
     hosts = data.get("hosts")
     if not isinstance(hosts, dict) or not hosts:
         raise FleetError(f"{source}: 'hosts' must be a non-empty mapping of host name to settings")
@@ -268,7 +278,7 @@ def resolve_os(spec: Any) -> dict:
 
 
 def onboarding_info_json(org_id: str) -> str:
-    """The shape of OnboardingInfo (mde-facts §3.4): a JSON whose 'body' is JSON text."""
+    """The shape of OnboardingInfo (docs/sources.md §3.4): a JSON whose 'body' is JSON text."""
     body = {
         "previousOrgIds": [],
         "orgId": org_id,
@@ -308,8 +318,8 @@ def _av_entry(av: dict, workstation: bool) -> dict:
     }
 
 
-def new_state(name: str, settings: dict) -> dict:
-    """The initial persisted state of a host from its merged fleet settings."""
+def new_state(name: str, settings: dict, now: float | None = None) -> dict:
+    """The initial persisted state of a host from its merged fleet settings (``now``: simulated time)."""
     os_info = resolve_os(settings.get("os"))
     if settings.get("domain_controller"):
         os_info["product_type"] = 2
@@ -323,7 +333,7 @@ def new_state(name: str, settings: dict) -> dict:
     default_installed = not legacy and (build != 9600 or unified)
     installed = bool(settings.get("defender_installed", default_installed))
     sense_installed = bool(settings.get("sense_installed", not legacy and (not downlevel_server or unified)))
-    now = time.time()
+    now = time.time() if now is None else now
     creds = {"username": "ansible", "password": DEFAULT_PASSWORD}
     creds.update(settings.get("credentials") or {})
     hostname = settings.get("hostname") or name.split(".")[0].upper()[:15]
@@ -404,7 +414,9 @@ def new_state(name: str, settings: dict) -> dict:
             }
     if unified:
         state["registry"][UNINSTALL_KEY + "\\{A5D3C6B2-4E51-4D6B-9C40-5F0E3D7B1A11}"] = {
-            "DisplayName": {"type": "REG_SZ", "data": "Microsoft Defender for Endpoint"},
+            # Older md4ws.msi releases registered as "Microsoft Defender for Windows Server" (Microsoft's
+            # install.ps1 for the unified agent looks for both names).
+            "DisplayName": {"type": "REG_SZ", "data": str(settings.get("unified_agent_name") or UNIFIED_NAME)},
             "Publisher": {"type": "REG_SZ", "data": "Microsoft Corporation"},
             "DisplayVersion": {"type": "REG_SZ", "data": "10.8760.20348.1000"},
         }

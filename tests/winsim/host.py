@@ -16,12 +16,12 @@ import ntpath
 import os
 import tempfile
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import rules
+from .clock import HostClock
 
 # FILETIME: 100 ns intervals since 1601-01-01.
 _EPOCH_AS_FILETIME = 116444736000000000
@@ -83,8 +83,12 @@ class SimHost:
     worker threads.
     """
 
-    def __init__(self, name: str, state: dict, state_dir: str | None) -> None:
+    def __init__(self, name: str, state: dict, state_dir: str | None, clock: HostClock | None = None) -> None:
         self.name = name
+        #: Simulated time (``clock.py``): the fleet's clock plus the virtual time of the running command.
+        self.clock = clock or HostClock()
+        #: while a timer runs: its own time (``tick``)
+        self._timer_time: float | None = None
         self.state = state
         self.state_dir = state_dir
         self.lock = threading.RLock()
@@ -163,7 +167,38 @@ class SimHost:
 
     # ------------------------------------------------------------------ clock / boot
     def now(self) -> float:
-        return time.time()
+        if self._timer_time is not None:
+            return self._timer_time
+        return self.clock.now()
+
+    def begin_command(self) -> None:
+        """A command starts: its virtual time starts at the host's time; due timers run first."""
+        self.clock.begin_command()
+        self.tick()
+
+    def end_command(self) -> float:
+        """The command ends; returns the real seconds its answer must be held back (``clock.py``)."""
+        return self.clock.end_command()
+
+    def advance(self, seconds: float) -> float:
+        """Let ``seconds`` of simulated time pass on this host; returns the new time.
+
+        Inside a command this is virtual time (nothing sleeps). The timers that fall due run in
+        order, each at its own time, so a wait observes what happens during it.
+        """
+        return self.advance_to(self.now() + max(0.0, float(seconds)))
+
+    def advance_to(self, target: float) -> float:
+        """Let simulated time pass until ``target`` (see ``advance``); never goes back."""
+        with self.lock:
+            while True:
+                due = [float(t["at"]) for t in self.state.get("timers") or [] if float(t["at"]) <= target]
+                if not due:
+                    break
+                self.clock.set_time(min(due))
+                self.tick()
+            self.clock.set_time(target)
+            return self.now()
 
     @property
     def last_boot_filetime(self) -> int:
@@ -289,7 +324,7 @@ class SimHost:
 
     def service_running(self, name: str) -> bool:
         svc = self.service(name)
-        return bool(svc) and svc.get("state") == "running"
+        return svc is not None and svc.get("state") == "running"
 
     def set_service(self, name: str, **fields: Any) -> bool:
         with self.lock:
@@ -316,7 +351,7 @@ class SimHost:
 
     def is_dir(self, path: str) -> bool:
         item = self._files().get(norm_path(path))
-        return bool(item) and item["type"] == "dir"
+        return item is not None and item["type"] == "dir"
 
     def make_dirs(self, path: str) -> None:
         with self.lock:
@@ -423,16 +458,28 @@ class SimHost:
             )
 
     def tick(self) -> None:
+        """Run the timers that are due, in order, each at its own time.
+
+        A timer that runs late (nothing asked the host anything for a while) still runs as of its
+        own time: what it schedules in turn (Sense writing its state 2 s after it runs) counts
+        from then, and runs in the same tick when that is due too.
+        """
         with self.lock:
-            timers = self.state.get("timers") or []
-            due = [t for t in timers if t["at"] <= self.now()]
-            if not due:
-                return
-            self.state["timers"] = [t for t in timers if t["at"] > self.now()]
-            if not self.state["timers"]:
-                del self.state["timers"]
-            for t in sorted(due, key=lambda t: t["at"]):
-                _TIMER_ACTIONS[t["action"]](self, **t["kwargs"])
+            now = self.now()
+            while True:
+                timers = self.state.get("timers") or []
+                due = [t for t in timers if t["at"] <= now]
+                if not due:
+                    break
+                first = min(due, key=lambda t: t["at"])
+                timers.remove(first)
+                if not timers:
+                    del self.state["timers"]
+                self._timer_time = float(first["at"])
+                try:
+                    _TIMER_ACTIONS[first["action"]](self, **first["kwargs"])
+                finally:
+                    self._timer_time = None
 
     # ------------------------------------------------------------------ Defender view
     def running_mode(self) -> str | None:
@@ -448,7 +495,7 @@ _BOOT_HOOKS: list = []
 _TIMER_ACTIONS: dict = {}
 
 
-def timer_action(name: str):
+def timer_action(name: str) -> Any:
     """Register a function ``func(host, **kwargs)`` that ``SimHost.schedule`` can run later."""
 
     def register(func):

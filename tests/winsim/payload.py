@@ -8,8 +8,9 @@ Two steps, kept apart so the server can look at a request before it has any effe
   splits its input on ``\\n\\0\\0\\0\\0\\n`` into bootstrap JSON, exec manifest and trailing
   input, and classifies the last manifest action (module, script, put_file, fetch_file,
   mkdtemp, expand_user). Everything else is a raw script.
-* ``execute(host, invocation)`` → ``Outcome``: runs it against the host (twins for modules,
-  ``raw.run_raw`` for raw scripts and ``ansible.builtin.script`` bodies).
+* ``execute(host, invocation)`` → ``Outcome``: runs it against the host (the collection's modules
+  through the PowerShell interpreter, ``ps/wrapper.py``; other collections' modules through their
+  twins; ``raw.run_raw`` for raw scripts and ``ansible.builtin.script`` bodies).
 
 See winrm-sim-notes §5, §8 and §13.
 """
@@ -54,6 +55,10 @@ _PWSH_EXE = re.compile(r"^\s*(?:&\s*)?['\"]?(?:[\w:\\. ]*\\)?(?:powershell|pwsh)
 _SCRIPT_BODY = re.compile(r"^\s*&\s*(\S+|'(?:[^']|'')*')(.*?);\s*exit\s+\$LASTEXITCODE\s*$", re.I | re.S)
 
 
+#: Modules whose PowerShell the simulator runs (every other module is answered by a twin).
+INTERPRETED = ("mdeops.defender.",)
+
+
 class PayloadError(ValueError):
     """Input that claims to be an Ansible payload but cannot be read; the message says why."""
 
@@ -80,6 +85,7 @@ class Invocation:
     data: bytes = b""
     script_body: str | None = None
     core: str = "2.19+"
+    manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_async(self) -> bool:
@@ -240,6 +246,7 @@ def _classify_module_wrapper(inv: Invocation, manifest: dict[str, Any]) -> None:
         inv.kind = KIND_MODULE
         inv.module_args = args
         inv.module = module_name_from_script(script_name, args)
+        inv.manifest = manifest
     else:
         inv.kind = KIND_SCRIPT
         inv.module = script_name
@@ -329,8 +336,38 @@ def _json_failure(msg: str, label: str) -> Outcome:
 
 def _run_module(host: SimHost, inv: Invocation, power: raw.PowerControl | None) -> Outcome:
     assert inv.module
+    if inv.module.startswith(INTERPRETED) and inv.manifest:
+        return _interpret(host, inv)
     rc, result, ctx = twins.dispatch(host, inv.module, inv.module_args)
     return Outcome(rc, json.dumps(result), delay=max(0.0, float(ctx.delay or 0.0)), label=inv.module)
+
+
+def _interpret(host: SimHost, inv: Invocation) -> Outcome:
+    """Run the module's own PowerShell (and its module utils) as module_wrapper.ps1 would."""
+    from .ps import report
+    from .ps.errors import PSUnsupported
+    from .ps.wrapper import run_module
+
+    params = inv.params
+    script_name = str(params.get("Script", ""))
+    try:
+        utils = [(str(name), _script_source(inv.manifest, str(name))) for name in params.get("PowerShellModules") or []]
+        run = run_module(
+            host,
+            script_name,
+            _script_source(inv.manifest, script_name),
+            utils,
+            [str(name).removesuffix(".cs") for name in params.get("CSharpModules") or []],
+            list(params.get("Variables") or []),
+            dict(params.get("Environment") or {}),
+        )
+    except PSUnsupported as exc:
+        message = "winsim: unsupported PowerShell at %s:%s: %s" % (exc.file, exc.line, exc.what)
+        report.unsupported(inv.module or script_name, message)
+        return _json_failure(message, label=inv.module or "module")
+    if run.result is not None:
+        report.result(inv.module or script_name, run.result)
+    return Outcome(run.rc, run.stdout, label=inv.module or "module")
 
 
 def _run_script(host: SimHost, inv: Invocation, power: raw.PowerControl | None) -> Outcome:

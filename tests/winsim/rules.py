@@ -1,11 +1,11 @@
 """How Microsoft Defender Antivirus picks its running mode, as a function of host state.
 
-This is the one place where the simulator decides ``AMRunningMode``. Modules (and their
-twins) never set the mode: they change the registry, services, onboarding or the
-third-party AV, and the mode follows from these rules. Every rule cites the section of
-``mde-facts.md`` it comes from (the Microsoft page is named there).
+This is the one place where the simulator decides ``AMRunningMode``. Modules never set the
+mode: they change the registry, services, onboarding or the third-party AV, and the mode
+follows from these rules. Every rule cites the section of ``docs/sources.md`` it comes from
+(the Microsoft page is named there).
 
-Modelling choices where Microsoft documents nothing (UNCONFIRMED in mde-facts) are marked
+Modelling choices where Microsoft documents nothing (UNCONFIRMED in docs/sources.md) are marked
 "MODEL:" and listed in docs/simulator.md.
 """
 
@@ -22,7 +22,7 @@ NORMAL = "Normal"
 PASSIVE = "Passive Mode"
 EDR_BLOCK = "EDR Block Mode"
 SXS_PASSIVE = "SxS Passive Mode"
-NOT_RUNNING = "Not running"  # UNCONFIRMED spelling for the disabled state (mde-facts §2.1)
+NOT_RUNNING = "Not running"  # UNCONFIRMED spelling for the disabled state (docs/sources.md §2.1)
 
 # §5.1: DisableAntiSpyware is ignored on clients from this platform version on.
 CLIENT_DISABLE_ANTISPYWARE_IGNORED_FROM = (4, 18, 2007, 8)

@@ -252,10 +252,15 @@ class HostEndpoint:
         if drop is not None and not drop.after_effects:
             self.host.save_if_changed()
             return wsman.CommandResult(1, drop=True)
+        self.host.begin_command()
         try:
             outcome = payload.execute(self.host, inv, power=self)
-        except Exception as exc:  # a twin bug must surface, not kill the server
+        except Exception as exc:  # a simulator bug must surface, not kill the server
             outcome = _crash_outcome(inv, exc)
+        finally:
+            # The answer waits until the wall clock has caught up with the command's virtual time.
+            held = self.host.end_command()
+        outcome.delay = max(outcome.delay, held)
         self._count_invocation(inv, outcome)
         self.host.save_if_changed()
         self._maybe_schedule_reboot()
@@ -320,7 +325,7 @@ class HostEndpoint:
         self._reboot_task = asyncio.get_running_loop().create_task(self._reboot(delay))
 
     async def _reboot(self, delay: float) -> None:
-        await asyncio.sleep(delay)
+        await asyncio.sleep(self.host.clock.fleet.real_seconds(delay))
         self._going_down = True
         try:
             self._count("reboots")
@@ -328,7 +333,7 @@ class HostEndpoint:
             await self._stop_listening(hold=True)
             self.service = self._new_service()  # every shell dies with the machine
             self.flush_counters()
-            await asyncio.sleep(float(self.host.state.get("reboot_seconds", 2)))
+            await asyncio.sleep(self.host.clock.fleet.real_seconds(float(self.host.state.get("reboot_seconds", 2))))
             if self.host.faults.get("reboot_never_returns"):
                 self.status = "down"
                 return

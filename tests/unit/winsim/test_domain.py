@@ -1,4 +1,4 @@
-"""The simulated domain (tests/winsim/domain.py) and the Group Policy twins.
+"""The simulated domain (tests/winsim/domain.py) and the GroupPolicy cmdlets over it.
 
 Group Policy processing is checked against what Windows documents: LSDOU order, link order,
 enforced links, block inheritance, disabled links, security filtering; Registry.pol values
@@ -14,10 +14,10 @@ import os
 import pytest
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _gpo_dn, _gpo_rsop, _registry
+from tests.unit.conftest import run_ps_module
 from tests.winsim import domain
 from tests.winsim.fleet import new_state
 from tests.winsim.host import ATP_POLICY_KEY, DEFENDER_POLICY_KEY, SimHost
-from tests.winsim.twins import dispatch
 
 ROOT = "DC=corp,DC=example,DC=com"
 CORP = "OU=Corp," + ROOT
@@ -238,18 +238,22 @@ def test_boot_hook_leaves_unrelated_in_memory_hosts_alone():
     assert "group_policy" not in host.state
 
 
-# ------------------------------------------------------------------------------ the twins
+# ------------------------------------------------------------- the modules' PowerShell over the model
 
 
-def test_gpo_twin_needs_the_group_policy_module(state_dir):
+def gpo(host: SimHost, args: dict, check_mode: bool = False) -> dict:
+    return run_ps_module(host, GPO, args, check_mode=check_mode)
+
+
+def test_gpo_module_needs_the_group_policy_module(state_dir):
     member = make(state_dir, "srv", ou=SRV)
-    rc, result, _ctx = dispatch(member, GPO, {"name": "A"})
-    assert rc == 0 and result["group_policy_module"] is False and result["gpo"] is None
-    rc, result, _ctx = dispatch(member, GPO, {"name": "A", "changes": [{"op": "create_gpo"}]})
-    assert rc == 1 and "GroupPolicy PowerShell module is not available" in result["msg"]
+    result = gpo(member, {"name": "A"})
+    assert not result.get("failed") and result["group_policy_module"] is False and result["gpo"] is None
+    result = gpo(member, {"name": "A", "_changes": [{"op": "create_gpo"}]})
+    assert result["failed"] and "GroupPolicy PowerShell module is not available" in result["msg"]
 
 
-def test_gpo_twin_applies_changes_except_in_check_mode(state_dir):
+def test_gpo_module_applies_changes_except_in_check_mode(state_dir):
     dc = make(state_dir, "dc", domain_controller=True, ou="OU=Domain Controllers," + ROOT)
     make(state_dir, "srv", ou=SRV)
     changes = [
@@ -263,41 +267,34 @@ def test_gpo_twin_applies_changes_except_in_check_mode(state_dir):
         },
         {"op": "new_link", "target": SRV, "enabled": True, "enforced": False},
     ]
-    args = {"name": "A", "target_ous": [SRV], "preference_values": [PASSIVE], "changes": changes}
-    rc, result, _ctx = dispatch(dc, GPO, dict(args, _ansible_check_mode=True))
-    assert rc == 0 and result["applied"] == ["create_gpo", "set_preference", "new_link"] and result["gpo"] is None
+    args = {"name": "A", "target_ous": [SRV], "_preference_values": [PASSIVE], "_changes": changes}
+    result = gpo(dc, args, check_mode=True)
+    assert result["changed"] is True and result["gpo"] is None
     assert not os.path.exists(domain.domain_path(state_dir, "corp.example.com"))
-    rc, result, _ctx = dispatch(dc, GPO, args)
-    assert rc == 0 and result["gpo"]["display_name"] == "A" and result["gpo"]["description"] == "c"
-    assert result["preferences"] == [
-        {
-            "hive": "LocalMachine",
-            "key": ATP_POLICY_KEY.split("\\", 1)[1],
-            "value_name": "ForceDefenderPassiveMode",
-            "type": "DWord",
-            "value": 1,
-            "action": "Update",
-            "order": 1,
-            "disabled": False,
-        }
-    ]
+    result = gpo(dc, args)
+    assert not result.get("failed"), result
+    assert result["gpo"]["display_name"] == "A" and result["gpo"]["description"] == "c"
+    [preference] = result["preferences"]
+    assert (preference["value_name"], preference["value"], preference["action"]) == (
+        "ForceDefenderPassiveMode",
+        1,
+        "Update",
+    )
     assert _gpo_dn.parse_gplink(result["links"][0]["gplink"])[0]["gpo_id"] == result["gpo"]["id"].upper()
     assert result["targets"][0]["links"][0]["display_name"] == "A"
-    # a change that a cmdlet refuses fails like FailJson
-    rc, result, _ctx = dispatch(dc, GPO, {"name": "A", "changes": [{"op": "new_link", "target": SRV}]})
-    assert rc == 1 and "already linked" in result["msg"]
-    rc, result, _ctx = dispatch(dc, GPO, {"name": "A", "changes": [{"op": "bogus"}]})
-    assert rc == 1 and "value of op must be one of" in result["msg"]
+    # a change a GroupPolicy cmdlet refuses fails the module with the cmdlet's message
+    result = gpo(dc, {"name": "A", "_changes": [changes[2]]})
+    assert result["failed"] and "is already linked" in result["msg"]
 
 
-def test_refresh_twin(state_dir):
+def test_refresh_module(state_dir):
     host = make(state_dir, "srv", ou=SRV)
     _seed(state_dir, {"name": "A", "preferences": [pref(1)], "links": [{"target": SRV}]})
     before = host.serialise()
-    rc, result, _ctx = dispatch(host, REFRESH, {"_ansible_check_mode": True})
-    assert rc == 0 and result["refreshed"] is False and result["changed"] is False and host.serialise() == before
-    rc, result, _ctx = dispatch(host, REFRESH, {})
-    assert rc == 0 and result["refreshed"] and result["changed"] and result["gpupdate"]["rc"] == 0
+    result = run_ps_module(host, REFRESH, {}, check_mode=True)
+    assert result["refreshed"] is False and result["changed"] is False and host.serialise() == before
+    result = run_ps_module(host, REFRESH, {})
+    assert result["refreshed"] and result["changed"] and result["gpupdate"]["rc"] == 0
     assert result["registry_before"]["force_defender_passive_mode"] is None
     assert result["registry"]["force_defender_passive_mode"] == 1
     parsed = _gpo_rsop.parse_gpresult(result["gpresult_xml"])

@@ -9,16 +9,16 @@ import io
 import json
 import zipfile
 
-import pytest
-
 from tests.unit.winsim.conftest import module_stdin
-from tests.winsim import fleet, rules
+from tests.winsim import fleet, native, rules
 from tests.winsim import packages as gen
 from tests.winsim.host import ATP_POLICY_KEY, ATP_STATUS_KEY, SimHost
 from tests.winsim.payload import decode, execute
-from tests.winsim.twins import common, dispatch, load_all
+from tests.winsim.ps import win_defender
+from tests.winsim.twins import dispatch, load_all
 
-# Register every twin first (see test_twin_onboarding.py).
+# Register every twin before importing one by name: load_all() does nothing once any twin is
+# registered, so importing a single twin module first would hide the others from other tests.
 load_all()
 
 from tests.winsim.twins import baseline as tw  # noqa: E402
@@ -177,29 +177,41 @@ def _comparable(state: dict) -> dict:
     return out
 
 
-@pytest.mark.parametrize("settings", [CLIENT, SERVER, {**CLIENT, "faults": {"onboarding_exit_code": 15}}])
-def test_win_command_onboarding_does_what_the_collection_twin_does(settings):
-    ours, theirs = make("a", **settings), make("a", **settings)
-    with_script(theirs)
-    rc, result, _ctx = run(
-        ours, "mdeops.defender.win_mde_onboarding", {"action": "onboard", "script": gen.onboarding_script(ORG)}
-    )
-    assert rc == 0, result
-    rc, result, _ctx = run(theirs, tw.WIN_COMMAND, {"cmd": "cmd.exe /c " + SCRIPT, "chdir": WORK})
-    assert _comparable(theirs.state) == _comparable(ours.state)
-    if "faults" in settings:
-        assert rc == 1 and result["rc"] == 15 and result["msg"] == "non-zero return code"
-    else:
-        assert rc == 0 and result["rc"] == 0 and result["changed"] is True
-        assert rules.is_onboarded(theirs.state)
-        assert theirs.reg_get(ATP_STATUS_KEY, "OrgId") == ORG
+def test_win_command_runs_the_onboarding_script_with_redirected_stdin():
+    """Start-AnsibleWindowsProcess gives the script a stdin pipe: its 'timeout 5' waits fail at once.
+
+    net start waits for Sense; the poll for OnboardingState then collapses and the script exits 35
+    while Sense writes it two seconds later (what the naive baseline meets on Windows).
+    """
+    host = make()
+    with_script(host)
+    result = fail(host, tw.WIN_COMMAND, {"cmd": "cmd.exe /c " + SCRIPT, "chdir": WORK})
+    assert result["rc"] == 35 and result["msg"] == "non-zero return code" and result["changed"] is True
+    assert "Starting the sensor service" in result["stdout"]
+    assert not rules.is_onboarded(host.state)
+    host.advance(native.conditions.SENSE_ONBOARD_S)
+    assert rules.is_onboarded(host.state) and host.reg_get(ATP_STATUS_KEY, "OrgId") == ORG
+
+
+def test_win_command_onboarding_of_a_running_sensor_succeeds():
+    host = make(onboarded_org=ORG)
+    with_script(host)
+    result = ok(host, tw.WIN_COMMAND, {"cmd": "cmd.exe /c " + SCRIPT, "chdir": WORK})
+    assert result["rc"] == 0 and "runs already" in result["stdout"]
+
+
+def test_win_command_onboarding_where_sense_cannot_start():
+    host = make(faults={"onboarding_exit_code": 15})
+    with_script(host)
+    assert fail(host, tw.WIN_COMMAND, {"cmd": "cmd.exe /c " + SCRIPT, "chdir": WORK})["rc"] == 15
 
 
 def test_win_command_forms_and_failures():
     host = make()
-    path = with_script(host)
-    # absolute path, no cmd.exe
-    assert ok(host, tw.WIN_COMMAND, {"_raw_params": '"%s"' % path})["rc"] == 0
+    path = WORK + "\\hello.cmd"
+    host.write_file(path, b"@echo off\r\necho hello\r\n")
+    # absolute path, no cmd.exe: CreateProcess runs a batch file with cmd.exe
+    assert ok(host, tw.WIN_COMMAND, {"_raw_params": '"%s"' % path})["stdout"] == "hello\r\n"
     # cmd.exe /c with a script that is not there: cmd's message, rc 1
     result = fail(host, tw.WIN_COMMAND, {"_raw_params": "cmd.exe /c missing.cmd", "chdir": WORK})
     assert result["rc"] == 1 and "is not recognized as an internal or external command" in result["stderr"]
@@ -209,11 +221,11 @@ def test_win_command_forms_and_failures():
     # anything else is named, never a silent success
     msg = fail(host, tw.WIN_COMMAND, {"_raw_params": "whoami.exe /all"})["msg"]
     assert "winsim" in msg and "whoami.exe /all" in msg
-    # the local script prompts forever: refused rather than hanging
+    # the local script asks again and again with stdin at its end: refused rather than hanging
     local = with_script(host, path=WORK + "\\Local.cmd", local=True)
-    assert "set /p" in fail(host, tw.WIN_COMMAND, {"_raw_params": local})["msg"]
-    host.write_file(WORK + "\\other.cmd", b"@echo off\r\necho hello\r\n")
-    assert "not a Defender for Endpoint" in fail(host, tw.WIN_COMMAND, {"_raw_params": WORK + "\\other.cmd"})["msg"]
+    assert "never ends" in fail(host, tw.WIN_COMMAND, {"_raw_params": local})["msg"]
+    # the stdin option feeds the program
+    assert ok(host, tw.WIN_COMMAND, {"_raw_params": 'find "b"', "stdin": "a\nb\n"})["stdout"] == "b\r\n"
     # check mode: Ansible.Basic skips a module without check-mode support
     result = ok(host, tw.WIN_COMMAND, {"_raw_params": path}, check=True)
     assert result["skipped"] is True and "does not support check mode" in result["msg"]
@@ -227,8 +239,11 @@ def test_win_command_offboarding_and_msiexec():
     assert rules.is_onboarded(host.state)
     off = WORK + "\\" + gen.offboarding_name(datetime.date.today() + datetime.timedelta(days=7))
     host.write_file(off, gen.offboarding_script(ORG, datetime.date.today() + datetime.timedelta(days=7)).encode())
-    ok(host, tw.WIN_COMMAND, {"cmd": 'cmd /c "%s"' % off})
-    assert not rules.is_onboarded(host.state) and host.reg_get(ATP_POLICY_KEY, "OnboardingInfo") is None
+    # the poll for STOPPED collapses too: exit 15, Sense stops a few seconds later
+    assert fail(host, tw.WIN_COMMAND, {"cmd": 'cmd /c "%s"' % off})["rc"] == 15
+    assert host.reg_get(ATP_POLICY_KEY, "OnboardingInfo") is None
+    host.advance(native.conditions.SENSE_OFFBOARD_S)
+    assert not rules.is_onboarded(host.state)
     server = make("s", os="server2016", third_party_av=[{"name": "Trellix Endpoint Security"}])
     server.write_file("C:\\Temp\\md4ws.msi", gen.fake_installer())
     ok(server, tw.WIN_COMMAND, {"_raw_params": "msiexec.exe /i C:\\Temp\\md4ws.msi /quiet FORCEPASSIVEMODE=1"})
@@ -237,19 +252,13 @@ def test_win_command_offboarding_and_msiexec():
     assert result["rc"] == 1619
 
 
-def test_split_command_line():
-    assert tw.split_command_line('cmd.exe /c "C:\\a b\\x.cmd" arg') == ["cmd.exe", "/c", "C:\\a b\\x.cmd", "arg"]
-    assert tw.split_command_line('a "b \\"c\\"" d') == ["a", 'b "c"', "d"]
-    assert tw.split_command_line('""') == [""]
-
-
 # ----------------------------------------------------------------------------- win_shell / win_powershell
 def test_win_shell_get_mp_computer_status():
     host = make()
     result = ok(host, tw.WIN_SHELL, {"_raw_params": "Get-MpComputerStatus | ConvertTo-Json"})
     status = json.loads(result["stdout"])
     assert status["AMRunningMode"] == rules.derive_running_mode(host.state) == rules.NOT_RUNNING
-    assert set(status) == set(common.mp_status(host, None)[0]) and result["rc"] == 0 and result["changed"] is True
+    assert set(status) == set(win_defender.FIELDS) and result["rc"] == 0 and result["changed"] is True
     cmd = (
         "Get-MpComputerStatus |\n  Select-Object AMRunningMode, RealTimeProtectionEnabled |\n  ConvertTo-Json -Compress"
     )
@@ -276,12 +285,14 @@ def test_win_shell_get_win_event():
     quiet = "Get-WinEvent -FilterHashtable @{LogName='Application'; Id=20} -ErrorAction SilentlyContinue"
     assert ok(host, tw.WIN_SHELL, {"cmd": quiet})["stdout"] == ""
     with_script(host)
+    host.set_service("Sense", state="running")  # running already: the script succeeds with collapsed polls
+    host.reg_set(ATP_STATUS_KEY, "OnboardingState", 1, "REG_DWORD")
     ok(host, tw.WIN_COMMAND, {"cmd": "cmd.exe /c " + SCRIPT, "chdir": WORK})
     event = json.loads(ok(host, tw.WIN_SHELL, {"cmd": cmd})["stdout"])
     assert event["Id"] == 20 and "Successfully onboarded" in event["Message"]
     assert event["TimeCreated"].startswith("/Date(")
     events = json.loads(ok(host, tw.WIN_SHELL, {"cmd": "Get-WinEvent -LogName Application | ConvertTo-Json"})["stdout"])
-    assert events["ProviderName"] == "WDATPOnboarding"  # one event: ConvertTo-Json prints the object
+    assert sorted(e["Id"] for e in events) == [10, 20]  # "runs already", then success (newest first)
 
 
 def test_win_shell_names_what_it_does_not_understand():

@@ -2,7 +2,7 @@
 
 Shapes follow graph-docs ``deviceManagementConfigurationSettingDefinition`` (choice and
 simple definitions, ``options[].itemId``, ``valueDefinition.isSecret``) and exported EDR
-policies (ids: mde-facts §6.1, UNCONFIRMED there). Anything not listed here answers 404, so
+policies (ids: docs/sources.md §6.1, UNCONFIRMED there). Anything not listed here answers 404, so
 a module that trusted an id blindly fails against the fake as it would against a tenant
 whose catalogue lacks it.
 """

@@ -16,7 +16,7 @@
     cloud:
       tenants: [...]            # more tenants, same keys as `tenant` (hosts of their orgs appear there)
       limits:                   # calls per minute / per hour per tenant and endpoint family
-        machines: [100, 1500]   # defaults: the documented limits (mde-facts §7.3-7.6)
+        machines: [100, 1500]   # defaults: the documented limits (docs/sources.md §7.3-7.6)
       page_size: {machines: 10000}   # the most items one page holds (default 10,000; deviceavinfo's
                                      # default page without $top is 20)
       faults:                   # served before anything else, in order

@@ -5,7 +5,7 @@ by file mtime), so whatever the modules did to the hosts over WinRM shows up in 
 
 * a host is onboarded to org X when ``HKLM\\...\\Windows Advanced Threat Protection\\Status``
   ``OnboardingState`` = 1 and its org is X (``Status\\OrgId``, else ``orgId`` in the body of the
-  ``OnboardingInfo`` policy value, mde-facts §3.4); it appears in the tenant whose ``org_id`` is
+  ``OnboardingInfo`` policy value, docs/sources.md §3.4); it appears in the tenant whose ``org_id`` is
   X, never in another tenant;
 * Sense running -> ``healthStatus`` ``Active`` with recent timeline events (hourly
   ``DeviceInfo`` reports, process events every 10 minutes); Sense stopped ->
@@ -40,7 +40,7 @@ ATP_POLICY_KEY = r"HKLM\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Prot
 DETECTION_TEST_TITLE = "[Test Alert] Suspicious Powershell commandline"
 PRE_ONBOARDED_AGE = datetime.timedelta(days=7)
 
-# avMode of the device AV health API (mde-facts §7.6) from AMRunningMode.
+# avMode of the device AV health API (docs/sources.md §7.6) from AMRunningMode.
 _AV_MODE = {
     rules.NORMAL: "0",
     rules.PASSIVE: "1",

@@ -36,6 +36,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 
+from ..clock import fleet_time
 from . import catalog, kql
 from .config import API_PERMISSIONS, GRAPH_PERMISSIONS, CloudConfig, Fault, Tenant, parse_fault
 from .devices import Fleet, iso
@@ -603,7 +604,8 @@ class Handler(BaseHTTPRequestHandler):
         )
 
     def _now(self) -> datetime.datetime:
-        return datetime.datetime.now(datetime.UTC)
+        # The devices' world runs on the simulated hosts' clock (tests/winsim/clock.py).
+        return datetime.datetime.fromtimestamp(fleet_time(self.cloud.state_dir), datetime.UTC)
 
     def _devices(self, tenant: Tenant):
         cfg = self.cloud.config

@@ -1,7 +1,10 @@
-"""Python twins of the PowerShell modules that run on the simulated hosts.
+"""Python twins of the modules of other collections that run on the simulated hosts.
 
-Each twin does to a simulated host what the ``.ps1`` does to a real one. Twins are
-registered by fully-qualified module name with ``@twin``; ``dispatch`` runs one.
+The collection's own PowerShell modules are never twinned: the simulator runs their real
+``.ps1``/``.psm1`` (``tests/winsim/ps``). The modules of ``ansible.windows`` and
+``community.windows`` that the tests and the benchmark's baseline use are modelled here: each
+twin does to a simulated host what that module does to a real one. Twins are registered by
+fully-qualified module name with ``@twin``; ``dispatch`` runs one.
 """
 
 from __future__ import annotations
@@ -13,23 +16,19 @@ from typing import Any
 
 from ..host import ModuleFail, SimHost, TwinContext
 
-__all__ = ["SAMPLE_ARGS", "TWINS", "ModuleFail", "TwinContext", "check_args", "dispatch", "load_all", "twin"]
+__all__ = ["TWINS", "ModuleFail", "TwinContext", "check_args", "dispatch", "load_all", "twin"]
 
 TwinFunc = Callable[[SimHost, dict, TwinContext], dict]
 TWINS: dict[str, TwinFunc] = {}
-# Arguments that make a twin return its full result shape (used by the result-keys test).
-SAMPLE_ARGS: dict[str, dict] = {}
 
 # Keys Ansible adds to every module's complex_args.
 _INTERNAL_PREFIX = "_ansible_"
 
 
-def twin(*names: str, sample_args: dict | None = None) -> Callable[[TwinFunc], TwinFunc]:
+def twin(*names: str) -> Callable[[TwinFunc], TwinFunc]:
     def register(func: TwinFunc) -> TwinFunc:
         for name in names:
             TWINS[name] = func
-            if sample_args is not None:
-                SAMPLE_ARGS[name] = sample_args
         return func
 
     return register

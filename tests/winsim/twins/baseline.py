@@ -10,21 +10,17 @@ the benchmark can compare the collection with it on the same simulated fleet.
   single, explode, remote; ecosystem-notes §13). The transfer itself is ``put_file`` (payload.py).
 * ``community.windows.win_unzip`` and ``Expand-Archive`` (win_shell / win_powershell): zip
   members land in the host's simulated filesystem.
-* ``ansible.windows.win_command``: runs a ``.cmd`` found in the simulated filesystem. An
-  onboarding or offboarding script does exactly what the collection's onboarding twin does
-  (``onboarding.run_onboarding`` / ``run_offboarding``); ``msiexec /i md4ws.msi`` is
-  ``onboarding.install_unified_agent``. Anything else fails, naming the command line.
+* ``ansible.windows.win_command`` (and ``win_shell`` with ``executable: cmd``): the command line
+  runs on the native model (``tests/winsim/native``) the way Start-AnsibleWindowsProcess starts
+  it: stdin a pipe (so ``timeout`` in a script fails at once), a console, no time limit. The
+  portal's ``.cmd`` scripts, ``msiexec /i md4ws.msi`` and the other modelled programs do what
+  Windows does; anything not modelled fails, naming the command line.
 * ``ansible.windows.win_shell`` / ``win_powershell``: a handful of PowerShell pipelines
   (``Get-MpComputerStatus``, ``Get-WinEvent``, ``Expand-Archive`` with ``Select-Object``,
   ``ConvertTo-Json``, ``Format-List``, ``Out-String``). Anything else fails, naming the statement.
 * ``ansible.windows.win_regedit``: set / delete registry values and keys, with check mode and
   the module's diff (``0x%08x`` for DWORDs).
 * ``ansible.windows.win_service_info``: the module's service dicts from ``state["services"]``.
-
-MODEL (not documented): the portal's script is run by win_command without the extra wait for
-Sense that win_mde_onboarding's PowerShell adds (``SCRIPT_SENSE_WAIT_S`` = 0): with a
-``sense_start_delay_s`` fault the script ends while Sense is still start-pending, and Sense comes
-up later (the onboarding twin's timer).
 """
 
 from __future__ import annotations
@@ -40,9 +36,11 @@ import re
 import zipfile
 from typing import Any
 
-from .. import raw
+from .. import native, raw
 from ..host import SimHost, norm_path
-from . import ModuleFail, check_args, common, onboarding, twin
+from ..ps import win_defender
+from ..ps.dotnet import DateTime
+from . import ModuleFail, check_args, twin
 
 WIN_COPY = "ansible.windows.win_copy"
 WIN_UNZIP = "community.windows.win_unzip"
@@ -52,8 +50,6 @@ WIN_POWERSHELL = "ansible.windows.win_powershell"
 WIN_REGEDIT = "ansible.windows.win_regedit"
 WIN_SERVICE_INFO = "ansible.windows.win_service_info"
 
-#: See the module docstring (MODEL).
-SCRIPT_SENSE_WAIT_S = 0
 NO_EVENTS = "Get-WinEvent : No events were found that match the specified selection criteria."
 _TRUE = {"true", "yes", "on", "1", "y"}
 
@@ -246,16 +242,7 @@ def _tree_size(host: SimHost, path: str) -> int:
     return sum(item.get("size", 0) for k, item in host.state.get("files", {}).items() if k.startswith(prefix))
 
 
-@twin(
-    WIN_COPY,
-    sample_args={
-        "_copy_mode": "query",
-        "dest": "C:\\Temp",
-        "files": [{"src": "/tmp/a.zip", "dest": "a.zip", "checksum": "0" * 40}],
-        "directories": [],
-        "symlinks": [],
-    },
-)
+@twin(WIN_COPY)
 def win_copy(host, args, ctx):
     """win_copy.ps1 (legacy module: unknown options are ignored, as Parse-Args does)."""
     mode = str(args.get("_copy_mode") or "single")
@@ -418,126 +405,39 @@ def win_unzip(host, args, ctx):
 
 
 # ----------------------------------------------------------------------------- win_command
-def split_command_line(line: str) -> list[str]:
-    """CommandLineToArgvW, simplified: whitespace separates, double quotes group, ``\\"`` escapes."""
-    out, buf, quoted, i = [], [], False, 0
-    started = False
-    while i < len(line):
-        ch = line[i]
-        if ch == "\\":
-            j = i
-            while j < len(line) and line[j] == "\\":
-                j += 1
-            if j < len(line) and line[j] == '"':
-                buf.append("\\" * ((j - i) // 2))
-                if (j - i) % 2:
-                    buf.append('"')
-                    i = j + 1
-                    started = True
-                    continue
-                i = j
-                continue
-            buf.append("\\" * (j - i))
-            i = j
-            started = True
-            continue
-        if ch == '"':
-            quoted = not quoted
-            started = True
-        elif ch in " \t" and not quoted:
-            if started:
-                out.append("".join(buf))
-                buf, started = [], False
-        else:
-            buf.append(ch)
-            started = True
-        i += 1
-    if started:
-        out.append("".join(buf))
-    return out
+def run_command_line(host: SimHost, line: str, cwd: str, stdin: str | None = None) -> tuple[int, str, str]:
+    """One command line as ansible.windows' Start-AnsibleWindowsProcess runs it, on the native model.
 
-
-def _not_recognised(name: str) -> str:
-    return "'%s' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n" % name
-
-
-def _run_script(host: SimHost, path: str, ctx) -> tuple[int, str, str]:
-    """Run a .cmd of the simulated filesystem: the portal's onboarding/offboarding scripts only."""
-    text = (host.read_file(path) or b"").decode("utf-8-sig", errors="replace")
-    # The local (interactive) script waits at 'set /p' forever with no console input; the
-    # collection's module stops it at its timeout, win_command has none.
-    if onboarding._SET_P.search(text):
-        raise ModuleFail(
-            "winsim: %s prompts with 'set /p' and never ends without console input under win_command "
-            "(use the Group Policy package); the simulator refuses to hang" % path,
-            rc=None,
+    Its CreateProcess gives the child anonymous pipes for all three handles (stdin carries the
+    ``stdin`` option, then end of file) and a console of its own; the module waits for the end
+    without a limit.
+    """
+    try:
+        proc = native.start(
+            host,
+            line,
+            stdin=(stdin or "").encode("utf-8"),
+            stdin_redirected=True,
+            has_console=True,
+            cwd=cwd,
+            env=native.default_environment(host),
         )
-    if onboarding.reg_add_value(text, "OnboardingInfo") is not None:
-        run = onboarding.run_onboarding(host, text, SCRIPT_SENSE_WAIT_S, ctx)
-    elif onboarding.reg_add_value(text, onboarding.OFFBOARDING_VALUE) is not None or re.search(
-        r"(?i)offboard", ntpath.basename(path)
-    ):
-        run = onboarding.run_offboarding(host, text, SCRIPT_SENSE_WAIT_S, ctx)
-    elif re.search(r"(?i)onboard", ntpath.basename(path)):
-        # An onboarding script without its OnboardingInfo line: the script's step 10 fails.
-        run = onboarding.run_onboarding(host, text, SCRIPT_SENSE_WAIT_S, ctx)
-    else:
+        proc.run_until(None)
+    except native.NativeStartError as exc:
+        raise ModuleFail("Failed to run: '%s': %s" % (line, exc.message), rc=exc.winerror, cmd=line) from None
+    except native.NativeBlocked:
         raise ModuleFail(
-            "winsim: %s is not a Defender for Endpoint onboarding or offboarding script; the simulated host "
-            "runs no other batch files" % path,
+            "winsim: '%s' never ends on the simulated host (it waits for console input or loops for ever); "
+            "win_command waits without a limit, so on Windows the task would hang" % line,
             rc=None,
-        )
-    code = run["exit_code"]
-    return (1 if code is None else int(code)), "", ""
+        ) from None
+    except native.NativeUnsupported as exc:
+        raise ModuleFail("winsim: ansible.windows.win_command cannot run '%s': %s" % (line, exc), rc=None) from None
+    assert proc.exit_code is not None
+    return proc.exit_code, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
 
 
-def _run_msiexec(host: SimHost, argv: list[str], cwd: str) -> tuple[int, str, str]:
-    flags = [a.lower() for a in argv]
-    index = next((i for i, a in enumerate(flags) if i > 0 and a in ("/i", "-i")), None)
-    if index is None:
-        raise ModuleFail("winsim: msiexec is simulated for '/i <md4ws.msi>' only, got: %s" % " ".join(argv), rc=None)
-    if index + 1 >= len(argv):
-        return 1639, "", "Invalid command line argument.\r\n"
-    package = _abs(host, argv[index + 1], cwd)
-    force_passive = any(a.upper() == "FORCEPASSIVEMODE=1" for a in argv)
-    if host.read_file(package) is None:
-        return 1619, "", "This installation package could not be opened.\r\n"
-    install = onboarding.install_unified_agent(host, package, force_passive, check_mode=False)
-    if install["already_installed"]:
-        return 0, "", ""
-    return int(install["exit_code"] or 0), "", ""
-
-
-def run_command_line(host: SimHost, line: str, cwd: str, ctx) -> tuple[int, str, str]:
-    """One Windows command line on the simulated host: ``[cmd.exe /c] <script.cmd>`` or msiexec."""
-    argv = split_command_line(line)
-    if not argv:
-        raise ModuleFail("winsim: empty command line", rc=None)
-    exe = ntpath.basename(argv[0]).lower()
-    via_cmd = exe in ("cmd", "cmd.exe")
-    if via_cmd:
-        switch = next((i for i, a in enumerate(argv[1:], 1) if a.lower() in ("/c", "/k")), None)
-        if switch is None or switch + 1 >= len(argv):
-            raise ModuleFail("winsim: cmd.exe without /c <command> is not simulated: %s" % line, rc=None)
-        argv = argv[switch + 1 :]
-        exe = ntpath.basename(argv[0]).lower()
-    if exe in ("msiexec", "msiexec.exe"):
-        return _run_msiexec(host, argv, cwd)
-    if exe.endswith((".cmd", ".bat")):
-        path = _abs(host, argv[0], cwd)
-        if host.read_file(path) is None:
-            if via_cmd:
-                return 1, "", _not_recognised(argv[0])
-            raise ModuleFail("Failed to run: '%s': The system cannot find the file specified" % line, rc=2, cmd=line)
-        return _run_script(host, path, ctx)
-    raise ModuleFail(
-        "winsim: ansible.windows.win_command cannot run %r on the simulated host: it runs the .cmd/.bat scripts "
-        "of Defender for Endpoint packages found in the simulated filesystem, and msiexec /i for md4ws.msi" % line,
-        rc=None,
-    )
-
-
-@twin(WIN_COMMAND, sample_args={"_raw_params": "cmd.exe /c C:\\Temp\\WindowsDefenderATPOnboardingScript.cmd"})
+@twin(WIN_COMMAND)
 def win_command(host, args, ctx):
     opts = check_args(
         WIN_COMMAND,
@@ -578,7 +478,7 @@ def win_command(host, args, ctx):
         result.update(msg="skipped, since %s does not exist" % opts["removes"], skipped=True)
         return result
     start = datetime.datetime.now(datetime.UTC)
-    rc, stdout, stderr = run_command_line(host, line, cwd, ctx)
+    rc, stdout, stderr = run_command_line(host, line, cwd, opts["stdin"])
     result.update(changed=True, stdout=stdout, stderr=stderr, rc=rc, **_now_fields(start))
     if rc != 0:
         raise ModuleFail("non-zero return code", **result)
@@ -663,13 +563,14 @@ def _dotnet_date(ts: float) -> str:
 def _get_mp_status(host: SimHost, tokens: list[str]) -> list[dict]:
     if tokens:
         raise ValueError("Get-MpComputerStatus takes no arguments here")
-    status, error = common.mp_status(host, None)  # every property, like the cmdlet
-    if status is None:
+    if not win_defender.defender_installed(host):
         raise PsError(
-            "Get-MpComputerStatus : %s\r\n    + CategoryInfo          : NotSpecified: (MSFT_MpComputerStatus) "
-            "[Get-MpComputerStatus], CimException" % error
+            "Get-MpComputerStatus : Get-MpComputerStatus is not available on this host\r\n"
+            "    + CategoryInfo          : NotSpecified: (MSFT_MpComputerStatus) [Get-MpComputerStatus], CimException"
         )
-    return [status]
+    # every property, like the cmdlet; dates as ConvertTo-Json writes them
+    status = win_defender.status(host)
+    return [{k: _dotnet_date(v.unix()) if isinstance(v, DateTime) else v for k, v in status.items()}]
 
 
 def _get_win_event(host: SimHost, tokens: list[str]) -> list[dict]:
@@ -889,7 +790,7 @@ def _run_pipeline(host: SimHost, statement: str, check_mode: bool, run: PsRun) -
         run.text.append(_format_list(objects))
 
 
-@twin(WIN_SHELL, sample_args={"_raw_params": "Get-MpComputerStatus | ConvertTo-Json"})
+@twin(WIN_SHELL)
 def win_shell(host, args, ctx):
     given = dict(args)
     if "_raw_params" in given:
@@ -923,7 +824,7 @@ def win_shell(host, args, ctx):
     start = datetime.datetime.now(datetime.UTC)
     if executable in ("cmd", "cmd.exe"):
         cwd = _abs(host, opts["chdir"]) if opts["chdir"] else _home(host)
-        rc, stdout, stderr = run_command_line(host, "cmd.exe /c " + cmd, cwd, ctx)
+        rc, stdout, stderr = run_command_line(host, "cmd.exe /c " + cmd, cwd, opts["stdin"])
     elif executable in ("powershell", "powershell.exe", "pwsh", "pwsh.exe"):
         run = run_powershell(host, cmd, module=WIN_SHELL)
         rc, stdout, stderr = run.rc, run.stdout, "".join(e + "\r\n" for e in run.errors)
@@ -935,7 +836,7 @@ def win_shell(host, args, ctx):
     return result
 
 
-@twin(WIN_POWERSHELL, sample_args={"script": "Get-MpComputerStatus | Select-Object AMRunningMode"})
+@twin(WIN_POWERSHELL)
 def win_powershell(host, args, ctx):
     opts = check_args(
         WIN_POWERSHELL,
@@ -1100,15 +1001,7 @@ def _diff_value(kind: str, value: Any) -> dict:
     return {"type": _KIND_NAMES.get(kind, kind), "value": shown}
 
 
-@twin(
-    WIN_REGEDIT,
-    sample_args={
-        "path": "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows Advanced Threat Protection",
-        "name": "ForceDefenderPassiveMode",
-        "data": 1,
-        "type": "dword",
-    },
-)
+@twin(WIN_REGEDIT)
 def win_regedit(host, args, ctx):
     given = dict(args)
     for alias, name in (("key", "path"), ("entry", "name"), ("value", "name"), ("datatype", "type")):
@@ -1270,7 +1163,7 @@ def service_dict(host: SimHost, name: str, svc: dict) -> dict:
     }
 
 
-@twin(WIN_SERVICE_INFO, sample_args={"name": "Sense"})
+@twin(WIN_SERVICE_INFO)
 def win_service_info(host, args, ctx):
     opts = check_args(WIN_SERVICE_INFO, args, {"name": None})
     wanted = opts["name"]

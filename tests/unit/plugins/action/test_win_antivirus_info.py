@@ -1,53 +1,24 @@
-"""Action plugin of win_antivirus_info with a mocked ``_execute_module`` (answers from the simulator's twin)."""
+"""Action plugin of win_antivirus_info with ``_execute_module`` answered by the real PowerShell (``PsHost``)."""
 
 from __future__ import annotations
 
 import copy
-from unittest.mock import MagicMock
 
 import pytest
-from ansible.playbook.task import Task
 
 from ansible_collections.mdeops.defender.plugins.action.win_antivirus_info import (
     ActionModule,
     assemble,
     defender_from_status,
 )
-from tests.winsim.fleet import new_state
-from tests.winsim.host import SimHost
-from tests.winsim.twins import dispatch
+from tests.unit.conftest import PsHost, run_action
 
 MODULE = "mdeops.defender.win_antivirus_info"
 ORG = "0a1b2c3d-1111-2222-3333-444455556666"
 
 
-class FakeHost:
-    def __init__(self, settings: dict) -> None:
-        self.host = SimHost("h", new_state("h", settings), None)
-        self.calls: list[tuple[str, dict]] = []
-        self.check_mode = False
-
-    def __call__(self, module_name=None, module_args=None, task_vars=None, **kwargs):
-        self.calls.append((module_name, dict(module_args or {})))
-        _rc, result, _ctx = dispatch(
-            self.host, module_name, dict(module_args or {}, _ansible_check_mode=self.check_mode)
-        )
-        return result
-
-
-def run(fake: FakeHost, args: dict | None = None, check_mode: bool = False) -> dict:
-    task = MagicMock(Task)
-    task.args = dict(args or {})
-    task.check_mode = check_mode
-    task.diff = False
-    task.async_val = 0
-    task.action = MODULE
-    fake.check_mode = check_mode
-    connection = MagicMock()
-    connection._shell.tmpdir = None
-    plugin = ActionModule(task, connection, MagicMock(), loader=None, templar=None, shared_loader_obj=None)
-    plugin._execute_module = fake
-    return plugin.run(task_vars={})
+def run(fake: PsHost, args: dict | None = None, check_mode: bool = False) -> dict:
+    return run_action(ActionModule, fake, MODULE, args, check_mode=check_mode)
 
 
 def by_name(result: dict) -> dict:
@@ -55,7 +26,7 @@ def by_name(result: dict) -> dict:
 
 
 def test_client_uses_security_center_in_one_round_trip():
-    fake = FakeHost({"os": "windows11_23h2", "third_party_av": [{"name": "CrowdStrike Falcon"}]})
+    fake = PsHost({"os": "windows11_23h2", "third_party_av": [{"name": "CrowdStrike Falcon"}]})
     before = copy.deepcopy(fake.host.state)
     result = run(fake)
     assert [call[0] for call in fake.calls] == [MODULE]
@@ -73,7 +44,7 @@ def test_client_uses_security_center_in_one_round_trip():
 
 
 def test_server_uses_services_and_installed_products():
-    result = run(FakeHost({"os": "server2022", "third_party_av": [{"name": "CrowdStrike Falcon"}]}))
+    result = run(PsHost({"os": "server2022", "third_party_av": [{"name": "CrowdStrike Falcon"}]}))
     assert result["detection_method"] == "services_and_products"
     assert result["security_center"]["applicable"] is False and result["security_center"]["available"] is False
     falcon = by_name(result)["CrowdStrike Falcon Sensor"]
@@ -86,23 +57,23 @@ def test_server_uses_services_and_installed_products():
 
 
 def test_server_with_a_stopped_av_is_present_not_active():
-    result = run(FakeHost({"os": "server2022", "third_party_av": [{"name": "Symantec", "real_time": False}]}))
+    result = run(PsHost({"os": "server2022", "third_party_av": [{"name": "Symantec", "real_time": False}]}))
     assert result["third_party_present"] is True and result["third_party_active"] is False
     assert by_name(result)["Symantec Endpoint Protection"]["service_state"] == "stopped"
 
 
 def test_server_without_av():
-    result = run(FakeHost({"os": "server2022"}))
+    result = run(PsHost({"os": "server2022"}))
     assert result["third_party_present"] is False and result["third_party_active"] is False
     assert [p["name"] for p in result["products"]] == ["Microsoft Defender Antivirus"]
 
 
 def test_custom_pattern_finds_an_unknown_product():
     settings = {"os": "server2022", "third_party_av": [{"name": "Contoso Shield", "service": "ContosoShieldSvc"}]}
-    assert run(FakeHost(settings))["third_party_present"] is False
-    fake = FakeHost(settings)
+    assert run(PsHost(settings))["third_party_present"] is False
+    fake = PsHost(settings)
     result = run(fake, {"av_name_patterns": ["Contoso*"]})
-    assert "Contoso*" in fake.calls[0][1]["service_patterns"] and "Contoso*" in fake.calls[0][1]["product_patterns"]
+    assert "Contoso*" in fake.calls[0][1]["_service_patterns"] and "Contoso*" in fake.calls[0][1]["_product_patterns"]
     shield = by_name(result)["Contoso Shield"]
     assert shield["found_by"] == ["user_pattern"] and shield["real_time"] is True
     assert result["third_party_active"] is True
@@ -110,16 +81,16 @@ def test_custom_pattern_finds_an_unknown_product():
 
 def test_include_microsoft_false_filters_products_only():
     settings = {"os": "windows11_23h2", "third_party_av": [{"name": "CrowdStrike Falcon"}]}
-    result = run(FakeHost(settings), {"include_microsoft": False})
+    result = run(PsHost(settings), {"include_microsoft": False})
     assert [p["name"] for p in result["products"]] == ["CrowdStrike Falcon Sensor"]
     assert result["third_party_active"] is True
-    server = run(FakeHost({"os": "server2022"}), {"include_microsoft": False})
+    server = run(PsHost({"os": "server2022"}), {"include_microsoft": False})
     assert server["products"] == [] and server["defender"]["installed"] is True
 
 
 def test_unregistered_av_on_a_client_protects_but_defender_cannot_see_it():
     settings = {"os": "windows10_22h2", "third_party_av": [{"name": "Sophos", "registered": False}]}
-    result = run(FakeHost(settings))
+    result = run(PsHost(settings))
     sophos = by_name(result)["Sophos Endpoint Agent"]
     assert sophos["registered"] is False and sophos["real_time"] is False and sophos["real_time_service"] is True
     assert "security_center" not in sophos["found_by"]
@@ -132,7 +103,7 @@ def test_client_with_security_center_off():
         "security_center_enabled": False,
         "third_party_av": [{"name": "CrowdStrike Falcon"}],
     }
-    result = run(FakeHost(settings))
+    result = run(PsHost(settings))
     assert result["security_center"]["available"] is False and result["security_center"]["service_running"] is False
     assert result["security_center"]["error"]
     assert result["third_party_active"] is False and result["third_party_protecting"] is True
@@ -142,13 +113,13 @@ def test_client_with_security_center_off():
 
 def test_check_mode_runs_normally():
     settings = {"os": "windows11_23h2", "third_party_av": [{"name": "CrowdStrike Falcon"}]}
-    normal = run(FakeHost(settings))
-    checked = run(FakeHost(settings), check_mode=True)
+    normal = run(PsHost(settings))
+    checked = run(PsHost(settings), check_mode=True)
     assert checked == normal
 
 
 def test_invalid_argument():
-    fake = FakeHost({"os": "server2022"})
+    fake = PsHost({"os": "server2022"})
     result = run(fake, {"include_microsoft": "maybe"})
     assert result["failed"] is True and result["reason"] == "invalid_argument"
     assert fake.calls == []

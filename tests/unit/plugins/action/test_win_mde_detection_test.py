@@ -1,17 +1,13 @@
-"""Action plugin of win_mde_detection_test with a mocked ``_execute_module`` (answers from the simulator's twin)."""
+"""Action plugin of win_mde_detection_test with ``_execute_module`` answered by the real PowerShell (``PsHost``)."""
 
 from __future__ import annotations
 
 import copy
-from unittest.mock import MagicMock
 
 import pytest
-from ansible.playbook.task import Task
 
 from ansible_collections.mdeops.defender.plugins.action.win_mde_detection_test import ActionModule, parse_ran_at
-from tests.winsim.fleet import new_state
-from tests.winsim.host import SimHost
-from tests.winsim.twins import dispatch
+from tests.unit.conftest import PsHost, run_action
 
 MODULE = "mdeops.defender.win_mde_detection_test"
 ORG = "0a1b2c3d-1111-2222-3333-444455556666"
@@ -22,40 +18,15 @@ DOCUMENTED = (
 )
 
 
-class FakeHost:
-    def __init__(self, settings: dict) -> None:
-        self.host = SimHost("h", new_state("h", settings), None)
-        self.calls: list[tuple[str, dict]] = []
-        self.check_mode = False
-
-    def __call__(self, module_name=None, module_args=None, task_vars=None, **kwargs):
-        self.calls.append((module_name, dict(module_args or {})))
-        _rc, result, _ctx = dispatch(
-            self.host, module_name, dict(module_args or {}, _ansible_check_mode=self.check_mode)
-        )
-        return result
-
-
-def run(fake: FakeHost, args: dict | None = None, check_mode: bool = False) -> dict:
-    task = MagicMock(Task)
-    task.args = dict(args or {})
-    task.check_mode = check_mode
-    task.diff = False
-    task.async_val = 0
-    task.action = MODULE
-    fake.check_mode = check_mode
-    connection = MagicMock()
-    connection._shell.tmpdir = None
-    plugin = ActionModule(task, connection, MagicMock(), loader=None, templar=None, shared_loader_obj=None)
-    plugin._execute_module = fake
-    return plugin.run(task_vars={})
+def run(fake: PsHost, args: dict | None = None, check_mode: bool = False) -> dict:
+    return run_action(ActionModule, fake, MODULE, args, check_mode=check_mode)
 
 
 ONBOARDED = {"os": "windows11_23h2", "third_party_av": [{"name": "CrowdStrike Falcon"}], "onboarded_org": ORG}
 
 
 def test_check_mode_runs_nothing():
-    fake = FakeHost(ONBOARDED)
+    fake = PsHost(ONBOARDED)
     before = copy.deepcopy(fake.host.state)
     result = run(fake, check_mode=True)
     assert fake.host.state == before
@@ -65,7 +36,7 @@ def test_check_mode_runs_nothing():
 
 
 def test_runs_the_documented_command_once_and_cleans_up():
-    fake = FakeHost(ONBOARDED)
+    fake = PsHost(ONBOARDED)
     result = run(fake)
     assert [c[0] for c in fake.calls] == [MODULE]
     assert fake.calls[0][1] == {"directory": "C:\\test-MDATP-test", "stop_after": 10}
@@ -79,7 +50,7 @@ def test_runs_the_documented_command_once_and_cleans_up():
 
 
 def test_warns_when_the_host_is_not_onboarded():
-    result = run(FakeHost({"os": "windows10_22h2"}))
+    result = run(PsHost({"os": "windows10_22h2"}))
     assert result["ran"] and result["onboarded"] is False
     assert "does not look onboarded" in result["warnings"][0]
 
@@ -88,7 +59,7 @@ def test_warns_when_the_host_is_not_onboarded():
     "args", [{"directory": "relative\\dir"}, {"directory": "C:\\it's"}, {"stop_after": -1}, {"nope": 1}]
 )
 def test_bad_arguments(args):
-    fake = FakeHost(ONBOARDED)
+    fake = PsHost(ONBOARDED)
     result = run(fake, args)
     assert result["failed"] and result["reason"] == "invalid_argument" and fake.calls == []
 

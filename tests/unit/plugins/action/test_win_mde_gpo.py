@@ -1,7 +1,7 @@
-"""Action plugins of win_mde_gpo and win_mde_policy_refresh with a mocked ``_execute_module``.
+"""Action plugins of win_mde_gpo and win_mde_policy_refresh with ``_execute_module`` answered by the
+real PowerShell on simulated hosts (``PsHost``, a domain in a temporary state directory).
 
-The mock answers from simulated hosts (the simulator's twins, a domain in a temporary state
-directory), records every module call and lets the tests assert the contract: check mode never
+It records every module call and lets the tests assert the contract: check mode never
 sends a change to the PowerShell side, nothing to change = one round trip, a change = two, the
 guide's opt-ins warn, failures carry their reason codes.
 """
@@ -9,18 +9,16 @@ guide's opt-ins warn, failures carry their reason codes.
 from __future__ import annotations
 
 import os
-from unittest.mock import MagicMock
 
 import pytest
-from ansible.playbook.task import Task
 
 from ansible_collections.mdeops.defender.plugins.action.win_mde_gpo import ActionModule as GpoAction
 from ansible_collections.mdeops.defender.plugins.action.win_mde_policy_refresh import ActionModule as RefreshAction
 from ansible_collections.mdeops.defender.plugins.module_utils import _gpo_plan, _gpo_refresh
+from tests.unit.conftest import PsHost, run_action
 from tests.winsim import domain
 from tests.winsim.fleet import new_state
 from tests.winsim.host import ATP_POLICY_KEY, SimHost
-from tests.winsim.twins import dispatch
 
 GPO = "mdeops.defender.win_mde_gpo"
 REFRESH = "mdeops.defender.win_mde_policy_refresh"
@@ -29,25 +27,6 @@ SRV = "OU=Servers,OU=Corp," + ROOT
 WKS = "OU=Workstations,OU=Corp," + ROOT
 ORG = "0a1b2c3d-1111-2222-3333-444455556666"
 NAME = "MDE - Defender passive mode"
-
-
-class FakeHost:
-    """Stands in for ``_execute_module``: runs the module's twin on a simulated host."""
-
-    def __init__(self, host: SimHost, fail: dict | None = None) -> None:
-        self.host = host
-        self.calls: list[tuple[str, dict]] = []
-        self.fail = fail or {}
-        self.check_mode = False
-
-    def __call__(self, module_name=None, module_args=None, task_vars=None, **kwargs):
-        self.calls.append((module_name, dict(module_args or {})))
-        if module_name in self.fail:
-            return dict(self.fail[module_name])
-        _rc, result, _ctx = dispatch(
-            self.host, module_name, dict(module_args or {}, _ansible_check_mode=self.check_mode)
-        )
-        return result
 
 
 @pytest.fixture
@@ -76,21 +55,13 @@ def fleet(tmp_path):
 
 def run(
     plugin_cls, host: SimHost, args: dict, check_mode: bool = False, diff: bool = False, fail: dict | None = None
-) -> tuple[dict, FakeHost]:
-    task = MagicMock(Task)
-    task.args = dict(args)
-    task.check_mode = check_mode
-    task.diff = diff
-    task.async_val = 0
-    task.delegate_to = None
-    task.action = GPO if plugin_cls is GpoAction else REFRESH
-    fake = FakeHost(host, fail)
-    fake.check_mode = check_mode
-    connection = MagicMock()
-    connection._shell.tmpdir = None
-    plugin = plugin_cls(task, connection, MagicMock(), loader=None, templar=None, shared_loader_obj=None)
-    plugin._execute_module = fake
-    return plugin.run(task_vars={"inventory_hostname": host.name}), fake
+) -> tuple[dict, PsHost]:
+    fake = PsHost(host=host, fail=fail)
+    module = GPO if plugin_cls is GpoAction else REFRESH
+    result = run_action(
+        plugin_cls, fake, module, args, check_mode=check_mode, diff=diff, task_vars={"inventory_hostname": host.name}
+    )
+    return result, fake
 
 
 def domain_bytes(hosts) -> bytes | None:
@@ -98,8 +69,8 @@ def domain_bytes(hosts) -> bytes | None:
     return open(path, "rb").read() if os.path.exists(path) else None
 
 
-def changes_sent(fake: FakeHost) -> list[list[dict]]:
-    return [args["changes"] for name, args in fake.calls if name == GPO and args.get("changes")]
+def changes_sent(fake: PsHost) -> list[list[dict]]:
+    return [args["_changes"] for name, args in fake.calls if name == GPO and args.get("_changes")]
 
 
 # ------------------------------------------------------------------------------ win_mde_gpo
@@ -110,7 +81,7 @@ def test_check_mode_reads_once_and_sends_no_change(fleet):
     assert result["changed"] is True
     assert [op["op"] for op in result["operations"]] == ["create_gpo", "set_preference", "new_link"]
     assert len(fake.calls) == 1 and changes_sent(fake) == []
-    assert fake.calls[0][1]["changes"] == []
+    assert fake.calls[0][1]["_changes"] == []
     assert domain_bytes(fleet) is None  # nothing written, not even the new domain
     assert result["gpo"] == {"id": None, "name": NAME, "comment": "", "exists": True}
     assert result["diff"]["before"]["exists"] is False
@@ -137,6 +108,12 @@ def test_real_run_then_rerun_is_idempotent(fleet):
     assert again["diff"]["before"] == again["diff"]["after"]
     assert domain_bytes(fleet) == written
 
+    reworded, fake = run(GpoAction, fleet["dc-01"], {"name": NAME, "comment": "reworded", "target_ous": [SRV]})
+    assert not reworded.get("failed"), reworded
+    assert [c["op"] for c in changes_sent(fake)[0]] == ["set_comment"]
+    assert reworded["gpo"]["comment"] == "reworded"
+    assert domain.load(fleet["dc-01"].state_dir, "corp.example.com").gpo_by_name(NAME)["comment"] == "reworded"
+
 
 def test_check_mode_diff_equals_real_diff(fleet):
     run(GpoAction, fleet["dc-01"], {"name": NAME, "target_ous": [SRV]})
@@ -144,6 +121,8 @@ def test_check_mode_diff_equals_real_diff(fleet):
     checked, fake = run(GpoAction, fleet["dc-01"], args, check_mode=True, diff=True)
     assert changes_sent(fake) == []
     real, _fake = run(GpoAction, fleet["dc-01"], args, diff=True)
+    assert not real.get("failed"), real
+    assert [op["op"] for op in real["operations"]] == ["set_link", "new_link"]
     assert checked["operations"] == real["operations"]
     assert checked["diff"]["before"] == real["diff"]["before"]
     # the prediction equals the result except for the link order Windows assigns
@@ -296,3 +275,15 @@ def test_refresh_check_mode_does_not_run_gpupdate(fleet):
 def test_refresh_rejects_a_zero_timeout(fleet):
     result, fake = run(RefreshAction, fleet["srv-01"], {"timeout": 0})
     assert result["reason"] == "invalid_argument" and fake.calls == []
+
+
+def test_purge_links_removes_the_links_to_other_ous(fleet):
+    run(GpoAction, fleet["dc-01"], {"name": NAME, "target_ous": [SRV, WKS]})
+    result, fake = run(GpoAction, fleet["dc-01"], {"name": NAME, "target_ous": [SRV], "purge_links": True})
+    assert not result.get("failed"), result
+    assert changes_sent(fake) == [[{"op": "remove_link", "target": WKS}]]
+    assert [link["target"] for link in result["links"]] == [SRV]
+    dom = domain.load(fleet["dc-01"].state_dir, "corp.example.com")
+    gpo_id = dom.gpo_by_name(NAME)["id"]
+    linked = [target for target, links in dom.state["links"].items() if any(k["gpo_id"] == gpo_id for k in links)]
+    assert [t.lower() for t in linked] == [SRV.lower()]

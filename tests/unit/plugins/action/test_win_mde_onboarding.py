@@ -1,14 +1,9 @@
-"""The action plugin of win_mde_onboarding with a mocked ``_execute_module``.
+"""The action plugin of win_mde_onboarding with ``_execute_module`` answered by the real PowerShell.
 
-Two kinds of host behind the mock:
-
-* ``Replay`` answers with recorded raw results (captured from the simulator's twins with the
-  module arguments the plugin sends), one per call, and fails on an unexpected call;
-* ``FakeHost`` answers every module run with the simulator's twin on a ``SimHost``, and plays
-  mkdtemp / put_file / remove for the installer transfer, so whole scenarios can be checked.
-
-Both record every call, so the tests can assert how many WinRM commands a path costs and that
-nothing reaches the host before a refusal.
+``FakeHost`` (a ``PsHost`` of tests/unit/conftest.py) runs win_mde_info.ps1 / win_mde_onboarding.ps1
+on a simulated host and plays mkdtemp / put_file / remove for the installer transfer, so whole
+scenarios can be checked. It records every call, so the tests can assert how many WinRM commands a
+path costs and that nothing reaches the host before a refusal.
 """
 
 from __future__ import annotations
@@ -26,11 +21,8 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.parsing.vault import VaultLib, VaultSecret
 
 from ansible_collections.mdeops.defender.plugins.action import win_mde_onboarding as plugin
-from ansible_collections.mdeops.defender.plugins.module_utils._ps_results import PS_RESULT_KEYS
-from tests.winsim import fleet
+from tests.unit.conftest import PsHost
 from tests.winsim import packages as gen
-from tests.winsim.host import SimHost
-from tests.winsim.twins import dispatch
 
 ORG = "0a1b2c3d-1111-2222-3333-444455556666"
 OTHER = "99d1c52c-a198-4a16-8826-0a81f6f4ea5a"
@@ -41,74 +33,13 @@ SIG = "U0lNVUxBVEVELVNJRw=="  # the placeholder signature inside every generated
 MSI = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 256
 REPO = Path(__file__).resolve().parents[4]
 
-# ----------------------------------------------------------------------------- recorded raw results
-# Recorded from the simulator (win_mde_info.ps1 / win_mde_onboarding.ps1 twins) on a Windows 11
-# client with CrowdStrike registered, fault sense_never_starts.
-RECORDED_INFO_NOT_ONBOARDED = json.loads(r"""
-{"changed": false, "os": {"caption": "Microsoft Windows 11 Enterprise", "version": "10.0.22631",
- "build_number": "22631", "product_type": 1, "edition_id": "Enterprise", "ubr": 1000,
- "last_boot_filetime": 134404889785234612},
- "computer": {"dns_hostname": "H", "domain": "WORKGROUP", "part_of_domain": false},
- "mp_status": {"AMRunningMode": "Not running", "AMProductVersion": "4.18.24090.11", "IsTamperProtected": false,
- "RealTimeProtectionEnabled": false}, "mp_status_error": null,
- "services": {"WinDefend": {"exists": true, "state": "Running", "start_mode": "Auto"},
- "Sense": {"exists": true, "state": "Stopped", "start_mode": "Manual"},
- "WscSvc": {"exists": true, "state": "Running", "start_mode": "Auto"}},
- "registry": {"onboarding_state": null, "status_org_id": null, "onboarding_info": null,
- "force_defender_passive_mode": null, "guide_force_passive_mode": null, "disable_antispyware": null,
- "disable_realtime_monitoring": null},
- "security_center": {"available": true, "error": null, "products": [
- {"displayName": "Windows Defender", "productState": 393472, "instanceGuid": "{D68DDC3A-831F-4fae-9E44-DA132C1ACF46}",
- "pathToSignedProductExe": "windowsdefender://", "timestamp": "Sat, 29 Nov 2026 06:00:00 GMT"},
- {"displayName": "CrowdStrike Falcon Sensor", "productState": 266240,
- "instanceGuid": "{F9A487B9-6883-51AD-8406-5ADF9922DE07}",
- "pathToSignedProductExe": "C:\\Program Files\\CrowdStrike, Inc.\\agent.exe",
- "timestamp": "Sat, 29 Nov 2026 06:00:00 GMT"}]},
- "av_services": [], "installed_products": [],
- "reboot_pending": {"component_based_servicing": false, "windows_update": false, "pending_file_rename": false},
- "unified_agent": false}
-""")
-RECORDED_ONBOARD_EXIT_15 = json.loads(r"""
-{"changed": true, "package": null, "installer": null,
- "script_run": {"ran": true, "exit_code": 15, "timed_out": false, "duration_s": 0.2, "waited_s": 0.0,
- "wait_timed_out": false},
- "events": [{"source": "WDATPOnboarding", "id": 15, "level": "Error", "message": "Onboarding failed with error 15",
- "time": "2026-11-30T06:09:38.535000+00:00"}],
- "observed": {"onboarding_state": null, "status_org_id": null, "org_id": "0a1b2c3d-1111-2222-3333-444455556666",
- "onboarding_info_present": true, "offboarding_info_present": false,
- "sense": {"exists": true, "state": "Stopped", "start_mode": "Manual"}, "unified_agent": false},
- "reboot_required": false, "state": null}
-""")
-
 
 # ----------------------------------------------------------------------------- harness
-class Replay:
-    """``_execute_module`` that answers with recorded results, in order."""
-
-    def __init__(self, *answers: tuple[str, dict]) -> None:
-        self.answers = list(answers)
-        self.calls: list[tuple[str, dict]] = []
-
-    def __call__(self, module_name=None, module_args=None, task_vars=None, **kwargs):
-        self.calls.append((module_name, copy.deepcopy(module_args)))
-        expected, answer = self.answers.pop(0)
-        assert module_name == expected, "unexpected module run %s (expected %s)" % (module_name, expected)
-        return copy.deepcopy(answer)
-
-
-class FakeHost:
-    """A simulated host: module runs go to the twins, file transfers to the host's files."""
+class FakeHost(PsHost):
+    """A simulated client: module runs go to the real PowerShell, file transfers to the host's files."""
 
     def __init__(self, check_mode: bool = False, **settings) -> None:
-        self.host = SimHost("h", fleet.new_state("h", {**CLIENT, **settings}), None)
-        self.check_mode = check_mode
-        self.calls: list[tuple[str, dict]] = []  # every WinRM command, in order
-
-    def execute_module(self, module_name=None, module_args=None, task_vars=None, **kwargs):
-        self.calls.append((module_name, copy.deepcopy(module_args)))
-        args = dict(module_args, _ansible_check_mode=self.check_mode)
-        _rc, result, _ctx = dispatch(self.host, module_name, args)
-        return json.loads(json.dumps(result))
+        super().__init__({**CLIENT, **settings}, check_mode=check_mode)
 
     def mkdtemp(self, action):
         def make(remote_user=None):
@@ -133,10 +64,6 @@ class FakeHost:
             action._connection._shell.tmpdir = None
 
         return remove
-
-    @property
-    def modules(self) -> list[str]:
-        return [c[0] for c in self.calls]
 
     def module_args(self, name: str) -> list[dict]:
         return [c[1] for c in self.calls if c[0] == name]
@@ -164,21 +91,20 @@ def make_action(args: dict, search_path: Path, check: bool = False, diff: bool =
 def run(
     args: dict,
     files: Path,
-    host: FakeHost | None = None,
-    replay: Replay | None = None,
+    host: PsHost | None = None,
     check=False,
     diff=False,
     loader=None,
 ) -> dict:
     action = make_action(args, files, check=check, diff=diff, loader=loader)
-    if host is not None:
-        host.check_mode = check
-        action._execute_module = host.execute_module
+    host = host if host is not None else FakeHost()
+    host.check_mode = check
+    action._execute_module = host.execute_module
+    if isinstance(host, FakeHost):
         action._make_tmp_path = host.mkdtemp(action)
         action._transfer_file = host.put_file
         action._remove_tmp_path = host.remove(action)
     else:
-        action._execute_module = replay
         action._make_tmp_path = MagicMock(side_effect=AssertionError("no temporary directory expected"))
         action._transfer_file = MagicMock(side_effect=AssertionError("no transfer expected"))
     return action.run(task_vars={})
@@ -209,12 +135,15 @@ def test_onboarding_costs_two_commands_and_reports_everything(files):
     assert not result.get("failed"), result
     assert host.modules == [INFO, ONBOARD]
     sent = host.module_args(ONBOARD)[0]
-    assert sent["action"] == "onboard" and sent["script"] == script_text() and sent["timeout"] == 300
-    assert sent["script_name"] == "WindowsDefenderATPOnboardingScript.cmd"
+    assert sent["_action"] == "onboard" and sent["_script"] == script_text() and sent["timeout"] == 300
+    assert sent["_script_name"] == "WindowsDefenderATPOnboardingScript.cmd"
     assert result["changed"] is True and result["operation"] == "onboard"
     assert result["before"] == {"onboarded": False, "org_id": None, "onboarding_state": None, "sense_running": False}
     assert result["after"] == {"onboarded": True, "org_id": ORG, "onboarding_state": 1, "sense_running": True}
+    # The script runs in a console of its own: its waits for Sense and OnboardingState work.
     assert result["script_result"]["exit_code"] == 0 and result["script_result"]["success"]
+    assert result["script_result"]["duration_s"] > 15 and not result["script_result"]["wait_timed_out"]
+    assert "warnings" not in result
     assert [(e["source"], e["id"]) for e in result["events"]] == [("WDATPOnboarding", 20)]
     assert result["package"]["org_id"] == ORG and result["package"]["source"] == "controller"
     assert result["installer"] is None and result["reboot_required"] is False
@@ -228,9 +157,9 @@ def test_the_host_read_after_the_change_comes_back_in_the_result(files):
     args = {"package": "WindowsDefenderATPOnboardingPackage.zip", "av_name_patterns": ["ContosoAV*"]}
     result = run(args, files, host)
     assert host.modules == [INFO, ONBOARD]
-    sent = host.module_args(ONBOARD)[0]["read_state"]
+    sent = host.module_args(ONBOARD)[0]["_read_state"]
     assert sent == host.module_args(INFO)[0], "the same read as win_mde_info's"
-    assert any("ContosoAV" in p for p in sent["service_patterns"])
+    assert any("ContosoAV" in p for p in sent["_service_patterns"])
     assert "ansible_facts" not in result, "no fact: the caller registers the result"
     mde = result["host_read"]
     assert mde["defender"]["mode"] == "passive" and mde["onboarding"]["sense_running"] is True
@@ -307,8 +236,8 @@ def test_offboarding_then_rerun(files):
     result = run({"state": "absent", "package": "WindowsDefenderATPOffboardingPackage.zip"}, files, host)
     assert not result.get("failed"), result
     assert host.modules == [INFO, ONBOARD]
-    assert host.module_args(ONBOARD)[0]["action"] == "offboard"
-    assert host.module_args(ONBOARD)[0]["script_name"].startswith("WindowsDefenderATPOffboardingScript_valid_until_")
+    assert host.module_args(ONBOARD)[0]["_action"] == "offboard"
+    assert host.module_args(ONBOARD)[0]["_script_name"].startswith("WindowsDefenderATPOffboardingScript_valid_until_")
     assert result["after"] == {"onboarded": False, "org_id": None, "onboarding_state": 0, "sense_running": False}
     assert result["package"]["valid_until"] == (datetime.date.today() + datetime.timedelta(days=7)).isoformat()
     again = run({"state": "absent", "package": "WindowsDefenderATPOffboardingPackage.zip"}, files, host)
@@ -443,7 +372,7 @@ def test_installer_is_transferred_installed_and_cleaned_up(files):
     assert host.modules == [INFO, "mkdtemp", "put_file", ONBOARD, "remove"]
     tmp = host.module_args("mkdtemp")[0]["path"]
     sent = host.module_args(ONBOARD)[0]
-    assert sent["installer"] == ntpath.join(tmp, "md4ws.msi") and sent["installer_force_passive"] is True
+    assert sent["_installer"] == ntpath.join(tmp, "md4ws.msi") and sent["installer_force_passive"] is True
     assert not host.host.path_exists(tmp)
     assert result["installer"]["installed"] and result["installer"]["exit_code"] == 0
     assert result["after"]["onboarded"] and host.host.state["mde"]["unified_agent"]
@@ -500,7 +429,7 @@ def test_remote_package_costs_one_more_command(files):
     result = run({"remote_package": r"C:\Deploy\WindowsDefenderATPOnboardingPackage.zip"}, files, host)
     assert not result.get("failed"), result
     assert host.modules == [ONBOARD, INFO, ONBOARD]
-    assert host.module_args(ONBOARD)[0]["action"] == "read_package"
+    assert host.module_args(ONBOARD)[0]["_action"] == "read_package"
     assert result["package"]["source"] == "remote" and result["package"]["org_id"] == ORG
 
 
@@ -520,28 +449,14 @@ def test_remote_package_is_checked_on_the_controller_before_anything_runs(files,
         host.host.write_file("\\\\srv\\mde\\" + name, src.read_bytes())
     result = run({"state": state, "remote_package": "\\\\srv\\mde\\" + name}, files, host)
     assert result["reason"] == reason
-    assert host.modules == [ONBOARD] and host.module_args(ONBOARD)[0]["action"] == "read_package"
+    assert host.modules == [ONBOARD] and host.module_args(ONBOARD)[0]["_action"] == "read_package"
 
 
 def test_remote_package_too_large(files):
-    replay = Replay(
-        (
-            ONBOARD,
-            {
-                "changed": False,
-                "package": {
-                    "path": "C:\\p.zip",
-                    "exists": True,
-                    "size": 9 * 2**20,
-                    "too_large": True,
-                    "data": None,
-                    "error": None,
-                },
-            },
-        )
-    )
-    result = run({"remote_package": "C:\\p.zip"}, files, replay=replay)
-    assert result["reason"] == "package_invalid" and len(replay.calls) == 1
+    host = FakeHost()
+    host.host.write_file("C:\\p.zip", b"PK" + b"\0" * (9 * 2**20))
+    result = run({"remote_package": "C:\\p.zip"}, files, host)
+    assert result["reason"] == "package_invalid" and host.modules == [ONBOARD]
 
 
 # ----------------------------------------------------------------------------- failures after the run
@@ -551,7 +466,15 @@ def test_onboarding_exit_code_is_reported_with_its_meaning(files):
     assert result["failed"] and result["reason"] == "onboarding_failed"
     assert "65" in result["msg"] and "not run elevated" in result["msg"]
     assert result["script_result"]["exit_code"] == 65
-    assert [(e["id"], e["level"]) for e in result["events"]] == [(65, "Error")]
+    # Not elevated, the script cannot register its event source either: no event.
+    assert result["events"] == []
+
+
+def test_the_events_of_a_failed_onboarding_come_back(files):
+    host = FakeHost(faults={"onboarding_exit_code": 10})
+    result = run({"package": "WindowsDefenderATPOnboardingPackage.zip"}, files, host)
+    assert result["failed"] and result["script_result"]["exit_code"] == 10
+    assert [(e["source"], e["id"], e["level"]) for e in result["events"]] == [("WDATPOnboarding", 10, "Error")]
 
 
 def test_sense_never_starts(files):
@@ -566,7 +489,8 @@ def test_sense_too_slow(files):
     host = FakeHost(faults={"sense_start_delay_s": 60})
     result = run({"package": "WindowsDefenderATPOnboardingPackage.zip", "timeout": 5}, files, host)
     assert result["reason"] == "sensor_not_running" and "timeout=5 s" in result["msg"]
-    assert result["script_result"]["wait_timed_out"] is True
+    # net start waits for the service: the script itself was still running at the timeout
+    assert result["script_result"]["timed_out"] is True
 
 
 def test_sense_slow_but_within_the_timeout(files):
@@ -575,10 +499,10 @@ def test_sense_slow_but_within_the_timeout(files):
     assert not result.get("failed") and result["after"]["sense_running"]
 
 
-def test_replayed_exit_15_is_sensor_not_running(files):
-    replay = Replay((INFO, RECORDED_INFO_NOT_ONBOARDED), (ONBOARD, RECORDED_ONBOARD_EXIT_15))
-    result = run({"package": "WindowsDefenderATPOnboardingPackage.zip"}, files, replay=replay)
-    assert [c[0] for c in replay.calls] == [INFO, ONBOARD]
+def test_exit_15_is_sensor_not_running(files):
+    host = FakeHost(faults={"sense_never_starts": True})
+    result = run({"package": "WindowsDefenderATPOnboardingPackage.zip"}, files, host)
+    assert host.modules == [INFO, ONBOARD]
     assert result["reason"] == "sensor_not_running"
     assert "SENSE service did not start" in result["msg"] and "WDATPOnboarding 15" in result["msg"]
     assert result["before"]["onboarded"] is False
@@ -586,26 +510,19 @@ def test_replayed_exit_15_is_sensor_not_running(files):
     assert result["script_result"]["exit_code"] == 15 and result["script_result"]["documented"]
 
 
-def test_replayed_check_mode_has_exactly_one_call(files):
-    replay = Replay((INFO, RECORDED_INFO_NOT_ONBOARDED))
-    result = run({"package": "WindowsDefenderATPOnboardingPackage.zip"}, files, replay=replay, check=True)
-    assert result["changed"] is True and len(replay.calls) == 1
-    assert replay.calls[0][1]["mp_status_fields"]
+def test_check_mode_has_exactly_one_call(files):
+    host = FakeHost()
+    before = copy.deepcopy(host.host.state)
+    result = run({"package": "WindowsDefenderATPOnboardingPackage.zip"}, files, host, check=True)
+    assert result["changed"] is True and host.modules == [INFO]
+    assert host.host.state == before
 
 
 def test_powershell_failure_is_host_error(files):
-    replay = Replay(
-        (INFO, RECORDED_INFO_NOT_ONBOARDED),
-        (ONBOARD, {"failed": True, "msg": "running the onboard script: access denied"}),
-    )
-    result = run({"package": "WindowsDefenderATPOnboardingPackage.zip"}, files, replay=replay)
+    host = PsHost(CLIENT, fail={ONBOARD: {"failed": True, "msg": "running the onboard script: access denied"}})
+    result = run({"package": "WindowsDefenderATPOnboardingPackage.zip"}, files, host)
     assert result["reason"] == "host_error" and "access denied" in result["msg"]
     assert result["before"] is not None
-
-
-def test_recorded_results_have_the_declared_keys():
-    assert set(RECORDED_ONBOARD_EXIT_15) - {"changed"} == set(PS_RESULT_KEYS["win_mde_onboarding"])
-    assert set(RECORDED_INFO_NOT_ONBOARDED) - {"changed"} == set(PS_RESULT_KEYS["win_mde_info"])
 
 
 # ----------------------------------------------------------------------------- the package stays secret
@@ -626,7 +543,7 @@ def test_the_script_never_comes_back(files):
     assert SIG not in logged
     assert any("2 WinRM command(s)" in repr(c) for c in display.vv.mock_calls)
     # ... but it does reach the host, inline in the module arguments (no file transfer)
-    assert SIG in host.module_args(ONBOARD)[0]["script"]
+    assert SIG in host.module_args(ONBOARD)[0]["_script"]
 
 
 def test_the_powershell_side_declares_the_script_no_log():

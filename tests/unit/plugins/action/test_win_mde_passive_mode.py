@@ -1,68 +1,32 @@
-"""Action plugin of win_mde_passive_mode with a mocked ``_execute_module``.
+"""Action plugin of win_mde_passive_mode with ``_execute_module`` answered by the real PowerShell.
 
-The mock answers from a simulated host (the simulator's twins), records every module call
-and lets the tests assert the contract: the guard refuses before any mutating call, check
-mode never calls the mutating module, nothing to change = one round trip, a change = two.
+``PsHost`` (tests/unit/conftest.py) runs win_mde_info.ps1 / win_mde_passive_mode.ps1 on a
+simulated host and records every module call, so the tests assert the contract: the guard
+refuses before any mutating call, check mode never calls the mutating module, nothing to change
+= one round trip, a change = two.
 """
 
 from __future__ import annotations
 
 import copy
-from unittest.mock import MagicMock
 
 import pytest
-from ansible.playbook.task import Task
 
 from ansible_collections.mdeops.defender.plugins.action.win_mde_passive_mode import ActionModule
-from tests.winsim.fleet import new_state
-from tests.winsim.host import ATP_POLICY_KEY, DEFENDER_POLICY_KEY, SimHost
-from tests.winsim.twins import dispatch
+from tests.unit.conftest import PsHost, run_action
+from tests.winsim.host import ATP_POLICY_KEY, DEFENDER_POLICY_KEY
 
 ORG = "0a1b2c3d-1111-2222-3333-444455556666"
 INFO = "mdeops.defender.win_mde_info"
 CHANGE = "mdeops.defender.win_mde_passive_mode"
 FALCON = [{"name": "CrowdStrike Falcon"}]
+FORCE = (ATP_POLICY_KEY, "ForceDefenderPassiveMode")
 
 
-class FakeHost:
-    """Stands in for ``_execute_module``: runs the module's twin on a simulated host."""
-
-    def __init__(self, settings: dict, fail: dict | None = None) -> None:
-        self.host = SimHost("h", new_state("h", settings), None)
-        self.calls: list[tuple[str, dict]] = []
-        self.fail = fail or {}
-
-    def __call__(self, module_name=None, module_args=None, task_vars=None, **kwargs):
-        self.calls.append((module_name, dict(module_args or {})))
-        if module_name in self.fail:
-            return dict(self.fail[module_name])
-        args = dict(module_args or {}, _ansible_check_mode=self.check_mode)
-        _rc, result, _ctx = dispatch(self.host, module_name, args)
-        return result
-
-    check_mode = False
-
-    @property
-    def modules(self) -> list[str]:
-        return [call[0] for call in self.calls]
-
-    def value(self, key: str = ATP_POLICY_KEY, name: str = "ForceDefenderPassiveMode"):
-        return self.host.reg_get(key, name)
-
-
-def run(fake: FakeHost, args: dict | None = None, check_mode: bool = False, diff: bool = False) -> dict:
-    task = MagicMock(Task)
-    task.args = dict(args or {})
-    task.check_mode = check_mode
-    task.diff = diff
-    task.async_val = 0
-    task.action = CHANGE
-    fake.check_mode = check_mode
-    connection = MagicMock()
-    connection._shell.tmpdir = None
-    plugin = ActionModule(task, connection, MagicMock(), loader=None, templar=None, shared_loader_obj=None)
-    plugin._execute_module = fake
-    return plugin.run(task_vars={"inventory_hostname": "h"})
+def run(fake: PsHost, args: dict | None = None, check_mode: bool = False, diff: bool = False) -> dict:
+    return run_action(
+        ActionModule, fake, CHANGE, args, check_mode=check_mode, diff=diff, task_vars={"inventory_hostname": "h"}
+    )
 
 
 def server(**extra) -> dict:
@@ -73,7 +37,7 @@ def server(**extra) -> dict:
 
 
 def test_guard_refuses_without_third_party_av_before_any_change():
-    fake = FakeHost({"os": "server2022"})
+    fake = PsHost({"os": "server2022"})
     before = copy.deepcopy(fake.host.state)
     result = run(fake)
     assert result["failed"] is True
@@ -92,60 +56,60 @@ def test_guard_refuses_without_third_party_av_before_any_change():
 
 
 def test_guard_refuses_in_check_mode_too():
-    fake = FakeHost({"os": "server2022"})
+    fake = PsHost({"os": "server2022"})
     result = run(fake, check_mode=True)
     assert result["reason"] == "no_third_party_av"
     assert fake.modules == [INFO]
 
 
 def test_guard_names_an_inactive_third_party_av():
-    fake = FakeHost({"os": "server2022", "third_party_av": [{"name": "CrowdStrike Falcon", "real_time": False}]})
+    fake = PsHost({"os": "server2022", "third_party_av": [{"name": "CrowdStrike Falcon", "real_time": False}]})
     result = run(fake)
     assert result["reason"] == "third_party_av_inactive"
     assert "CrowdStrike" in result["msg"]
     assert fake.modules == [INFO]
-    assert fake.value() is None
+    assert fake.value(*FORCE) is None
 
 
 def test_av_name_patterns_reach_detection():
     settings = {"os": "server2022", "third_party_av": [{"name": "Contoso Shield", "service": "ContosoShieldSvc"}]}
-    assert run(FakeHost(settings))["reason"] == "no_third_party_av"
-    fake = FakeHost(settings)
+    assert run(PsHost(settings))["reason"] == "no_third_party_av"
+    fake = PsHost(settings)
     result = run(fake, {"av_name_patterns": ["Contoso*"]})
     assert result.get("failed") is not True, result
     assert result["changed"] is True
-    assert "Contoso*" in fake.calls[0][1]["service_patterns"]
+    assert "Contoso*" in fake.calls[0][1]["_service_patterns"]
     assert result["third_party_av"]["protecting"] is True
 
 
 def test_guard_off_warns_loudly_and_sets_the_value():
-    fake = FakeHost({"os": "server2022"})
+    fake = PsHost({"os": "server2022"})
     result = run(fake, {"require_third_party_av": False})
     assert result["changed"] is True
-    assert fake.value() == 1
+    assert fake.value(*FORCE) == 1
     assert any(w.startswith("DANGER") and "NO real-time antivirus protection" in w for w in result["warnings"])
 
 
 def test_guard_off_warns_even_when_an_av_protects():
-    result = run(FakeHost(server()), {"require_third_party_av": False})
+    result = run(PsHost(server()), {"require_third_party_av": False})
     assert result["changed"] is True
     assert any("require_third_party_av is false" in w and "OFF" in w for w in result["warnings"])
 
 
 def test_absent_needs_no_third_party_av():
-    fake = FakeHost(
+    fake = PsHost(
         {"os": "server2022", "registry": [{"key": ATP_POLICY_KEY, "name": "ForceDefenderPassiveMode", "data": 1}]}
     )
     result = run(fake, {"state": "absent"})
     assert result["changed"] is True
-    assert fake.value() == 0
+    assert fake.value(*FORCE) == 0
 
 
 # ---------------------------------------------------------------- check mode, change, idempotence
 
 
 def test_check_mode_never_calls_the_mutating_module():
-    fake = FakeHost(server())
+    fake = PsHost(server())
     before = copy.deepcopy(fake.host.state)
     result = run(fake, check_mode=True, diff=True)
     assert fake.modules == [INFO]
@@ -157,10 +121,10 @@ def test_check_mode_never_calls_the_mutating_module():
 
 
 def test_real_run_is_two_round_trips_and_reads_back():
-    fake = FakeHost(server())
+    fake = PsHost(server())
     result = run(fake)
     assert fake.modules == [INFO, CHANGE]
-    assert fake.calls[1][1] == {"value": 1, "guide_state": "unmanaged"}
+    assert fake.calls[1][1] == {"_value": 1, "_guide_state": "unmanaged"}
     assert result["changed"] is True
     assert result["after"] == {"force_defender_passive_mode": 1, "guide_force_passive_mode": None}
     assert fake.host.reg_get_item(ATP_POLICY_KEY, "ForceDefenderPassiveMode") == {"type": "REG_DWORD", "data": 1}
@@ -170,7 +134,7 @@ def test_real_run_is_two_round_trips_and_reads_back():
 
 
 def test_rerun_is_one_round_trip_and_not_changed():
-    fake = FakeHost(server())
+    fake = PsHost(server())
     run(fake)
     fake.calls.clear()
     result = run(fake, diff=True)
@@ -181,14 +145,14 @@ def test_rerun_is_one_round_trip_and_not_changed():
 
 
 def test_check_mode_and_real_run_agree():
-    checked = run(FakeHost(server()), check_mode=True, diff=True)
-    real = run(FakeHost(server()), diff=True)
+    checked = run(PsHost(server()), check_mode=True, diff=True)
+    real = run(PsHost(server()), diff=True)
     for key in ("changed", "before", "after", "diff", "reboot_required"):
         assert checked[key] == real[key], key
 
 
 def test_a_wrong_type_is_rewritten_by_the_change_call():
-    fake = FakeHost(
+    fake = PsHost(
         server(registry=[{"key": ATP_POLICY_KEY, "name": "ForceDefenderPassiveMode", "data": 0, "type": "REG_SZ"}])
     )
     result = run(fake)
@@ -200,7 +164,7 @@ def test_a_wrong_type_is_rewritten_by_the_change_call():
 
 
 def test_onboarded_active_server_needs_a_reboot():
-    fake = FakeHost(server(onboarded_org=ORG))
+    fake = PsHost(server(onboarded_org=ORG))
     result = run(fake)
     assert result["onboarded"] is True and result["defender_mode"] == "active"
     assert result["changed"] is True
@@ -212,7 +176,7 @@ def test_onboarded_active_server_needs_a_reboot():
 
 
 def test_onboarded_passive_server_is_left_alone():
-    fake = FakeHost(
+    fake = PsHost(
         server(onboarded_org=ORG, registry=[{"key": ATP_POLICY_KEY, "name": "ForceDefenderPassiveMode", "data": 1}])
     )
     result = run(fake)
@@ -222,28 +186,28 @@ def test_onboarded_passive_server_is_left_alone():
 
 
 def test_tamper_protection_on_an_onboarded_active_server_warns():
-    fake = FakeHost(server(onboarded_org=ORG, tamper_protection=True))
+    fake = PsHost(server(onboarded_org=ORG, tamper_protection=True))
     result = run(fake)
-    assert result["changed"] is True and fake.value() == 1  # set anyway: harmless
+    assert result["changed"] is True and fake.value(*FORCE) == 1  # set anyway: harmless
     assert result["tamper_protection_blocks_passive"] is True
     assert "troubleshooting mode" in result["remediation"]
     assert any("Tamper protection" in w and "before onboarding" in w for w in result["warnings"])
 
 
 def test_tamper_protection_before_the_platform_lock_does_not_block():
-    result = run(FakeHost(server(onboarded_org=ORG, tamper_protection=True, defender_platform="4.18.2205.7")))
+    result = run(PsHost(server(onboarded_org=ORG, tamper_protection=True, defender_platform="4.18.2205.7")))
     assert result["tamper_protection_blocks_passive"] is False
     assert result["reboot_required"] is True
 
 
 def test_tamper_protection_before_onboarding_does_not_block():
-    result = run(FakeHost(server(tamper_protection=True)))
+    result = run(PsHost(server(tamper_protection=True)))
     assert result["tamper_protection_blocks_passive"] is False
     assert "warnings" not in result
 
 
 def test_client_is_allowed_with_a_warning():
-    fake = FakeHost({"os": "windows11_23h2", "third_party_av": FALCON})
+    fake = PsHost({"os": "windows11_23h2", "third_party_av": FALCON})
     result = run(fake)
     assert result["changed"] is True and result["os_kind"] == "workstation"
     assert any("Windows Server only" in w for w in result["warnings"])
@@ -253,29 +217,29 @@ def test_client_is_allowed_with_a_warning():
 
 
 def test_absent_from_one_requires_a_reboot():
-    fake = FakeHost(
+    fake = PsHost(
         server(onboarded_org=ORG, registry=[{"key": ATP_POLICY_KEY, "name": "ForceDefenderPassiveMode", "data": 1}])
     )
     result = run(fake, {"state": "absent"}, diff=True)
     assert result["changed"] is True
     assert result["before"]["force_defender_passive_mode"] == 1
     assert result["after"]["force_defender_passive_mode"] == 0
-    assert fake.value() == 0  # 0, not deleted
+    assert fake.value(*FORCE) == 0  # 0, not deleted
     assert result["reboot_required"] is True
     assert '"ForceDefenderPassiveMode"=dword:00000000' in result["diff"]["after"]
 
 
 def test_absent_from_nothing_writes_zero_without_reboot():
-    fake = FakeHost(server())
+    fake = PsHost(server())
     result = run(fake, {"state": "absent"})
-    assert result["changed"] is True and fake.value() == 0
+    assert result["changed"] is True and fake.value(*FORCE) == 0
     assert result["reboot_required"] is False
 
 
 def test_guide_value_is_written_and_removed():
-    fake = FakeHost(server())
+    fake = PsHost(server())
     result = run(fake, {"guide_value": True}, diff=True)
-    assert fake.calls[1][1] == {"value": 1, "guide_state": "present"}
+    assert fake.calls[1][1] == {"_value": 1, "_guide_state": "present"}
     assert result["after"] == {"force_defender_passive_mode": 1, "guide_force_passive_mode": 1}
     assert fake.value(DEFENDER_POLICY_KEY, "ForcePassiveMode") == 1
     assert "Windows Defender]" in result["diff"]["after"]
@@ -285,14 +249,14 @@ def test_guide_value_is_written_and_removed():
 
 
 def test_guide_value_false_leaves_the_guide_value_alone():
-    fake = FakeHost(server(registry=[{"key": DEFENDER_POLICY_KEY, "name": "ForcePassiveMode", "data": 1}]))
+    fake = PsHost(server(registry=[{"key": DEFENDER_POLICY_KEY, "name": "ForcePassiveMode", "data": 1}]))
     result = run(fake, {"state": "absent"})
-    assert fake.calls[1][1]["guide_state"] == "unmanaged"
+    assert fake.calls[1][1]["_guide_state"] == "unmanaged"
     assert result["after"]["guide_force_passive_mode"] == 1
 
 
 def test_only_the_guide_value_differs_still_one_change_call():
-    fake = FakeHost(server(registry=[{"key": ATP_POLICY_KEY, "name": "ForceDefenderPassiveMode", "data": 1}]))
+    fake = PsHost(server(registry=[{"key": ATP_POLICY_KEY, "name": "ForceDefenderPassiveMode", "data": 1}]))
     result = run(fake, {"guide_value": True})
     assert fake.modules == [INFO, CHANGE]
     assert result["changed"] is True and result["reboot_required"] is False
@@ -302,7 +266,7 @@ def test_only_the_guide_value_differs_still_one_change_call():
 
 
 def test_invalid_argument_is_refused_before_the_host_is_touched():
-    fake = FakeHost(server())
+    fake = PsHost(server())
     result = run(fake, {"state": "passive"})
     assert result["failed"] is True and result["reason"] == "invalid_argument"
     assert "state" in result["msg"]
@@ -310,7 +274,7 @@ def test_invalid_argument_is_refused_before_the_host_is_touched():
 
 
 def test_powershell_failure_becomes_host_error():
-    fake = FakeHost(server(), fail={CHANGE: {"failed": True, "msg": "Access is denied"}})
+    fake = PsHost(server(), fail={CHANGE: {"failed": True, "msg": "Access is denied"}})
     result = run(fake)
     assert result["failed"] is True and result["reason"] == "host_error"
     assert "Access is denied" in result["msg"]
@@ -330,14 +294,14 @@ def test_result_shape_is_stable(state):
         "os_kind",
         "third_party_av",
     }
-    ok = run(FakeHost(server()), {"state": state})
+    ok = run(PsHost(server()), {"state": state})
     assert keys <= set(ok)
-    failed = run(FakeHost({"os": "server2022"}), {"state": "present"})
+    failed = run(PsHost({"os": "server2022"}), {"state": "present"})
     assert keys <= set(failed)
 
 
 def test_read_failure_keeps_the_result_shape():
-    fake = FakeHost(server(), fail={INFO: {"failed": True, "msg": "WinRM said no"}})
+    fake = PsHost(server(), fail={INFO: {"failed": True, "msg": "WinRM said no"}})
     result = run(fake)
     assert result["failed"] is True and result["reason"] == "host_error"
     assert fake.modules == [INFO]

@@ -67,6 +67,7 @@ def test_installer_meanings():
     assert "restart is required" in onb.installer_meaning(3010)
     assert "fatal error" in onb.installer_meaning(1603)
     assert "Windows Installer error 1234" in onb.installer_meaning(1234)
+    assert "did not finish in time" in onb.installer_meaning(None, timed_out=True)
     assert onb.MSIEXEC_SUCCESS == {0, 1641, 3010}
 
 
@@ -285,7 +286,13 @@ def test_script_result_shape():
             "1603",
         ),
         ("present", None, None, NOT_RUNNING, [], "host_error", "did not run"),
-        ("present", None, run(None, timed_out=True), NOT_RUNNING, [], "onboarding_failed", "timeout=300 s"),
+        ("present", None, run(None, timed_out=True), NOT_RUNNING, [], "sensor_not_running", "timeout=300 s"),
+        ("present", None, run(None, timed_out=True), {**NOT_RUNNING, "org_id": None}, [], "onboarding_failed", "local"),
+        # a script's wait that collapsed, and the host got there anyway: judged by what it reports
+        ("present", None, run(35), ONBOARDED, [], None, None),
+        ("present", None, run(40), ONBOARDED, [], None, None),
+        ("present", None, run(10), ONBOARDED, [], "onboarding_failed", "OnboardingInfo"),
+        ("absent", None, run(15), OFFBOARDED, [], None, None),
         ("present", None, run(15), NOT_RUNNING, ERR15, "sensor_not_running", "WDATPOnboarding 15"),
         ("present", None, run(30), NOT_RUNNING, [], "sensor_not_running", "gave up"),
         ("present", None, run(10), NOT_RUNNING, [], "onboarding_failed", "OnboardingInfo"),
@@ -318,3 +325,13 @@ def test_events_are_shaped_and_sorted():
     ]
     assert [e["id"] for e in onb.shape_events(events)] == [10, 20]
     assert onb.shape_events(None) == []
+
+
+def test_wait_exit_warning_names_the_scripts_verdict_only_when_the_host_got_there():
+    script = {"ran": True, "exit_code": 35, "timed_out": False, "waited_s": 2.0}
+    warning = onb.wait_exit_warning("present", script, ONBOARDED)
+    assert warning and "exited with 35" in warning and "2 s later" in warning
+    assert onb.wait_exit_warning("present", script, NOT_RUNNING) is None
+    assert onb.wait_exit_warning("present", dict(script, exit_code=10), ONBOARDED) is None
+    assert onb.wait_exit_warning("present", dict(script, exit_code=0), ONBOARDED) is None
+    assert "offboarded" in onb.wait_exit_warning("absent", dict(script, exit_code=15), OFFBOARDED)

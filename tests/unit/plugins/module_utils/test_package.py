@@ -45,6 +45,13 @@ def test_local_script_is_interactive():
     assert info["interactive"] and info["flavor"] == "local"
 
 
+def test_a_set_p_that_reads_a_file_is_not_interactive():
+    """The Group Policy script's error path reads its temporary file with "Set /P errorMsg=<file"."""
+    info = pkg.read_package_bytes("WindowsDefenderATPOnboardingScript.cmd", gen.onboarding_script(ORG).encode())
+    assert "Set /P errorMsg=<" in info["content"]
+    assert not info["interactive"] and info["flavor"] == "group_policy"
+
+
 def test_cmd_file_directly():
     info = pkg.read_package_bytes("WindowsDefenderATPOnboardingScript.cmd", gen.onboarding_script(OTHER).encode())
     assert info["org_id"] == OTHER and info["package_type"] == "cmd"
@@ -127,14 +134,6 @@ def test_checksum():
     with pytest.raises(pkg.PackageError) as err:
         pkg.verify_checksum(info, "md5:abc")
     assert err.value.reason == "invalid_argument"
-
-
-def test_org_id_from_registry_onboarding_info():
-    from tests.winsim.fleet import onboarding_info_json
-
-    assert pkg.org_id_from_onboarding_info(onboarding_info_json(ORG)) == ORG
-    assert pkg.org_id_from_onboarding_info(None) is None
-    assert pkg.org_id_from_onboarding_info("not json") is None
 
 
 def test_guid_helpers():
