@@ -23,6 +23,8 @@ class ActionModule(ControllerActionBase):
     MODULE = "fleet_progress"
 
     def run_module(self, args: dict, task_vars: dict) -> dict:
+        if args["wave"] is not None:
+            return self._judge_wave(args["wave"], args["max_fail_percentage"], task_vars)
         facts = task_vars.get("ansible_facts") or {}
         current = facts.get(FACT) if isinstance(facts, dict) else None
         record = dict(current) if isinstance(current, dict) else {}
@@ -68,3 +70,17 @@ class ActionModule(ControllerActionBase):
         result["ansible_facts"] = {FACT: record}
         result["progress"] = record
         return result
+
+    @staticmethod
+    def _judge_wave(wave: list[str], max_fail_percentage: int, task_vars: dict) -> dict:
+        hostvars = task_vars.get("hostvars") or {}
+        records = {}
+        for host in wave:
+            try:
+                facts = hostvars[host].get("ansible_facts") or {}
+            except (KeyError, AttributeError, TypeError):
+                facts = {}
+            record = facts.get(FACT) if hasattr(facts, "get") else None
+            records[host] = dict(record) if hasattr(record, "keys") else {}
+        failed, stop, msg = _progress.judge_wave(records, max_fail_percentage)
+        return {"changed": False, "stop": stop, "failed_hosts": failed, "msg": msg}

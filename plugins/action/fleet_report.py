@@ -79,4 +79,5 @@ class ActionModule(ControllerActionBase):
             }
             result["msg"] = "the fleet_report callback writes the report when the run ends"
         result["summary"] = _report.summary_lines(report, result["paths"])
+        result["attention"] = [r["name"] for r in report["hosts"] if r["outcome"] in _report.NEEDS_ATTENTION]
         return result

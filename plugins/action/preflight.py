@@ -17,6 +17,7 @@ import os
 from typing import Any
 
 import yaml
+from ansible import context
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
@@ -157,7 +158,14 @@ class ActionModule(ControllerActionBase):
 
     # ------------------------------------------------------------------ files
     def _search_dirs(self) -> list[str]:
-        return [self._loader.get_basedir(), os.getcwd()]
+        """The user's playbook directory (the playbook given to ansible-playbook, even when it imports
+        one of the collection's), the play's own directory, then the current directory."""
+        given = [
+            os.path.dirname(os.path.abspath(arg))
+            for arg in (context.CLIARGS.get("args") or ())
+            if isinstance(arg, str) and os.path.isfile(arg)
+        ]
+        return [*given, self._loader.get_basedir(), os.getcwd()]
 
     def _package(self, variable: str, path: str, state: str, org: str | None, checksum: str | None) -> dict:
         found, searched = pf.resolve_path(path, self._search_dirs())

@@ -217,9 +217,11 @@ class CallbackModule(CallbackBase):
             progress = dict(self._progress.get(host) or {})
             if host in self._wave and progress.get("wave") is None:
                 progress["wave"] = self._wave[host]
-            # A failure reported by the role's own gate carries the step and reason in the progress fact.
-            if failure and not failure.get("reason") and progress.get("failure"):
-                failure = dict(failure, **{k: v for k, v in progress["failure"].items() if v})
+            # The verdict the roles recorded (fleet_progress) carries the step and reason: it is the
+            # failure, also when the collection's playbooks record it without failing the host.
+            recorded = progress.get("failure")
+            if isinstance(recorded, dict) and (not failure or not failure.get("reason")):
+                failure = dict(failure or {}, **{k: v for k, v in recorded.items() if v})
             record = _report.host_record(
                 host,
                 mde=self._mde.get(host),

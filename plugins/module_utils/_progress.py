@@ -207,6 +207,38 @@ def wave_verdict(result: dict, host: str) -> tuple[str, dict | None]:
     return step, dict(own, step=own.get("step") or step)
 
 
+def judge_wave(records: dict[str, dict], max_fail_percentage: int) -> tuple[list[str], bool, str]:
+    """Whether a finished wave stops the rollout: ``(failed hosts, stop, message)``.
+
+    Ansible's rule for ``max_fail_percentage``: the run stops when the failed share is *greater*
+    than the percentage (0 - any failure stops; the canary wave of one host always does). A host
+    counts as failed when its record holds a failure (an unprotected host that the wave could not
+    repair has one).
+    """
+    failed = sorted(host for host, record in records.items() if record.get("failure"))
+    total = len(records)
+    share = 100.0 * len(failed) / total if total else 0.0
+    stop = bool(failed) and share > max_fail_percentage
+    if stop:
+        msg = "%d of %d host(s) of this wave failed (%.0f %% > mde_max_fail_percentage %d): the rollout stops here (%s)" % (
+            len(failed),
+            total,
+            share,
+            max_fail_percentage,
+            ", ".join(failed),
+        )
+    elif failed:
+        msg = "%d of %d host(s) of this wave failed (%.0f %%, within mde_max_fail_percentage %d): the rollout goes on" % (
+            len(failed),
+            total,
+            share,
+            max_fail_percentage,
+        )
+    else:
+        msg = "every host of this wave (%d) reached its goal" % total
+    return failed, stop, msg
+
+
 def apply(
     record: dict,
     host: str,

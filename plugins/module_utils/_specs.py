@@ -76,7 +76,10 @@ SPECS: dict = {
             outcome=dict(type="str", choices=["ok", "changed", "skipped", "failed", "not_run"]),
             reboots=dict(type="int", default=0),
             set=dict(type="dict"),
+            wave=dict(type="list", elements="str"),
+            max_fail_percentage=dict(type="int", default=0),
         ),
+        mutually_exclusive=[["wave", "result"], ["wave", "results"], ["wave", "wave_results"]],
     ),
     "preflight": dict(
         argument_spec=dict(

@@ -67,6 +67,19 @@ options:
   set:
     description: Other keys to merge into the progress record (for example C(pending_reboot)).
     type: dict
+  wave:
+    description:
+      - Judge a finished wave instead of recording a host - the inventory names of the wave's hosts
+        (C(ansible_play_batch)), run once. RV(stop) is true when more than O(max_fail_percentage) percent of them
+        failed (Ansible's own rule for C(max_fail_percentage)). The hosts' records are read, nothing is changed.
+      - The C(mdeops.defender.rollout) playbook ends the play on RV(stop) (C(meta) C(end_play)), so that the fleet
+        report is still written and the run's exit status comes from it.
+    type: list
+    elements: str
+  max_fail_percentage:
+    description: With O(wave), the share of failed hosts (percent) the wave may have; 0 - any failure stops.
+    type: int
+    default: 0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -121,4 +134,13 @@ detail:
   description: What the failing step observed.
   returned: failure
   type: str
+stop:
+  description: With O(wave), whether the rollout must stop after this wave.
+  returned: when O(wave) is given
+  type: bool
+failed_hosts:
+  description: With O(wave), the wave's hosts that failed.
+  returned: when O(wave) is given
+  type: list
+  elements: str
 """

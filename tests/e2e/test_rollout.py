@@ -40,7 +40,9 @@ FLEET = {
     },
 }
 CONVERGE = ["c1", "c2", "c3", "c4", "s1", "s2"]
-REFUSED = {"noav": "no_third_party_av", "other": "wrong_org", "legacy": "unsupported_os"}
+# no third-party antivirus: onboarded for EDR, Defender stays the active antivirus (never made passive)
+BY_DESIGN = {"noav": "no_third_party_av"}
+REFUSED = {"other": "wrong_org", "legacy": "unsupported_os"}
 
 
 def recap(out: str) -> dict[str, dict[str, int]]:
@@ -105,7 +107,7 @@ def test_1_check_mode_changes_nothing_and_reports_what_would(env):
     report = load_report(reports, "fleet-report")
     outcomes = {h["name"]: h["outcome"] for h in report["hosts"]}
     assert report["run"]["check_mode"] is True
-    assert all(outcomes[h] == "would_change" for h in CONVERGE), outcomes
+    assert all(outcomes[h] == "would_change" for h in [*CONVERGE, *BY_DESIGN]), outcomes
     assert {h: outcomes[h] for h in REFUSED} == dict.fromkeys(REFUSED, "refused")
     assert outcomes["down"] == "unreachable"
 
@@ -125,10 +127,14 @@ def test_2_rollout_in_waves(env):
     for name, reason in REFUSED.items():
         assert hosts[name]["outcome"] == "refused" and hosts[name]["reason"] == reason, hosts[name]
         assert hosts[name]["steps"]["onboard"] == "not_run"
+    for name, reason in BY_DESIGN.items():
+        assert hosts[name]["outcome"] == "active_by_design" and hosts[name]["reason"] == reason, hosts[name]
+        assert hosts[name]["mode"] == "active" and hosts[name]["protected"] and hosts[name]["onboarded"]
+        assert hosts[name]["steps"]["registry"] == "skipped"
     assert hosts["down"]["outcome"] == "unreachable"
-    # waves: the canary alone, then 2, then the rest
+    # waves: the canary alone, then 2, then the rest (the hosts that need work: converge + by design)
     waves = {w["wave"]: w["hosts"] for w in report["waves"]}
-    assert [len(waves[w]) for w in sorted(waves)] == [1, 2, 3], waves
+    assert [len(waves[w]) for w in sorted(waves)] == [1, 2, 4], waves
     # servers: the registry value was set before onboarding (departure from the guide's order)
     for server in ("s1", "s2"):
         assert hosts[server]["steps"]["registry"] == "changed" and hosts[server]["steps"]["onboard"] == "changed"
@@ -155,12 +161,13 @@ def test_2_rollout_in_waves(env):
         )
         assert h["protected"] == rules.host_has_real_time_protection(states[name])
         assert h["onboarded"] == (onboarded_org(states[name]) is not None)
-    # round trips: clients 3, servers 5 (assess, passive mode read+write, onboarding read+run; the run
-    # returns the host as read after onboarding, so step 3 needs no read of its own)
+    # round trips: clients 3 (assess, onboard, one settle read), servers 4 (and the passive value
+    # written before onboarding). The assessed state is passed in:
+    # no module reads the host again before its change.
     for client in ("c1", "c2", "c3", "c4"):
         assert sim.counters(client)["commands"] - before[client] == 3, client
     for server in ("s1", "s2"):
-        assert sim.counters(server)["commands"] - before[server] == 5, server
+        assert sim.counters(server)["commands"] - before[server] == 4, server
 
 
 def test_3_rerun_changes_nothing_in_one_round_trip_per_host(env):
