@@ -29,6 +29,7 @@ description:
   - With O(wait_for) it reads the host again (one round trip per read, a pause on the controller between reads)
     until the host reaches the goal or O(wait_timeout) passes, and gives its verdict only then. Windows switches
     Defender's mode and starts the sensor some time after onboarding and after a boot.
+  - The task does not fail on the verdict (an info module); RV(reason) says whether the host reached its goal.
   - With O(rollout) it also returns the host's rollout plan (RV(plan)), as the C(mdeops.defender.mde_rollout)
     role follows it.
 options:
@@ -161,6 +162,8 @@ EXAMPLES = r"""
     wait_timeout: 600
     wait_interval: 15
   register: settled
+  # an info module does not fail on the verdict: reason says whether the goal was reached
+  failed_when: settled.reason is not none
 
 - name: Stop a host whose Defender cannot go passive
   ansible.builtin.assert:

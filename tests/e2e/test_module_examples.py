@@ -37,7 +37,13 @@ def onboarded_org(state: dict) -> str | None:
 
 def test_win_mde_info_examples_run(winsim):
     tasks = module_examples("win_mde_info")
-    assert len(tasks) == 4, "the examples changed: adapt this test"
+    assert len(tasks) == 5, "the examples changed: adapt this test"
+    # The settle wait as the example writes it, with a bound short enough for a test: the hosts are
+    # not onboarded, so it must poll until the bound and then fail with the reason.
+    wait = tasks[2]
+    assert wait["mdeops.defender.win_mde_info"]["wait_for"] == "passive"
+    wait["mdeops.defender.win_mde_info"].update(wait_timeout=3, wait_interval=1)
+    wait["ignore_errors"] = True
     sim = winsim(
         {
             "hosts": {
@@ -53,6 +59,8 @@ def test_win_mde_info_examples_run(winsim):
     assert rc == 0, out + err
     recap = [line for line in out.splitlines() if " : ok=" in line]
     assert len(recap) == 2 and all("failed=0" in line and "changed=0" in line for line in recap), out
+    assert all("ignored=1" in line for line in recap), out[-4000:]
+    assert '"polls": 3' in out and '"reason": "not_onboarded"' in out
     # the not-yet-passive hosts were shown with their diagnosis
     assert "not onboarded" in out.lower() or "not_onboarded" in out, out
 
