@@ -73,3 +73,24 @@ def test_wave_results_judge_each_host_alone():
 def test_bad_input_is_refused(args):
     res = run(args)
     assert res["failed"] is True and res["reason"] == "invalid_argument"
+
+
+def test_judging_a_wave_reads_each_hosts_record_and_changes_nothing():
+    task = MagicMock(Task)
+    task.args = {"wave": ["a", "b"], "max_fail_percentage": 10}
+    task.async_val = 0
+    task.check_mode = False
+    task.diff = False
+    plugin = ActionModule(task, MagicMock(), MagicMock(), loader=None, templar=None, shared_loader_obj=None)
+    hostvars = {
+        "a": {"ansible_facts": {"mde_report_host": {"failure": {"reason": "sensor_not_running"}}}},
+        "b": {"ansible_facts": {"mde_report_host": {"steps": {"onboard": "changed"}}}},
+    }
+    res = plugin.run(task_vars={"inventory_hostname": "a", "hostvars": hostvars})
+    assert not res.get("failed") and res["changed"] is False and "ansible_facts" not in res
+    assert res["stop"] is True and res["failed_hosts"] == ["a"] and "1 of 2" in res["msg"]
+
+
+def test_a_wave_and_a_result_are_mutually_exclusive():
+    res = run({"wave": ["a"], "result": {"step": "onboard"}})
+    assert res["failed"] and "mutually exclusive" in res["msg"]

@@ -99,3 +99,22 @@ def test_device_names_as_windows_allows_them():
     assert device_name({"hostname": "KÜCHE-PC", "domain": {"joined": False}}) == "küche-pc"
     assert device_name({"hostname": "", "domain": {}}) is None
     assert device_name({"hostname": 'bad"name', "domain": {}}) is None
+
+
+def test_a_wave_stops_when_more_than_the_threshold_failed():
+    from ansible_collections.mdeops.defender.plugins.module_utils._progress import judge_wave
+
+    ok, bad = {"steps": {"onboard": "changed"}}, {"failure": {"reason": "sensor_not_running"}}
+    # the canary: one host, any failure stops (100 % > 10 %)
+    assert judge_wave({"c": bad}, 10)[:2] == (["c"], True)
+    assert judge_wave({"c": ok}, 10)[:2] == ([], False)
+    # Ansible's rule: more than the percentage; exactly the percentage goes on
+    wave = {"h%02d" % i: (bad if i < 1 else ok) for i in range(10)}
+    failed, stop, msg = judge_wave(wave, 10)
+    assert (failed, stop) == (["h00"], False) and "goes on" in msg
+    wave["h01"] = bad
+    failed, stop, msg = judge_wave(wave, 10)
+    assert (failed, stop) == (["h00", "h01"], True) and "stops here" in msg and "h00, h01" in msg
+    # 0: any failure stops; an empty wave never does
+    assert judge_wave({"a": ok, "b": bad}, 0)[1] is True
+    assert judge_wave({}, 0)[:2] == ([], False)
