@@ -56,3 +56,30 @@ options:
       - Without it the module reads the host first (one more WinRM round trip).
     type: dict
 """
+
+    # The internal options of the host read (win_mde_info.ps1, win_antivirus_info.ps1): documented
+    # because the .ps1 argument spec must match the documentation (validate-modules).
+    HOST_READ = r"""
+options:
+  _mp_status_fields:
+    description:
+      - The C(Get-MpComputerStatus) properties to read.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: list
+    elements: str
+    default: []
+  _service_patterns:
+    description:
+      - Wildcard patterns of antivirus service names and display names to list.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: list
+    elements: str
+    default: []
+  _product_patterns:
+    description:
+      - Wildcard patterns of installed-product names to list.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: list
+    elements: str
+    default: []
+"""

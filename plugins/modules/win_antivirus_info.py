@@ -31,32 +31,12 @@ options:
       - RV(third_party_present) and RV(third_party_active) are the same either way.
     type: bool
     default: true
-  _mp_status_fields:
-    description:
-      - The C(Get-MpComputerStatus) properties to read.
-      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
-    type: list
-    elements: str
-    default: []
-  _service_patterns:
-    description:
-      - Wildcard patterns of antivirus service names and display names to list.
-      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
-    type: list
-    elements: str
-    default: []
-  _product_patterns:
-    description:
-      - Wildcard patterns of installed-product names to list.
-      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
-    type: list
-    elements: str
-    default: []
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - mdeops.defender.info_module
   - mdeops.defender.windows
   - mdeops.defender.windows.av_patterns
+  - mdeops.defender.windows.host_read
 notes:
   - "Security Center does not exist on Windows Server: Microsoft documents its API as client-only.
     The guide's check that the antivirus is registered with Security Center cannot be done there.

@@ -101,32 +101,12 @@ options:
         description: A reboot is allowed; without it a host that would be left unprotected is refused.
         type: bool
         default: false
-  _mp_status_fields:
-    description:
-      - The C(Get-MpComputerStatus) properties to read.
-      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
-    type: list
-    elements: str
-    default: []
-  _service_patterns:
-    description:
-      - Wildcard patterns of antivirus service names and display names to list.
-      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
-    type: list
-    elements: str
-    default: []
-  _product_patterns:
-    description:
-      - Wildcard patterns of installed-product names to list.
-      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
-    type: list
-    elements: str
-    default: []
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - mdeops.defender.info_module
   - mdeops.defender.windows
   - mdeops.defender.windows.av_patterns
+  - mdeops.defender.windows.host_read
   - mdeops.defender.windows.support_policy
 notes:
   - The mode is reported as Windows reports it in RV(defender.am_running_mode) and normalised in
