@@ -12,6 +12,8 @@ controller only. The decisions are in ``module_utils/_progress.py``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ansible_collections.mdeops.defender.plugins.module_utils import _progress
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import ControllerActionBase
@@ -81,6 +83,6 @@ class ActionModule(ControllerActionBase):
             except (KeyError, AttributeError, TypeError):
                 facts = {}
             record = facts.get(FACT) if hasattr(facts, "get") else None
-            records[host] = dict(record) if hasattr(record, "keys") else {}
+            records[host] = dict(record) if isinstance(record, Mapping) else {}
         failed, stop, msg = _progress.judge_wave(records, max_fail_percentage)
         return {"changed": False, "stop": stop, "failed_hosts": failed, "msg": msg}

@@ -220,19 +220,25 @@ def judge_wave(records: dict[str, dict], max_fail_percentage: int) -> tuple[list
     share = 100.0 * len(failed) / total if total else 0.0
     stop = bool(failed) and share > max_fail_percentage
     if stop:
-        msg = "%d of %d host(s) of this wave failed (%.0f %% > mde_max_fail_percentage %d): the rollout stops here (%s)" % (
-            len(failed),
-            total,
-            share,
-            max_fail_percentage,
-            ", ".join(failed),
+        msg = (
+            "%d of %d host(s) of this wave failed (%.0f %% > mde_max_fail_percentage %d): the rollout stops here (%s)"
+            % (
+                len(failed),
+                total,
+                share,
+                max_fail_percentage,
+                ", ".join(failed),
+            )
         )
     elif failed:
-        msg = "%d of %d host(s) of this wave failed (%.0f %%, within mde_max_fail_percentage %d): the rollout goes on" % (
-            len(failed),
-            total,
-            share,
-            max_fail_percentage,
+        msg = (
+            "%d of %d host(s) of this wave failed (%.0f %%, within mde_max_fail_percentage %d): the rollout goes on"
+            % (
+                len(failed),
+                total,
+                share,
+                max_fail_percentage,
+            )
         )
     else:
         msg = "every host of this wave (%d) reached its goal" % total

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.e2e.invariants import ATP_POLICY, _reg, onboarded_org
+from tests.e2e.invariants import ATP_POLICY, Invariants, _reg, onboarded_org
 from tests.winsim import packages
 
 pytestmark = pytest.mark.e2e
@@ -53,7 +53,11 @@ def stand(winsim, tmp_path):
         ev = {"mde_report_dir": str(reports), "mde_targets": "all:!localhost"}
         ev.update(extra)
         cmd = ["ansible-playbook", "-i", str(sim.inventory), str(proj / ("%s.yml" % job)), "-e", json.dumps(ev)]
-        return sim.run(cmd, cwd=cwd or tmp_path, env=env, **kw)
+        guard = Invariants(sim, expected_org=ORG)
+        rc, out, err = sim.run(cmd, cwd=cwd or tmp_path, env=env, **kw)
+        # never unprotected, never another org, no secret in the output; verify changes nothing
+        guard.check(out, err, check_mode=job == "verify")
+        return rc, out, err
 
     return SimpleNamespace(sim=sim, proj=proj, reports=reports, run=run)
 
@@ -157,3 +161,14 @@ def test_verify_ends_with_a_summary_and_fails_when_hosts_need_attention(stand):
     assert "verify-report.html" in out
     doc = (ROOT / "docs" / "rollout.md").read_text()
     assert "Exit status" in doc
+
+
+def test_a_bad_org_id_names_the_role_variable_and_changes_nothing(stand):
+    before = {h: stand.sim.state(h) for h in ("c1", "s1")}
+    rc, out, _err = stand.run(
+        "rollout",
+        {"mde_rollout_expected_org_id": "3b2f6c1e-7d4a", "mde_rollout_onboarding_package": "files/onboarding.zip"},
+    )
+    assert rc != 0
+    assert "mde_rollout_expected_org_id must be an organisation id" in out and "got '3b2f6c1e-7d4a'" in out
+    assert {h: stand.sim.state(h) for h in ("c1", "s1")} == before
