@@ -16,7 +16,6 @@ What is not tested: a live controller (object creation, RBAC, the job runs thems
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -29,6 +28,8 @@ import jinja2
 import jinja2.sandbox
 import pytest
 import yaml
+
+from tests.tools import ee_context
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = REPO_ROOT / "playbooks" / "awx_configure.yml"
@@ -59,17 +60,6 @@ BASE_VARS = {
 }
 SECRET = "not-a-real-secret-0123456789"
 
-
-def _load_tool():
-    spec = importlib.util.spec_from_file_location("ee_context", REPO_ROOT / "tests" / "tools" / "ee_context.py")
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ee_context = _load_tool()
 
 
 # --------------------------------------------------------------------------- helpers

@@ -17,7 +17,6 @@ is git-ignored) unless this Python has it installed.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -29,23 +28,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.tools import ee_context
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TOOL_PATH = REPO_ROOT / "tests" / "tools" / "ee_context.py"
 EE_FILE = REPO_ROOT / "execution-environment.yml"
 
 pytestmark = pytest.mark.slow
 
-
-def _load_tool():
-    spec = importlib.util.spec_from_file_location("ee_context", TOOL_PATH)
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ee_context = _load_tool()
 
 
 def _builder() -> str | None:

@@ -11,6 +11,7 @@ import datetime
 import email.utils
 import json
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -315,29 +316,11 @@ def test_unknown_tenant_is_api_unauthorized():
 
 
 def test_certificate_credential_signs_an_assertion(tmp_path):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
+    from tests.winsim.cloud.server import make_client_certificate
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mde-automation")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    pem = tmp_path / "client.pem"
-    pem.write_text(key_pem + cert.public_bytes(serialization.Encoding.PEM).decode())
+    path, _cert_pem, thumb = make_client_certificate(str(tmp_path), "mde-automation")
+    pem = Path(path)
+    key_pem = pem.read_text().split("-----BEGIN CERTIFICATE-----")[0]
     t = FakeTransport()
     t.add("/api/machines", _json(200, {"value": []}))
     client = make_client(t, client_secret=None, client_certificate_path=str(pem))
@@ -352,7 +335,6 @@ def test_certificate_credential_signs_an_assertion(tmp_path):
     only_key.write_text(key_pem)
     t2 = FakeTransport()
     t2.add("/api/machines", _json(200, {"value": []}))
-    thumb = cert.fingerprint(hashes.SHA1()).hex()
     get_machines(
         make_client(t2, client_secret=None, client_certificate_path=str(only_key), client_certificate_thumbprint=thumb)
     )
