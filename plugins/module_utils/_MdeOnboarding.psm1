@@ -226,11 +226,11 @@ Function Get-MdeOnboardingObservation {
     [CmdletBinding()]
     [OutputType([Hashtable])]
     param ()
-    $reg = Get-MdeRegistryName
+    $policy = Get-MdePolicyValue
     @{
-        onboarding_state = Get-MdeRegistryValue -Path $reg.AtpStatusKey -Name $reg.OnboardingStateValue
-        status_org_id = Get-MdeRegistryValue -Path $reg.AtpStatusKey -Name $reg.OrgIdValue
-        org_id = Get-MdeOnboardingOrgId
+        onboarding_state = $policy.onboarding_state
+        status_org_id = $policy.status_org_id
+        org_id = $policy.onboarding_org_id
         sense = Get-MdeServiceInfo -Name 'Sense'
     }
 }
