@@ -118,8 +118,9 @@ class ActionModule(ControllerActionBase):
                 "%s is not set: the organisation every host is onboarded to is NOT checked in this run. Set it to "
                 "your organisation id so that a host of another organisation is reported." % org_var
             )
+        if role in ("mde_rollout", "mde_offboard"):
+            problems += self._waves(task_vars, out)  # both run in waves (mde_waves, mde_max_fail_percentage)
         if role == "mde_rollout":
-            problems += self._waves(task_vars, out)
             out.update(_rollout_outputs(params))
         if problems:
             raise pf.PreflightError(problems)

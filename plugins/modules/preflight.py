@@ -91,11 +91,11 @@ installer:
   returned: success, stage V(inputs), when given
   type: str
 waves:
-  description: The validated rollout waves (mde_rollout).
+  description: The validated waves (mde_rollout, mde_offboard).
   returned: success, stage V(inputs)
   type: list
 max_fail_percentage:
-  description: The validated failure threshold (mde_rollout).
+  description: The validated failure threshold (mde_rollout, mde_offboard).
   returned: success, stage V(inputs)
   type: int
 plan_options:
