@@ -119,7 +119,7 @@ reason:
   returned: failure
   type: str
 family:
-  description: The cause family of O(reason).
+  description: The cause family of RV(reason).
   returned: failure
   type: str
 remediation:

@@ -158,7 +158,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 step:
-  description: The guide step this result judges - V(verify_mode), or V(assess) with O(rollout).
+  description: The guide step this result judges - V(verify_mode), or V(assess) with O(rollout) or O(offboard).
   returned: success
   type: str
   sample: verify_mode
@@ -185,11 +185,12 @@ waited_s:
   type: float
 plan:
   description:
-    - With O(rollout) - the host's plan - C(action) (V(refuse), V(done), V(rollout), V(repair)), C(goal)
-      (V(passive) or V(active_by_design)), C(steps) in order (from V(passive_off), V(registry), V(group_policy),
-      V(onboard), V(reboot), V(verify_mode)), C(passive_value) (V(present), V(absent) or null - what to do with
-      ForceDefenderPassiveMode), C(wave) (whether the host joins a wave), C(reason) and C(detail).
-  returned: when O(rollout) is given
+    - With O(rollout) or O(offboard) - the host's plan - C(action) (V(refuse), V(done), V(rollout), V(repair),
+      V(offboard)), C(goal) (V(passive), V(active_by_design) or V(offboarded)), C(steps) in order (from
+      V(passive_off), V(registry), V(group_policy), V(onboard), V(reboot), V(offboard), V(verify_mode)),
+      C(passive_value) (V(present), V(absent) or null - what to do with ForceDefenderPassiveMode), C(wave) (whether
+      the host joins a wave), C(reason) and C(detail).
+  returned: when O(rollout) or O(offboard) is given
   type: dict
 hostname:
   description: The host's DNS host name.

@@ -202,13 +202,15 @@ notes:
     C(reason=wrong_org), whatever else happened.
   - WinRM commands per task - nothing to do 1; onboarding or offboarding 2 (read the host, run); check mode 1; a
     refused package 0; O(remote_package) one more; a transferred O(installer) three more (temporary directory,
-    transfer, cleanup).
+    transfer, cleanup). With O(assessment) the read before the change is not made (one command less).
   - Offboarding does not uninstall C(md4ws.msi) on Server 2012 R2/2016 (Microsoft - offboard first, then
     C(msiexec /x md4ws.msi /quiet)). The installer runs with C(/norestart); RV(reboot_required) says when Windows
     Installer asked for a restart (use M(ansible.windows.win_reboot)).
   - Exit codes and event IDs of the scripts are Microsoft's (troubleshoot-onboarding) - 5, 10, 15, 30, 35, 40, 65,
     70; 15 and 30 (Sense did not start) fail with C(reason=sensor_not_running), the others with
-    C(reason=onboarding_failed) or C(reason=offboarding_failed).
+    C(reason=onboarding_failed) or C(reason=offboarding_failed). The codes of the script's own waits (15, 30, 35,
+    40; offboarding 15) are judged by what the host reports after the wait - a host that got there passes, with a
+    warning - or, with O(wait=false), left to the caller (RV(pending)).
 seealso:
   - module: mdeops.defender.win_mde_info
   - module: mdeops.defender.win_mde_passive_mode

@@ -19,13 +19,14 @@ description:
     mode (the value is not deleted).
   - This is step 4 of the passive-mode guide ("force passive mode using the registry"), done with the value
     Microsoft documents instead of the guide's C(Windows Defender\ForcePassiveMode); see O(guide_value).
-  - Before changing anything the module reads the host once (like M(mdeops.defender.win_mde_info)) and refuses
-    O(state=present) when no third-party antivirus with real-time protection runs, because passive Defender
-    would leave the host unprotected (see O(require_third_party_av)).
+  - Before changing anything the module reads the host once (like M(mdeops.defender.win_mde_info)), or takes the
+    state the caller already read (O(assessment)), and refuses O(state=present) when no third-party antivirus with
+    real-time protection runs, because passive Defender would leave the host unprotected (see
+    O(require_third_party_av)).
   - It never reboots. It returns RV(reboot_required) for a role or a handler to act on with
     M(ansible.windows.win_reboot).
-  - Round trips. One read, plus one change call (which also reads the values back) only when a value differs;
-    nothing to change or check mode means one round trip.
+  - Round trips. One read (none with O(assessment)), plus one change call (which also reads the values back) only
+    when a value differs and not in check mode.
 options:
   state:
     description:
@@ -99,9 +100,9 @@ notes:
     restart in every case."
   - "Tamper protection: on an onboarded Windows Server with platform 4.18.2208.0 or later, tamper protection lets
     Defender switch to active but not back to passive. When Defender is already active there, the value is
-    still set (it is harmless), but the module warns and returns RV(tamper_protection_blocks_passive=true) with
-    the remediation: turn on troubleshooting mode for the device in the Defender portal, then reboot. Next time,
-    set the value before onboarding."
+    still set (it is harmless), but the task fails with RV(reason=tamper_protection_blocks_passive) and
+    RV(tamper_protection_blocks_passive=true), with the remediation: turn on troubleshooting mode for the device in
+    the Defender portal, then reboot. Next time, set the value before onboarding."
   - "Windows clients: Microsoft documents the value for Windows Server only. Windows 10 and 11 go passive by
     themselves once onboarded with a third-party antivirus registered with Security Center. Setting it on a
     client is allowed but warned about; its effect there is not documented."
@@ -122,9 +123,14 @@ EXAMPLES = r"""
     state: present
   register: passive
 
-- name: Reboot when the value needs it (not while tamper protection blocks the switch)
+- name: Reboot when the value needs it
   ansible.windows.win_reboot:
-  when: passive.reboot_required and not passive.tamper_protection_blocks_passive
+  when: passive.reboot_required
+
+- name: Use the state a win_mde_info task registered just before (no second read of the host)
+  mdeops.defender.win_mde_passive_mode:
+    state: present
+    assessment: "{{ assessment }}"
 
 - name: An in-house antivirus the catalogue does not know
   mdeops.defender.win_mde_passive_mode:
@@ -145,10 +151,13 @@ EXAMPLES = r"""
   ansible.windows.win_reboot:
   when: active.reboot_required
 
-- name: Stop when tamper protection keeps the server active
-  ansible.builtin.fail:
-    msg: "{{ passive.remediation }}"
-  when: passive.tamper_protection_blocks_passive
+- name: Report servers that tamper protection keeps active instead of failing the play
+  mdeops.defender.win_mde_passive_mode:
+    state: present
+  register: passive
+  failed_when:
+    - passive is failed
+    - passive.reason != 'tamper_protection_blocks_passive'
 """
 
 RETURN = r"""

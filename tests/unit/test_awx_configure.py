@@ -61,7 +61,6 @@ BASE_VARS = {
 SECRET = "not-a-real-secret-0123456789"
 
 
-
 # --------------------------------------------------------------------------- helpers
 def _farm(base: Path) -> Path:
     """``base/ansible_collections/mdeops/defender`` -> the repository root."""

@@ -36,7 +36,6 @@ EE_FILE = REPO_ROOT / "execution-environment.yml"
 pytestmark = pytest.mark.slow
 
 
-
 def _builder() -> str | None:
     candidate = Path(sys.executable).parent / "ansible-builder"
     return str(candidate) if candidate.is_file() else shutil.which("ansible-builder")
