@@ -57,6 +57,21 @@ def reached(state: dict, wait_for: str) -> bool:
     return diagnosis.get("verdict") in _REACHED[wait_for]
 
 
+def onboarded_reason(state: dict) -> str | None:
+    """The verdict of ``wait_for: onboarded``: onboarded to the expected org with Sense running, or why not.
+
+    Only onboarding counts here (Defender's mode is the ``passive`` goal's business).
+    """
+    onboarding = state["onboarding"]
+    if onboarding.get("org_matches") is False:
+        return "wrong_org"
+    if not onboarding.get("onboarded"):
+        return "not_onboarded"
+    if not onboarding.get("sense_running"):
+        return "sensor_not_running"
+    return None
+
+
 def offboarded_reason(state: dict) -> str | None:
     """The verdict after offboarding: offboarded and protected, or why not."""
     if not state["diagnosis"].get("protected"):
@@ -106,6 +121,9 @@ class ActionModule(MdeActionBase):
             return result
         if wait_for == "offboarded":
             result.update(reason=offboarded_reason(state), detail=state["diagnosis"]["summary"])
+            return result
+        if wait_for == "onboarded":
+            result.update(reason=onboarded_reason(state), detail=state["diagnosis"]["summary"])
             return result
         reason = verdict_reason(state["diagnosis"])
         if wait_for in ("passive", "active_by_design") and reason is None and not reached(state, wait_for):

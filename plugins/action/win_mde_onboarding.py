@@ -168,7 +168,7 @@ class ActionModule(MdeActionBase):
             "_script": package["content"],
             "_script_name": onb.safe_script_name(package["script_name"]),
             "timeout": args["timeout"],
-            # the host read after the change, in the same round trip: returned as the fact "mde"
+            # the host read after the change, in the same round trip: returned as host_read
             "_read_state": read_args(args["av_name_patterns"]),
             # the script gave up waiting: wait for the wanted state within the timeout and judge that
             "_recheck_exit_codes": sorted(onb.WAIT_EXIT_CODES[package["kind"]]),

@@ -35,8 +35,11 @@ def _unknown_result() -> dict:
     }
 
 
-def with_verdict(result: dict, state: str) -> dict:
-    """``step``, ``reason`` and ``detail``: the value is what was asked, or why not (the task then fails)."""
+def with_verdict(result: dict, state: str, check_mode: bool = False) -> dict:
+    """``step``, ``reason`` and ``detail``: the value is what was asked, or why not (the task then fails).
+
+    In check mode nothing was written: ``after`` is the prediction, not a read-back.
+    """
     wanted = 1 if state == "present" else 0
     value = (result.get("after") or {}).get("force_defender_passive_mode")
     result["step"] = "registry"
@@ -45,7 +48,7 @@ def with_verdict(result: dict, state: str) -> dict:
         result["detail"] = (
             "ForceDefenderPassiveMode is %s, but tamper protection keeps this onboarded server active." % value
         )
-    elif value != wanted and not result.get("changed"):
+    elif value != wanted and not check_mode:
         result["reason"] = "policy_not_applied"
         result["detail"] = "ForceDefenderPassiveMode reads back as %s after it was set to %s." % (value, wanted)
     else:
@@ -66,7 +69,7 @@ class ActionModule(MdeActionBase):
 
     def run_module(self, args: dict, task_vars: dict) -> dict:
         result = self._run(args, task_vars)
-        return with_verdict(result, args["state"])
+        return with_verdict(result, args["state"], bool(self._task.check_mode))
 
     def _run(self, args: dict, task_vars: dict) -> dict:
         state = args["state"]

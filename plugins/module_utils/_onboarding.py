@@ -363,10 +363,9 @@ def _event_text(events: list[dict]) -> str:
 def still_starting(state: str, script: dict | None, after: dict) -> bool:
     """The script ran and Windows is still on its way: judged later, after the settle wait.
 
-    With redirected standard input the portal script's own waits (``timeout``) end at once, so it
-    exits with a sensor code (15, 30, 35, 40) while Sense is still starting (docs/sources.md §3.2).
-    Those codes, and a success while Sense is not running yet, say nothing final: only what the host
-    shows after the wait does.
+    The portal script's own waits give up after a fixed time and exit with a sensor code (15, 30, 35,
+    40) while Sense may still be starting (docs/sources.md §3.2). Those codes, and a success while
+    Sense is not running yet, say nothing final: only what the host shows after the settle wait does.
     """
     script = script or {}
     if not script.get("ran") or script.get("timed_out"):

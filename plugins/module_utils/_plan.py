@@ -119,7 +119,8 @@ def _onboarded_ok(state: dict) -> bool:
 
 
 def _plan(action: str, goal: str, steps: list[str], reason: str | None, detail: str) -> dict:
-    assert action in ACTIONS and goal in GOALS and all(s in STEPS for s in steps)
+    if action not in ACTIONS or goal not in GOALS or any(s not in STEPS for s in steps):
+        raise ValueError("invalid plan: %s %s %s" % (action, goal, steps))
     ordered = [s for s in STEPS if s in steps]
     passive_value = "absent" if "passive_off" in ordered else ("present" if "registry" in ordered else None)
     return {

@@ -281,8 +281,9 @@ def apply(
 
 
 def _check_steps() -> None:
-    for alias in _STEP_ALIASES.values():
-        assert alias in STEPS
+    unknown = sorted(alias for alias in _STEP_ALIASES.values() if alias not in STEPS)
+    if unknown:
+        raise ValueError("step aliases name unknown steps: %s" % ", ".join(unknown))
 
 
 _check_steps()

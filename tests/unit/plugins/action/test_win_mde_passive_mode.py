@@ -309,3 +309,16 @@ def test_read_failure_keeps_the_result_shape():
         result["before"] == result["after"] == {"force_defender_passive_mode": None, "guide_force_passive_mode": None}
     )
     assert result["reboot_required"] is False and result["remediation"]
+
+
+def test_a_value_that_does_not_read_back_is_policy_not_applied():
+    from ansible_collections.mdeops.defender.plugins.action.win_mde_passive_mode import with_verdict
+
+    # written, but Windows reads back something else (a policy that wins over the write)
+    res = with_verdict({"changed": True, "after": {"force_defender_passive_mode": 0}}, "present")
+    assert res["failed"] and res["reason"] == "policy_not_applied" and "reads back as 0" in res["detail"]
+    res = with_verdict({"changed": True, "after": {"force_defender_passive_mode": 1}}, "present")
+    assert res["reason"] is None and not res.get("failed")
+    # check mode: nothing was written, so nothing can be judged from the prediction
+    res = with_verdict({"changed": True, "after": {"force_defender_passive_mode": None}}, "present", check_mode=True)
+    assert res["reason"] is None
