@@ -8,7 +8,6 @@ produces a different host.
 from __future__ import annotations
 
 import copy
-import json
 import time
 import uuid
 from typing import Any
@@ -23,6 +22,7 @@ from .host import (
     UNINSTALL_KEY,
     unix_to_filetime,
 )
+from .packages import info_json
 
 DEFAULT_PASSWORD = "Sim-Passw0rd!"  # test fleet only
 #: What md4ws.msi (the unified agent of Server 2012 R2/2016) calls itself in Programs and Features.
@@ -288,16 +288,7 @@ def onboarding_info_json(org_id: str) -> str:
         "version": "1.7",
         "packageGuid": str(uuid.UUID(int=uuid.UUID(org_id).int ^ 0x5A5A)),
     }
-    return json.dumps(
-        {
-            "body": json.dumps(body, separators=(",", ":")),
-            "sig": "c2lt",
-            "sha256sig": "c2lt",
-            "cert": "c2lt",
-            "chain": ["c2lt"],
-        },
-        separators=(",", ":"),
-    )
+    return info_json(body)
 
 
 def _av_entry(av: dict, workstation: bool) -> dict:

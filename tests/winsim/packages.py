@@ -37,7 +37,8 @@ def _filetime(when: datetime.datetime) -> int:
     return int((when - _EPOCH).total_seconds() * 10_000_000)
 
 
-def _info_json(body: dict) -> str:
+def info_json(body: dict) -> str:
+    """The OnboardingInfo value: the signed envelope around the JSON body (the signature is fake)."""
     return json.dumps(
         {
             "body": json.dumps(body, separators=(",", ":")),
@@ -176,7 +177,7 @@ GOTO USER_CONSENT
         "'\\System32\\Drivers\\WdBoot.sys'); [void][SimElam]::InstallELAMCertificateInfo($stream.SafeFileHandle)\" "
         ">NUL 2>&1"
     )
-    info = argv.quote_inner(_info_json(body))
+    info = argv.quote_inner(info_json(body))
     error = _error_block("WDATPOnboarding", "Onboarding", "CLEANUP")
     telemetry = _telemetry("Onboarding", "successOutput")
     running = _wait_loop(
@@ -276,7 +277,7 @@ def offboarding_script(org_id: str, valid_until: datetime.date) -> str:
     """The offboarding script (as the public copies: org check, then the value, then Sense stops)."""
     expires = datetime.datetime.combine(valid_until, datetime.time(23, 59), tzinfo=datetime.UTC)
     body = {"orgIds": [org_id], "orgId": org_id, "expirationTimestamp": _filetime(expires), "version": "1.65"}
-    info = argv.quote_inner(_info_json(body))
+    info = argv.quote_inner(info_json(body))
     stopped = _wait_loop(
         "SENSE_STOPPED_WAIT", 'sc query "SENSE" | find /i "STOPPED"', 15, "The sensor service did not stop", 5, 10
     )
