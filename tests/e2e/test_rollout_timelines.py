@@ -95,7 +95,7 @@ def test_without_the_settle_wait_the_late_switch_is_misjudged(winsim, tmp_path, 
     """The control: judged at once (what step 3 did before it waited), the same hosts fail with the
     reasons seen on real timelines - the delay is real, and the wait is what handles it."""
     sim = winsim({**FLEET, "hosts": {host: FLEET["hosts"][host]}})
-    rc, out, report, _took = rollout(sim, tmp_path, "nowait", mde_rollout_settle_timeout=0)
+    rc, _out, report, _took = rollout(sim, tmp_path, "nowait", mde_rollout_settle_timeout=0)
     assert rc != 0
     assert report[host]["outcome"] == "failed" and report[host]["reason"] == reason, report[host]
     assert report[host]["failed_step"] == "verify_mode", report[host]
