@@ -38,6 +38,43 @@ options:
       - Seconds C(gpupdate) waits for policy processing to finish (C(/wait)).
     type: int
     default: 120
+  gpo:
+    description:
+      - The registered result of M(mdeops.defender.win_mde_gpo) for the GPO that carries the value. The refresh
+        then waits until the domain controller this computer uses has that GPO in the version the task left
+        (a GPO made or changed on one domain controller reaches the others by replication), and when the GPO is
+        filtered on a computer group it purges the computer's Kerberos tickets (C(klist -li 0x3e7 purge)) before
+        C(gpupdate), so that a new group membership counts without a restart.
+      - A failed GPO task fails this one with its reason: there is nothing to refresh.
+    type: dict
+  wait_timeout:
+    description:
+      - With O(gpo), seconds to wait for the GPO to reach this computer's domain controller. The controller's
+        copy is read once per O(wait_interval) (one WinRM round trip each; the last one also refreshes). After
+        this bound the module fails with V(policy_not_applied) naming the version it waited for.
+      - V(0) reads once.
+    type: int
+    default: 0
+  wait_interval:
+    description: Seconds between two reads while waiting.
+    type: int
+    default: 15
+  _gpo_id:
+    description:
+      - The GUID of the GPO to wait for on this computer's domain controller.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: str
+  _gpo_version:
+    description:
+      - The computer version of that GPO to wait for.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: int
+  _purge_tickets:
+    description:
+      - Purge the computer's Kerberos tickets before C(gpupdate).
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - mdeops.defender.windows

@@ -188,6 +188,7 @@ HOST_KEYS = {
     "sense_running",
     "domain_controller",
     "timeline",
+    "logon_server",
 }
 AV_KEYS = {"name", "real_time", "up_to_date", "registered", "service", "vendor", "installed", "display_name"}
 FAULT_KEYS = {
@@ -450,6 +451,9 @@ def new_state(name: str, settings: dict, now: float | None = None) -> dict:
     rules.snapshot_policy(state)
     if rules.is_onboarded(state):
         rules.on_onboarded(state)
+    if settings.get("logon_server") and domain_joined:
+        # The domain controller the member uses (what its DC locator found): docs/simulator.md.
+        state["domain"]["logon_server"] = str(settings["logon_server"])
     # Set after the initial onboarding: a host onboarded before the simulation has settled.
     timeline = rules.timeline_settings(settings.get("timeline"))
     if timeline:
