@@ -111,12 +111,18 @@ class ActionModule(MdeActionBase):
         members = list(args.get("members") or [])
         # A removed GPO keeps its group; only offboarding (member_state=absent) manages members then.
         manage_security = group is not None and (desired.state == "present" or args["member_state"] == "absent")
+        # member_state=absent takes computers out of the group and leaves the GPO itself as it is.
+        membership_only = group is not None and args["member_state"] == "absent"
 
         def security_plan(raw_now: dict) -> tuple[list[dict], dict, dict]:
             if not manage_security:
                 return [], {}, {}
             return plan_security(
-                raw_now.get("security"), group, members, args["member_state"], gpo_present=desired.state == "present"
+                raw_now.get("security"),
+                group,
+                members,
+                args["member_state"],
+                gpo_present=desired.state == "present" and not membership_only,
             )
 
         raw = self._run_ps(self.ps_args(desired, [], group if manage_security else None), task_vars)
@@ -127,10 +133,13 @@ class ActionModule(MdeActionBase):
                 "Run this task on a domain controller or a management server with the Group Policy Management "
                 "feature (RSAT), usually with delegate_to and run_once." % (self.fqcn, where),
             )
-        if desired.state == "present":
+        if desired.state == "present" and not membership_only:
             self.check_targets(desired, raw, where)
         current = _gpo.current_from_raw(raw)
         todo = _gpo.plan(current, desired)
+        if membership_only:
+            as_is = _gpo.snapshot(current)
+            todo = _gpo.Plan(operations=[], before=as_is, after=as_is)
         sec_ops, sec_before, sec_after = security_plan(raw)
         operations = todo.operations + sec_ops
         changed = bool(operations)
@@ -141,7 +150,7 @@ class ActionModule(MdeActionBase):
             raw = self._run_ps(self.ps_args(desired, operations, group if manage_security else None), task_vars)
             done = _gpo.current_from_raw(raw)
             after = _gpo.snapshot(done)
-            left = _gpo.plan(done, desired)
+            left = _gpo.plan(done, desired) if not membership_only else _gpo.Plan([], after, after)
             left_sec, _unused, sec_now = security_plan(raw)
             if manage_security:
                 after["security"] = sec_now

@@ -10,8 +10,10 @@ ForceDefenderPassiveMode. Never reboots: it reports ``reboot_required``.
 
 Given ``gpo`` (the result of ``win_mde_gpo``), the refresh waits until the GPO, in the version that
 task left, has reached the domain controller this member uses (a GPO made on one controller reaches
-the others by replication, minutes later): each poll is one round trip that reads the controller's
-copy and, once it is there, refreshes and reads the result. ``policy_not_applied`` is only given after
+the others by replication, minutes later), and, for a GPO filtered on a computer group, until that
+controller has this computer's membership as the task left it (added by a rollout, removed by an
+offboarding): each poll is one round trip that reads the controller's copy and, once it is there,
+refreshes and reads the result. ``policy_not_applied`` is only given after
 ``wait_timeout`` seconds without it. A GPO filtered on a computer group also purges the computer's
 Kerberos tickets before the refresh, so that its new group membership counts without a restart.
 """
@@ -25,17 +27,19 @@ from ansible_collections.mdeops.defender.plugins.module_utils._gpo_refresh impor
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase
 
 
-def gpo_target(gpo: dict | None) -> tuple[str | None, int | None, bool]:
-    """``(gpo id, version, filtered on a group)`` from a win_mde_gpo result; no id = nothing to wait for."""
+def gpo_target(gpo: dict | None) -> tuple[str | None, int | None, dict | None]:
+    """``(gpo id, version, security)`` from a win_mde_gpo result; no id = nothing to wait for;
+    ``security``: the group the GPO is filtered on and its members as the task left them."""
     if not gpo or gpo.get("failed") or gpo.get("reason") or gpo.get("skipped"):
-        return None, None, False
+        return None, None, None
     after = gpo.get("after") or {}
     ident = (gpo.get("gpo") or {}).get("id") or after.get("id")
     version = (gpo.get("gpo") or {}).get("version")
-    filtered = bool((after.get("security") or {}).get("group"))
+    security = after.get("security") or gpo.get("security") or None
+    security = security if security and security.get("group") else None
     if not ident or version is None or not (gpo.get("gpo") or {}).get("exists", True):
-        return None, None, filtered
-    return str(ident), int(version), filtered
+        return None, None, security
+    return str(ident), int(version), security
 
 
 class ActionModule(MdeActionBase):
@@ -63,10 +67,12 @@ class ActionModule(MdeActionBase):
                 str(gpo.get("reason") or "host_error"),
                 "%s: the GPO task failed, so there is nothing to refresh: %s" % (self.fqcn, gpo.get("msg") or ""),
             )
-        gpo_id, version, filtered = gpo_target(gpo)
-        ps_args: dict = {"timeout": args["timeout"], "_purge_tickets": filtered}
+        gpo_id, version, security = gpo_target(gpo)
+        ps_args: dict = {"timeout": args["timeout"], "_purge_tickets": security is not None}
         if gpo_id and not self._task.check_mode:
             ps_args.update(_gpo_id=gpo_id, _gpo_version=version)
+            if security is not None:
+                ps_args.update(_group=security["group"], _group_members=list(security.get("members") or []))
         started = self.clock()
         deadline = started + args["wait_timeout"]
         polls = 1
@@ -79,6 +85,11 @@ class ActionModule(MdeActionBase):
         if not self._arrived(raw, ps_args):
             directory = raw.get("directory") or {}
             have = ("version %s" % directory.get("version")) if directory.get("found") else "no copy of it"
+            if "_group" in ps_args and directory.get("member") != directory.get("member_expected"):
+                have += ", and this computer %s in group %r there" % (
+                    "still" if directory.get("member") else "not yet",
+                    ps_args["_group"],
+                )
             raise MdeError(
                 "policy_not_applied",
                 "%s: GPO %s version %s has not reached the domain controller %s uses (it has %s) after %d read(s) "
@@ -106,6 +117,8 @@ class ActionModule(MdeActionBase):
         if "_gpo_id" not in ps_args:
             return True
         directory = raw.get("directory") or {}
+        if "_group" in ps_args and directory.get("member") != directory.get("member_expected"):
+            return False
         return bool(directory.get("found")) and int(directory.get("version") or 0) >= int(ps_args["_gpo_version"])
 
     @staticmethod

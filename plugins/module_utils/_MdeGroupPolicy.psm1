@@ -158,6 +158,33 @@ Function Get-MdeGpoDirectoryVersion {
     @{ found = $true; version = ($versions[0] -band 0xFFFF) }
 }
 
+Function Get-MdeComputerGroup {
+    <#
+    .SYNOPSIS
+    Returns the distinguished names of the groups this computer is in, as the domain controller it uses has them.
+
+    .DESCRIPTION
+    Reads the memberOf attribute of the computer's own account with a serverless directory search.
+    #>
+    [CmdletBinding()]
+    [OutputType([Object[]])]
+    param ()
+    $name = (Get-CimInstance -ClassName Win32_ComputerSystem -Property Name).Name
+    $searcher = [System.DirectoryServices.DirectorySearcher]::new("(&(objectClass=computer)(sAMAccountName=$name`$))")
+    $null = $searcher.PropertiesToLoad.Add('memberOf')
+    $results = $searcher.FindAll()
+    $groups = @()
+    try {
+        $groups = @(foreach ($entry in $results) {
+                foreach ($dn in $entry.Properties['memberof']) { [String]$dn }
+            })
+    }
+    finally {
+        $results.Dispose()
+    }
+    , $groups
+}
+
 Function Clear-MdeComputerTicket {
     <#
     .SYNOPSIS
@@ -567,7 +594,7 @@ Function Get-MdeGpResultXml {
 
 $exportMembers = @{
     Function = 'Test-MdeGroupPolicyModule', 'Get-MdeDomainName', 'Get-MdeGpo', 'Get-MdeGpoSecurity',
-    'Get-MdeGpoDirectoryVersion', 'Clear-MdeComputerTicket', 'Get-MdeGpoPreferenceValue',
+    'Get-MdeGpoDirectoryVersion', 'Get-MdeComputerGroup', 'Clear-MdeComputerTicket', 'Get-MdeGpoPreferenceValue',
     'Get-MdeGpoPolicyValue', 'Get-MdeGpoLinkedSom', 'Get-MdeGpoTarget', 'ConvertTo-MdeGpoLink', 'Get-MdeGpoConflict',
     'ConvertTo-MdeYesNo', 'Invoke-MdeGpoChange', 'Remove-MdeGpoPreferenceValue', 'Invoke-MdeGpUpdate',
     'Get-MdeGpResultXml'

@@ -75,6 +75,18 @@ options:
       - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
     type: bool
     default: false
+  _group:
+    description:
+      - The computer group the GPO is filtered on; the refresh also waits until this computer's membership in it,
+        on its domain controller, is what the GPO task left (member when it is in _group_members).
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: str
+  _group_members:
+    description:
+      - The members of that group as the GPO task left them (computer account names).
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: list
+    elements: str
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - mdeops.defender.windows

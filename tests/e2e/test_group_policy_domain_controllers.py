@@ -151,3 +151,66 @@ def test_check_mode_changes_neither_the_domain_nor_the_hosts(winsim, tmp_path):
     guard.check(out, "", check_mode=True)
     assert domain.read_bytes() == domain_before
     assert {h: json.dumps(sim.state(h), sort_keys=True) for h in before} == before
+
+
+def offboard(sim, tmp_path: Path, name: str, host: str, **extra) -> tuple[int, str, dict]:
+    pkgs = packages.write_set(str(tmp_path / "packages"), ORG)
+    reports = tmp_path / ("reports-" + name)
+    ev = {
+        "mde_offboard_expected_org_id": ORG,
+        "mde_offboard_package": pkgs["offboarding_zip"],
+        "mde_offboard_allow_reboot": True,
+        "mde_offboard_wait_interval": 1,
+        "mde_targets": host,
+        "mde_report_dir": str(reports),
+        **extra,
+    }
+    cmd = ["ansible-playbook", "-i", str(sim.inventory), str(ROOT / "playbooks" / "offboard.yml"), "-e", json.dumps(ev)]
+    rc, out, err = sim.run(cmd, env={"ANSIBLE_CALLBACKS_ENABLED": "mdeops.defender.fleet_report"})
+    report = {h["name"]: h for h in json.loads((reports / "offboard-report.json").read_text())["hosts"]}
+    return rc, out + err, report
+
+
+def mode(sim, host: str) -> str | None:
+    from tests.winsim import rules
+
+    return rules.derive_running_mode(sim.state(host))
+
+
+@pytest.mark.parametrize("group_policy", [True, False], ids=["out-of-the-group", "control-left-in-the-group"])
+def test_offboarding_a_host_that_got_the_value_by_group_policy(winsim, tmp_path, group_policy):
+    """Offboarding takes the far server out of the GPO's computer group (waiting for its own controller),
+    so Defender returns to active and stays there across a policy refresh and a reboot. The control
+    (the Group Policy part off: what offboarding did before) shows Group Policy setting the value again."""
+    sim = winsim(fleet())
+    rc, out, report, _took = rollout(sim, tmp_path, "rollout", mde_rollout_group_policy_replication_timeout=120)
+    assert rc == 0, out[-6000:]
+    assert report["srv-far"]["mode"] == "passive"
+    guard = Invariants(sim, expected_org=ORG)
+    extra = {
+        "mde_offboard_group_policy_enabled": group_policy,
+        "mde_offboard_group_policy_host": "dc1",
+        "mde_offboard_group_policy_replication_timeout": 120,
+    }
+    rc, out, report = offboard(sim, tmp_path, "offboard", "srv-far", **extra)
+    guard.check(out, "", report_dir=tmp_path / "reports-offboard")
+    if not group_policy:
+        # Group Policy applied the GPO again at the offboarding's reboot: the value is back (an offboarded
+        # server runs active because it is not onboarded; the value makes it passive again at the next
+        # onboarding, whatever antivirus it has then).
+        assert force_value(sim, "srv-far") == 1
+        return
+    assert rc == 0, out[-6000:]
+    assert report["srv-far"]["outcome"] in ("offboarded", "converged"), report["srv-far"]
+    assert force_value(sim, "srv-far") == 0 and mode(sim, "srv-far") == "Normal"
+    domain = json.loads(Path(domain_path(str(sim.state_dir), "corp.example.com")).read_text())
+    members = sorted(m["account"] for m in domain["groups"][GROUP]["members"] if m["removed"] is None)
+    assert members == ["SRV-NEAR$"]
+    # a policy refresh and a reboot later, Defender is still active and the value still 0
+    results = sim.module("srv-far", "mdeops.defender.win_mde_policy_refresh", {"expected_value": 0})
+    assert results["srv-far"].get("reason") is None and results["srv-far"]["value"] == 0, results["srv-far"]
+    rc, _out, _err = sim.adhoc("srv-far", "ansible.windows.win_reboot")
+    assert rc == 0
+    sim.wait_until(sim.sim_time() + 120)  # Defender's switch after the boot
+    sim.module("srv-far", "mdeops.defender.win_mde_info", {})  # a command lets the host's timers run
+    assert force_value(sim, "srv-far") == 0 and mode(sim, "srv-far") == "Normal"

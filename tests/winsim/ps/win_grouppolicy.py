@@ -603,6 +603,8 @@ class ResultProperties(NetObject):
 
     def ps_index(self, name: Any) -> list:
         value = self.values.get(C.to_string(name).lower())
+        if isinstance(value, list):  # a multi-valued attribute (memberOf)
+            return NetList(list(value))
         return NetList([] if value is None else [value])
 
 
@@ -658,6 +660,9 @@ class DirectorySearcher(NetObject):
         gpc = _GPC_FILTER.match(self.filter)
         if gpc:
             return self._find_gpc(dom, dom_mod.norm_guid(gpc.group(1)))
+        computer = _COMPUTER_FILTER.match(self.filter)
+        if computer:
+            return self._find_computer(ctx, dom, computer.group(1))
         m = _GPLINK_FILTER.match(self.filter)
         if not m:
             raise PSUnsupported("", 0, "a DirectorySearcher filter other than (gPLink=*…*) or a GPC: %s" % self.filter)
@@ -698,7 +703,30 @@ class DirectorySearcher(NetObject):
                 raise PSUnsupported("", 0, "DirectorySearcher property %s of a groupPolicyContainer" % name)
         return SearchResultCollection([SearchResult(props)])
 
+    def _find_computer(self, ctx: Any, dom: Any, account: str) -> SearchResultCollection:
+        """A computer object: its distinguishedName and memberOf (the groups it is in on this controller)."""
+        account = account.upper()
+        dn = discover_computers(ctx.rs.host, dom).get(account)
+        if dn is None:
+            return SearchResultCollection([])
+        groups = [
+            str(group["dn"])
+            for name, group in sorted((dom.state.get("groups") or {}).items())
+            if account.lower() in {a.lower() for a in dom.group_members(name)}
+        ]
+        props: dict[str, Any] = {"adspath": "LDAP://" + dn}
+        for name in self.load.items:
+            low = name.lower()
+            if low == "distinguishedname":
+                props[low] = dn
+            elif low == "memberof":
+                props[low] = groups
+            else:
+                raise PSUnsupported("", 0, "DirectorySearcher property %s of a computer" % name)
+        return SearchResultCollection([SearchResult(props)])
 
+
+_COMPUTER_FILTER = re.compile(r"^\(&\(objectClass=computer\)\(sAMAccountName=([^()*]+\$)\)\)$", re.I)
 _GPC_FILTER = re.compile(r"^\(&\(objectClass=groupPolicyContainer\)\(cn=\{?([0-9a-fA-F-]{36})\}?\)\)$", re.I)
 
 
