@@ -6,6 +6,9 @@
 # server with the GroupPolicy module) and win_mde_policy_refresh (on the members). They
 # return plain hashtables, throw on failure and never call FailJson; the Python action
 # plugins decide what the observations mean.
+# Why one file: Ansible ships a module util per #AnsibleRequires line, and both modules need the
+# GPO reads and the directory reads together (the GPO's version, its computer group, the member's
+# domain controller); split by concern, every module would list several utils for one step.
 
 Function Test-MdeGroupPolicyModule {
     <#
