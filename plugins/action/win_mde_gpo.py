@@ -115,7 +115,7 @@ class ActionModule(MdeActionBase):
         membership_only = group is not None and args["member_state"] == "absent"
 
         def security_plan(raw_now: dict) -> tuple[list[dict], dict, dict]:
-            if not manage_security:
+            if not manage_security or group is None:
                 return [], {}, {}
             return plan_security(
                 raw_now.get("security"),

@@ -275,10 +275,6 @@ step:
   description: The guide step this result judges, V(group_policy).
   returned: always
   type: str
-reason:
-  description: Null when the GPO is as wanted; else the reason code of the failure.
-  returned: always
-  type: str
 detail:
   description: What was found or changed, in one sentence.
   returned: always
@@ -343,9 +339,10 @@ conflicts:
   type: list
   elements: dict
 reason:
-  description: On failure, a stable code - V(gpo_module_missing) (no GroupPolicy module on the host),
-    V(invalid_argument) (malformed or unknown OU, conflicting options), V(host_error) (a GroupPolicy cmdlet failed).
-  returned: failure
+  description: Null when the GPO (and its security filtering) is as wanted; on failure, a stable code -
+    V(gpo_module_missing) (no GroupPolicy module on the host), V(invalid_argument) (malformed or unknown OU,
+    conflicting options), V(host_error) (a GroupPolicy or ActiveDirectory cmdlet failed).
+  returned: always
   type: str
   sample: gpo_module_missing
 """

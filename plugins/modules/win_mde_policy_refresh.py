@@ -201,8 +201,32 @@ msg:
   returned: check mode or failure
   type: str
 reason:
-  description: On failure, a stable code - V(policy_not_applied), V(invalid_argument), V(host_error).
-  returned: failure
+  description: Null when the value arrived; on failure, a stable code - V(policy_not_applied) (also when the GPO
+    did not reach this computer's domain controller within O(wait_timeout)), V(invalid_argument), V(host_error), or
+    the reason of the failed GPO task given as O(gpo).
+  returned: always
   type: str
   sample: policy_not_applied
+step:
+  description: The guide step this result judges, V(group_policy).
+  returned: always
+  type: str
+detail:
+  description: What was found, in one sentence.
+  returned: always
+  type: str
+polls:
+  description: How many times this computer's domain controller was read (one WinRM round trip each).
+  returned: success
+  type: int
+waited_s:
+  description: Seconds spent waiting for the domain controller.
+  returned: success
+  type: float
+directory:
+  description:
+    - With O(gpo), what this computer's domain controller has - C(found), C(version) (the computer version of the GPO)
+      and, for a GPO filtered on a group, C(member) (this computer is in it there), C(member_expected) and C(groups).
+  returned: success
+  type: dict
 """

@@ -145,9 +145,9 @@ def _sense_onboarded(host: Any, generation: int) -> None:
     host.reg_set(ATP_STATUS_KEY, "OnboardingState", 1, "REG_DWORD")
     host.reg_set(ATP_STATUS_KEY, "OrgId", org, "REG_SZ")
     _sense_event(host, 11, "Information", "Onboarding or re-onboarding of Microsoft Defender for Endpoint completed.")
-    generation = rules.on_onboarded(host.state)
-    if generation is not None:
-        host.schedule(rules.onboarding_switch_delay(host.state), "defender.switch", generation=generation)
+    switch = rules.on_onboarded(host.state)
+    if switch is not None:
+        host.schedule(rules.onboarding_switch_delay(host.state), "defender.switch", generation=switch)
 
 
 @timer_action("defender.switch")
