@@ -666,11 +666,11 @@ def domain_path(state_dir: str, name: str) -> str:
     return os.path.join(state_dir, "domain", "%s.json" % name.lower())
 
 
-def discover_ous(state_dir: str | None, name: str) -> list[str]:
-    """The OUs of the hosts of ``state_dir`` joined to ``name``."""
-    ous: list[str] = []
+def _joined_states(state_dir: str | None, name: str) -> list[dict]:
+    """The saved states of the hosts of ``state_dir`` joined to the domain ``name``."""
+    out: list[dict] = []
     if not state_dir or not os.path.isdir(state_dir):
-        return ous
+        return out
     for fname in sorted(os.listdir(state_dir)):
         if not fname.endswith(".json") or fname.endswith(".counters.json"):
             continue
@@ -680,9 +680,23 @@ def discover_ous(state_dir: str | None, name: str) -> list[str]:
         except (OSError, ValueError):
             continue
         dom = state.get("domain") if isinstance(state, dict) else None
-        if dom and dom.get("joined") and str(dom.get("name") or "").lower() == name.lower() and dom.get("ou"):
-            ous.append(str(dom["ou"]))
-    return ous
+        if dom and dom.get("joined") and str(dom.get("name") or "").lower() == name.lower():
+            out.append(state)
+    return out
+
+
+def discover_ous(state_dir: str | None, name: str) -> list[str]:
+    """The OUs of the hosts of ``state_dir`` joined to ``name``."""
+    return [str(s["domain"]["ou"]) for s in _joined_states(state_dir, name) if s["domain"].get("ou")]
+
+
+def discover_computers(state_dir: str | None, dom: Domain) -> dict[str, str]:
+    """The computer accounts of the domain (``NAME$`` -> distinguished name): its joined hosts."""
+    out = {}
+    for state in _joined_states(state_dir, dom.name):
+        computer = str(state.get("hostname") or state.get("name") or "").upper()
+        out[computer + "$"] = "CN=%s,%s" % (computer, state["domain"].get("ou") or "CN=Computers," + dom.root)
+    return out
 
 
 def initial_state(name: str, ous: list[str] | None = None) -> dict:

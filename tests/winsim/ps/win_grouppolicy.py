@@ -944,26 +944,7 @@ def _ad(name: str, params: list[ParamSpec], **kw: Any) -> Any:
 
 def discover_computers(host: Any, dom: Any) -> dict[str, str]:
     """The computer accounts of the domain (``NAME$`` -> DN): the joined hosts of the fleet."""
-    import json
-    import os
-
-    out: dict[str, str] = {}
-    state_dir = host.state_dir
-    if not state_dir or not os.path.isdir(state_dir):
-        return out
-    for fname in sorted(os.listdir(state_dir)):
-        if not fname.endswith(".json") or fname.endswith(".counters.json") or fname == "clock.json":
-            continue
-        try:
-            with open(os.path.join(state_dir, fname), encoding="utf-8") as fh:
-                state = json.load(fh)
-        except (OSError, ValueError):
-            continue
-        info = state.get("domain") if isinstance(state, dict) else None
-        if info and info.get("joined") and str(info.get("name") or "").lower() == dom.name.lower():
-            name = str(state.get("hostname") or state.get("name") or "").upper()
-            out[name + "$"] = "CN=%s,%s" % (name, info.get("ou") or "CN=Computers," + dom.root)
-    return out
+    return dom_mod.discover_computers(host.state_dir, dom)
 
 
 class ADPrincipal(NetObject):
