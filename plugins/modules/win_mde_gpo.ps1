@@ -94,6 +94,9 @@ if ($module.Result.group_policy_module) {
         }
         $module.Result.targets = @(foreach ($ou in $targetOus) { Get-MdeGpoTarget -Target $ou })
         if ($securityGroup) {
+            if ($null -eq (Get-Command -Name Get-ADGroup -ErrorAction SilentlyContinue)) {
+                $module.FailJson("security_group needs the ActiveDirectory PowerShell module (Get-ADGroup), which is not available on this host: run on a domain controller or a server with the AD DS tools (RSAT)")
+            }
             $module.Result.security = Get-MdeGpoSecurity -Name $name -Group $securityGroup -GpoExists ($null -ne $gpo)
         }
         $ownId = if ($null -ne $gpo) { $gpo.id } else { '' }
