@@ -26,7 +26,7 @@ def account_name(host: str) -> str:
 
     The NetBIOS computer name is the first label, at most 15 characters.
     """
-    text = str(host).strip().split("\\")[-1]
+    text = str(host).strip().rsplit("\\", maxsplit=1)[-1]
     text = text[:-1] if text.endswith("$") else text
     return text.split(".")[0].upper()[:15] + "$"
 

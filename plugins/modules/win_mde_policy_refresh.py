@@ -45,7 +45,7 @@ options:
         (a GPO made or changed on one domain controller reaches the others by replication), and when the GPO is
         filtered on a computer group it purges the computer's Kerberos tickets (C(klist -li 0x3e7 purge)) before
         C(gpupdate), so that a new group membership counts without a restart.
-      - A failed GPO task fails this one with its reason: there is nothing to refresh.
+      - A failed GPO task fails this one with its reason (there is nothing to refresh).
     type: dict
   wait_timeout:
     description:

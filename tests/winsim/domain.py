@@ -636,7 +636,7 @@ class Domain:
 
 def _account(name: str) -> str:
     """``srv1``, ``CORP\\srv1$`` -> ``SRV1$`` (a computer's sAMAccountName)."""
-    base = str(name).split("\\")[-1].upper()
+    base = str(name).rsplit("\\", maxsplit=1)[-1].upper()
     return base if base.endswith("$") else base + "$"
 
 

@@ -807,7 +807,7 @@ class GPPermission(NetObject):
 
 
 def _trustee_obj(dom: Any, name: str) -> Trustee:
-    short = str(name).split("\\")[-1]
+    short = str(name).rsplit("\\", maxsplit=1)[-1]
     if short.lower() == "authenticated users":
         return Trustee("Authenticated Users", "NT AUTHORITY", "WellKnownGroup")
     return Trustee(short, dom.netbios, "Computer" if short.endswith("$") else "Group")
@@ -816,7 +816,7 @@ def _trustee_obj(dom: Any, name: str) -> Trustee:
 def _resolve_trustee(call: CmdletCall, dom: Any) -> str | None:
     """The trustee -TargetName/-TargetType name, or None after writing the cmdlet's error."""
     name, kind = call.p["targetname"], call.p["targettype"]
-    short = str(name).split("\\")[-1]
+    short = str(name).rsplit("\\", maxsplit=1)[-1]
     if kind == "Group" and short.lower() in ("authenticated users", "domain computers"):
         return short
     if kind == "Group" and dom.group(short) is not None:
@@ -1050,7 +1050,7 @@ def _member_accounts(call: CmdletCall, dom: Any) -> list[str] | None:
     computers = discover_computers(call.host, dom)
     out = []
     for member in call.p["members"]:
-        account = str(member).split("\\")[-1].upper()
+        account = str(member).rsplit("\\", maxsplit=1)[-1].upper()
         account = account if account.endswith("$") else account + "$"
         if account not in computers:
             _identity_error(call, dom, str(member))
