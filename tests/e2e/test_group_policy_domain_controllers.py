@@ -42,6 +42,7 @@ def fleet(delay: float = DELAY) -> dict:
         },
     )
     data["domain"] = {"name": "corp.example.com", "replication_delay_s": delay}
+    data["defaults"]["timeline"] = True  # Defender switches some time after onboarding and boot
     data["time_scale"] = 0.05
     return data
 
