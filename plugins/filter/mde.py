@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, mdeops.defender contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the collection: reason codes, the rollout waves, the wave's device names."""
+"""Filters of the collection: reason codes, the rollout waves, the wave's device names, the wave's
+Group Policy computers."""
 
 from __future__ import annotations
 
@@ -55,6 +56,28 @@ def device_names(hosts: Iterable[str], hostvars: Mapping) -> dict:
     return out
 
 
+def gpo_members(hosts: Iterable[str], hostvars: Mapping, assessment: str = "__mde_rollout_assess") -> list:
+    """The computer names of the hosts whose rollout plan has the Group Policy step.
+
+    The plan (``assessment``: the registered result of the assessment) has the step only for hosts that
+    passed the antivirus check, so only they join the GPO's computer group. The name is the one the host
+    reported (its DNS host name), never the inventory name, which may be an address.
+    """
+    out = []
+    for host in hosts or []:
+        try:
+            assess = hostvars[str(host)].get(assessment) or {}
+        except (KeyError, AttributeError, TypeError):
+            continue
+        if not isinstance(assess, Mapping):
+            continue
+        plan = assess.get("plan") or {}
+        name = assess.get("hostname")
+        if "group_policy" in (plan.get("steps") or []) and isinstance(name, str) and name:
+            out.append(name)
+    return sorted(set(out))
+
+
 class FilterModule:
     def filters(self):
-        return {"reason_info": reason_info, "waves": waves, "device_names": device_names}
+        return {"reason_info": reason_info, "waves": waves, "device_names": device_names, "gpo_members": gpo_members}

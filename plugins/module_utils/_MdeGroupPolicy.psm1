@@ -6,6 +6,9 @@
 # server with the GroupPolicy module) and win_mde_policy_refresh (on the members). They
 # return plain hashtables, throw on failure and never call FailJson; the Python action
 # plugins decide what the observations mean.
+# Why one file: Ansible ships a module util per #AnsibleRequires line, and both modules need the
+# GPO reads and the directory reads together (the GPO's version, its computer group, the member's
+# domain controller); split by concern, every module would list several utils for one step.
 
 Function Test-MdeGroupPolicyModule {
     <#
@@ -63,6 +66,147 @@ Function Get-MdeGpo {
         id = $gpo.Id.ToString()
         display_name = $gpo.DisplayName
         description = $gpo.Description
+        # The computer part of the GPO's version, as this domain controller has it (members compare it
+        # with their own domain controller's copy: win_mde_policy_refresh).
+        version = [int]$gpo.Computer.DSVersion
+    }
+}
+
+Function Get-MdeGpoSecurity {
+    <#
+    .SYNOPSIS
+    Returns the security filtering of a GPO: its computer group, the group's members and the permissions
+    of the group and of Authenticated Users on the GPO.
+
+    .PARAMETER Name
+    The display name of the GPO.
+
+    .PARAMETER Group
+    The name of the computer group.
+
+    .PARAMETER GpoExists
+    Whether the GPO exists (its permissions are read only then).
+    #>
+    [CmdletBinding()]
+    [OutputType([Hashtable])]
+    param (
+        [Parameter(Mandatory = $true)][String]$Name,
+        [Parameter(Mandatory = $true)][String]$Group,
+        [Parameter(Mandatory = $true)][Bool]$GpoExists
+    )
+    $result = @{
+        group = $Group
+        group_exists = $false
+        members = @()
+        group_permission = 'None'
+        authenticated_users_permission = 'None'
+    }
+    try {
+        $null = Get-ADGroup -Identity $Group -ErrorAction Stop
+        $result.group_exists = $true
+    }
+    catch {
+        # ADIdentityNotFoundException: there is no such group (yet); anything else is a failure.
+        if ($_.FullyQualifiedErrorId -notlike '*ADIdentityNotFoundException*') {
+            throw
+        }
+    }
+    if ($result.group_exists) {
+        $result.members = @(Get-ADGroupMember -Identity $Group -ErrorAction Stop | ForEach-Object { [String]$_.SamAccountName })
+    }
+    if ($GpoExists) {
+        foreach ($permission in (Get-GPPermission -Name $Name -All -ErrorAction Stop)) {
+            $trustee = [String]$permission.Trustee.Name
+            if ($trustee -eq $Group) {
+                $result.group_permission = $permission.Permission.ToString()
+            }
+            elseif ($trustee -eq 'Authenticated Users') {
+                $result.authenticated_users_permission = $permission.Permission.ToString()
+            }
+        }
+    }
+    $result
+}
+
+Function Get-MdeGpoDirectoryVersion {
+    <#
+    .SYNOPSIS
+    Returns whether the domain controller this computer uses has a GPO, and the computer part of its version.
+
+    .DESCRIPTION
+    Reads the GPO's groupPolicyContainer (versionNumber: user version * 65536 + computer version) with a
+    serverless directory search, which binds to the domain controller the computer's locator found.
+
+    .PARAMETER GpoId
+    The GUID of the GPO.
+    #>
+    [CmdletBinding()]
+    [OutputType([Hashtable])]
+    param (
+        [Parameter(Mandatory = $true)][Guid]$GpoId
+    )
+    $searcher = [System.DirectoryServices.DirectorySearcher]::new("(&(objectClass=groupPolicyContainer)(cn=$($GpoId.ToString('B'))))")
+    $null = $searcher.PropertiesToLoad.Add('versionNumber')
+    $results = $searcher.FindAll()
+    $versions = @()
+    try {
+        $versions = @(foreach ($entry in $results) { [int]$entry.Properties['versionnumber'][0] })
+    }
+    finally {
+        $results.Dispose()
+    }
+    if ($versions.Count -eq 0) {
+        return @{ found = $false; version = $null }
+    }
+    @{ found = $true; version = ($versions[0] -band 0xFFFF) }
+}
+
+Function Get-MdeComputerGroup {
+    <#
+    .SYNOPSIS
+    Returns the distinguished names of the groups this computer is in, as the domain controller it uses has them.
+
+    .DESCRIPTION
+    Reads the memberOf attribute of the computer's own account with a serverless directory search.
+    #>
+    [CmdletBinding()]
+    [OutputType([Object[]])]
+    param ()
+    $name = (Get-CimInstance -ClassName Win32_ComputerSystem -Property Name).Name
+    $searcher = [System.DirectoryServices.DirectorySearcher]::new("(&(objectClass=computer)(sAMAccountName=$name`$))")
+    $null = $searcher.PropertiesToLoad.Add('memberOf')
+    $results = $searcher.FindAll()
+    $groups = @()
+    try {
+        $groups = @(foreach ($entry in $results) {
+                foreach ($dn in $entry.Properties['memberof']) { [String]$dn }
+            })
+    }
+    finally {
+        $results.Dispose()
+    }
+    , $groups
+}
+
+Function Clear-MdeComputerTicket {
+    <#
+    .SYNOPSIS
+    Purges the computer account's Kerberos tickets (klist -li 0x3e7 purge) and returns klist's exit code and output.
+
+    .DESCRIPTION
+    A computer's security groups are in its Kerberos ticket; a computer added to a group only gets
+    the GPOs filtered on that group with a new ticket: after a restart or after this purge.
+    #>
+    [CmdletBinding()]
+    [OutputType([Hashtable])]
+    param ()
+    # klist writes its errors to stderr: take them as text (see Invoke-MdeGpUpdate).
+    $ErrorActionPreference = 'Continue'
+    # Quoted: PowerShell would pass a bare 0x3e7 as 999, and klist reads -li as hexadecimal.
+    $output = & klist.exe -li '0x3e7' purge 2>&1 | ForEach-Object { "$_" } | Out-String
+    @{
+        rc = $LASTEXITCODE
+        stdout = $output
     }
 }
 
@@ -354,6 +498,14 @@ Function Invoke-MdeGpoChange {
         }
         'remove_link' { $null = Remove-GPLink -Name $Name -Target $Change.target -ErrorAction Stop }
         'remove_gpo' { Remove-GPO -Name $Name -Confirm:$false -ErrorAction Stop }
+        'create_group' {
+            $null = New-ADGroup -Name $Change.group -GroupScope Global -GroupCategory Security -Description 'Computers that get ForceDefenderPassiveMode by Group Policy. Managed by Ansible.' -ErrorAction Stop
+        }
+        'add_members' { Add-ADGroupMember -Identity $Change.group -Members $Change.members -ErrorAction Stop }
+        'remove_members' { Remove-ADGroupMember -Identity $Change.group -Members $Change.members -Confirm:$false -ErrorAction Stop }
+        'set_permission' {
+            $null = Set-GPPermission -Name $Name -TargetName $Change.target -TargetType $Change.target_type -PermissionLevel $Change.level -Replace -ErrorAction Stop
+        }
         default { throw "unknown Group Policy change '$($Change.op)'" }
     }
 }
@@ -444,7 +596,8 @@ Function Get-MdeGpResultXml {
 }
 
 $exportMembers = @{
-    Function = 'Test-MdeGroupPolicyModule', 'Get-MdeDomainName', 'Get-MdeGpo', 'Get-MdeGpoPreferenceValue',
+    Function = 'Test-MdeGroupPolicyModule', 'Get-MdeDomainName', 'Get-MdeGpo', 'Get-MdeGpoSecurity',
+    'Get-MdeGpoDirectoryVersion', 'Get-MdeComputerGroup', 'Clear-MdeComputerTicket', 'Get-MdeGpoPreferenceValue',
     'Get-MdeGpoPolicyValue', 'Get-MdeGpoLinkedSom', 'Get-MdeGpoTarget', 'ConvertTo-MdeGpoLink', 'Get-MdeGpoConflict',
     'ConvertTo-MdeYesNo', 'Invoke-MdeGpoChange', 'Remove-MdeGpoPreferenceValue', 'Invoke-MdeGpUpdate',
     'Get-MdeGpResultXml'

@@ -141,6 +141,9 @@ SPECS: dict = {
             ensure_defender_not_turned_off=dict(type="bool", default=True),
             guide_turn_off_defender=dict(type="bool", default=False),
             guide_value=dict(type="bool", default=False),
+            security_group=dict(type="str"),
+            members=dict(type="list", elements="str"),
+            member_state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
     ),
     "win_mde_policy_refresh": dict(
@@ -148,6 +151,9 @@ SPECS: dict = {
             expected_value=dict(type="int", choices=[0, 1], default=1),
             expected_gpo=dict(type="str"),
             timeout=dict(type="int", default=120),
+            gpo=dict(type="dict"),
+            wait_timeout=dict(type="int", default=0),
+            wait_interval=dict(type="int", default=15),
         ),
     ),
     # --- END win_mde_gpo / win_mde_policy_refresh / win_mde_detection_test

@@ -12,8 +12,9 @@
 # the managed values, its links and what the target OUs inherit. The action plugin decides.
 
 # The documented options are the action plugin's (it plans the changes); it sends what to read
-# (_preference_values, _policy_values, _conflict_values: key and value_name each) and the planned
-# changes (_changes: op and the fields of that operation, see Invoke-MdeGpoChange).
+# (_preference_values, _policy_values, _conflict_values: key and value_name each; security_group: its
+# members and permissions) and the planned changes (_changes: op and the fields of that operation, see
+# Invoke-MdeGpoChange).
 $spec = @{
     options = @{
         name = @{ type = 'str'; required = $true }
@@ -30,6 +31,9 @@ $spec = @{
         _preference_values = @{ type = 'list'; elements = 'dict'; default = @() }
         _policy_values = @{ type = 'list'; elements = 'dict'; default = @() }
         _conflict_values = @{ type = 'list'; elements = 'dict'; default = @() }
+        security_group = @{ type = 'str' }
+        members = @{ type = 'list'; elements = 'str' }
+        member_state = @{ type = 'str'; choices = 'present', 'absent'; default = 'present' }
         _changes = @{ type = 'list'; elements = 'dict'; default = @() }
     }
     supports_check_mode = $true
@@ -42,6 +46,7 @@ $preferenceValues = $module.Params._preference_values
 $policyValues = $module.Params._policy_values
 $conflictValues = $module.Params._conflict_values
 $changes = $module.Params._changes
+$securityGroup = $module.Params.security_group
 
 $module.Result.changed = $false
 $module.Result.group_policy_module = $false
@@ -52,6 +57,7 @@ $module.Result.policies = @()
 $module.Result.links = @()
 $module.Result.targets = @()
 $module.Result.conflicts = @()
+$module.Result.security = $null
 
 $module.Result.group_policy_module = Test-MdeGroupPolicyModule
 if (-not $module.Result.group_policy_module -and $changes.Count -gt 0) {
@@ -87,6 +93,12 @@ if ($module.Result.group_policy_module) {
             $module.Result.links = Get-MdeGpoLinkedSom -GpoId $gpo.id
         }
         $module.Result.targets = @(foreach ($ou in $targetOus) { Get-MdeGpoTarget -Target $ou })
+        if ($securityGroup) {
+            if ($null -eq (Get-Command -Name Get-ADGroup -ErrorAction SilentlyContinue)) {
+                $module.FailJson("security_group needs the ActiveDirectory PowerShell module (Get-ADGroup), which is not available on this host: run on a domain controller or a server with the AD DS tools (RSAT)")
+            }
+            $module.Result.security = Get-MdeGpoSecurity -Name $name -Group $securityGroup -GpoExists ($null -ne $gpo)
+        }
         $ownId = if ($null -ne $gpo) { $gpo.id } else { '' }
         $module.Result.conflicts = Get-MdeGpoConflict -Target $module.Result.targets -Value $conflictValues -ExcludeGpoId $ownId
     }

@@ -111,6 +111,30 @@ options:
       - When V(false), that item is removed from this GPO if present.
     type: bool
     default: false
+  security_group:
+    description:
+      - Apply the GPO through security filtering on this computer group (its name in Active Directory) instead
+        of to every computer of the linked OUs. The group is created (global security group, in C(CN=Users)) when
+        missing; it gets C(GpoApply) on the GPO and C(Authenticated Users) is set to C(GpoRead) (computers must
+        still read the GPO; only the group's members apply it).
+      - Needs the ActiveDirectory PowerShell module on the host (a domain controller, or RSAT).
+    type: str
+  members:
+    description:
+      - Computers to add to (O(member_state=present)) or remove from (O(member_state=absent)) O(security_group),
+        by computer name (C(SRV01), C(srv01.corp.example.com) or C(SRV01$)). Other members are left as they are,
+        so that rollout waves add up.
+      - A computer added to the group applies the GPO once it has a new Kerberos ticket (after a restart, or
+        after M(mdeops.defender.win_mde_policy_refresh), which purges the computer's tickets first).
+    type: list
+    elements: str
+  member_state:
+    description:
+      - Whether O(members) must be in the group or not. With V(absent) only the membership is changed (the
+        offboarding role takes a host out of the group so that Group Policy no longer sets the value).
+    type: str
+    choices: [present, absent]
+    default: present
   _preference_values:
     description:
       - The Group Policy Preferences registry values to read back (C(key) and C(value_name) each).
@@ -217,6 +241,44 @@ gpo:
     exists:
       description: Whether the GPO exists (false after O(state=absent)).
       type: bool
+    version:
+      description:
+        - The computer version of the GPO on the domain controller the module ran on (null in check mode when the
+          GPO would change). M(mdeops.defender.win_mde_policy_refresh) given this result waits until the member's
+          own domain controller has this version.
+      type: int
+      sample: 4
+security:
+  description:
+    - With O(security_group), the security filtering after the run (predicted in check mode); null without it.
+  returned: success
+  type: dict
+  contains:
+    group:
+      description: The computer group.
+      type: str
+    group_exists:
+      description: Whether the group exists.
+      type: bool
+    members:
+      description: The group's members (computer account names).
+      type: list
+      elements: str
+      sample: [SRV01$, SRV02$]
+    group_permission:
+      description: The group's permission on the GPO (V(GpoApply) when filtered on it).
+      type: str
+    authenticated_users_permission:
+      description: C(Authenticated Users)' permission on the GPO (V(GpoRead) when filtered).
+      type: str
+step:
+  description: The guide step this result judges, V(group_policy).
+  returned: always
+  type: str
+detail:
+  description: What was found or changed, in one sentence.
+  returned: always
+  type: str
 domain:
   description: The DNS name of the domain of the host the module ran on.
   returned: success
@@ -277,9 +339,10 @@ conflicts:
   type: list
   elements: dict
 reason:
-  description: On failure, a stable code - V(gpo_module_missing) (no GroupPolicy module on the host),
-    V(invalid_argument) (malformed or unknown OU, conflicting options), V(host_error) (a GroupPolicy cmdlet failed).
-  returned: failure
+  description: Null when the GPO (and its security filtering) is as wanted; on failure, a stable code -
+    V(gpo_module_missing) (no GroupPolicy module on the host), V(invalid_argument) (malformed or unknown OU,
+    conflicting options), V(host_error) (a GroupPolicy or ActiveDirectory cmdlet failed).
+  returned: always
   type: str
   sample: gpo_module_missing
 """

@@ -38,6 +38,55 @@ options:
       - Seconds C(gpupdate) waits for policy processing to finish (C(/wait)).
     type: int
     default: 120
+  gpo:
+    description:
+      - The registered result of M(mdeops.defender.win_mde_gpo) for the GPO that carries the value. The refresh
+        then waits until the domain controller this computer uses has that GPO in the version the task left
+        (a GPO made or changed on one domain controller reaches the others by replication), and when the GPO is
+        filtered on a computer group it purges the computer's Kerberos tickets (C(klist -li 0x3e7 purge)) before
+        C(gpupdate), so that a new group membership counts without a restart.
+      - A failed GPO task fails this one with its reason (there is nothing to refresh).
+    type: dict
+  wait_timeout:
+    description:
+      - With O(gpo), seconds to wait for the GPO to reach this computer's domain controller. The controller's
+        copy is read once per O(wait_interval) (one WinRM round trip each; the last one also refreshes). After
+        this bound the module fails with V(policy_not_applied) naming the version it waited for.
+      - V(0) reads once.
+    type: int
+    default: 0
+  wait_interval:
+    description: Seconds between two reads while waiting.
+    type: int
+    default: 15
+  _gpo_id:
+    description:
+      - The GUID of the GPO to wait for on this computer's domain controller.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: str
+  _gpo_version:
+    description:
+      - The computer version of that GPO to wait for.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: int
+  _purge_tickets:
+    description:
+      - Purge the computer's Kerberos tickets before C(gpupdate).
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: bool
+    default: false
+  _group:
+    description:
+      - The computer group the GPO is filtered on; the refresh also waits until this computer's membership in it,
+        on its domain controller, is what the GPO task left (member when it is in _group_members).
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: str
+  _group_members:
+    description:
+      - The members of that group as the GPO task left them (computer account names).
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: list
+    elements: str
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - mdeops.defender.windows
@@ -152,8 +201,32 @@ msg:
   returned: check mode or failure
   type: str
 reason:
-  description: On failure, a stable code - V(policy_not_applied), V(invalid_argument), V(host_error).
-  returned: failure
+  description: Null when the value arrived; on failure, a stable code - V(policy_not_applied) (also when the GPO
+    did not reach this computer's domain controller within O(wait_timeout)), V(invalid_argument), V(host_error), or
+    the reason of the failed GPO task given as O(gpo).
+  returned: always
   type: str
   sample: policy_not_applied
+step:
+  description: The guide step this result judges, V(group_policy).
+  returned: always
+  type: str
+detail:
+  description: What was found, in one sentence.
+  returned: always
+  type: str
+polls:
+  description: How many times this computer's domain controller was read (one WinRM round trip each).
+  returned: success
+  type: int
+waited_s:
+  description: Seconds spent waiting for the domain controller.
+  returned: success
+  type: float
+directory:
+  description:
+    - With O(gpo), what this computer's domain controller has - C(found), C(version) (the computer version of the GPO)
+      and, for a GPO filtered on a group, C(member) (this computer is in it there), C(member_expected) and C(groups).
+  returned: success
+  type: dict
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -28,3 +29,55 @@ def test_win_ping_on_the_demo_fleet(winsim):
             assert result.get("unreachable") is True, (name, result)
         else:
             assert result.get("ping") == "pong" and not result.get("failed"), (name, result)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_ORG = "3b2f6c1e-7d4a-4e8b-9c1f-2a6d8e0b4c71"
+
+
+def test_demo_fleet_with_timelines_check_rollout_rerun(winsim, tmp_path):
+    """With Defender's delays on (the demo's ``timeline: true``): ``--check`` changes no state file,
+    the rollout converges, the rerun changes nothing (changed=0 on every host) and ``--check``
+    after it changes nothing either."""
+    from tests.winsim import packages
+
+    fleet = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    assert fleet["defaults"].get("timeline") is True
+    sim = winsim(fleet)
+    pkgs = packages.write_set(str(tmp_path / "packages"), DEMO_ORG)
+    ev = {
+        "mde_targets": "windows",
+        "mde_report_dir": str(tmp_path / "reports"),
+        "mde_rollout_expected_org_id": DEMO_ORG,
+        "mde_rollout_onboarding_package": pkgs["onboarding_zip"],
+        "mde_rollout_installer": pkgs["installer"],
+        "mde_rollout_allow_reboot": True,
+        "mde_rollout_settle_interval": 2,
+    }
+    rollout = ROOT / "playbooks" / "rollout.yml"
+
+    def recap(out: str) -> dict[str, str]:
+        lines = out[out.rindex("PLAY RECAP") :].splitlines()[1:]
+        return {line.split()[0]: line for line in lines if ":" in line and "ok=" in line}
+
+    guard = Invariants(sim, expected_org=DEMO_ORG)
+    _rc, out, err = sim.playbook(rollout, ev, check=True)
+    guard.check(out, err, check_mode=True)
+
+    guard = Invariants(sim, expected_org=DEMO_ORG)
+    _rc, out, err = sim.playbook(rollout, ev)
+    guard.check(out, err)
+    report = {h["name"]: h for h in json.loads((tmp_path / "reports" / "fleet-report.json").read_text())["hosts"]}
+    converged = sorted(n for n, h in report.items() if h["outcome"] == "converged")
+    assert len(converged) >= 8, report
+    assert all(report[n]["mode"] == "passive" for n in converged)
+
+    _rc, out, err = sim.playbook(rollout, ev)
+    changed = {host: line for host, line in recap(out).items() if "changed=0" not in line}
+    assert not changed, changed
+    report = {h["name"]: h for h in json.loads((tmp_path / "reports" / "fleet-report.json").read_text())["hosts"]}
+    assert all(report[n]["outcome"] == "compliant" for n in converged), report
+
+    guard = Invariants(sim, expected_org=DEMO_ORG)
+    _rc, out, err = sim.playbook(rollout, ev, check=True)
+    guard.check(out, err, check_mode=True)

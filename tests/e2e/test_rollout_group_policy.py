@@ -24,6 +24,7 @@ FLEET = domain_fleet(
     srv2={"os": "server2019"},
     ws1={"os": "windows11_23h2", "ou": CLIENTS_OU, "third_party_av": [{"name": "CrowdStrike Falcon"}]},
 )
+FLEET["defaults"]["timeline"] = True  # Defender switches some time after onboarding and boot
 
 
 def test_servers_get_the_value_from_the_gpo_before_onboarding(winsim, tmp_path):

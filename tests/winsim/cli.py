@@ -136,6 +136,13 @@ async def serve(args: argparse.Namespace) -> int:
     importlib.import_module(".ps.wrapper", __package__)  # the interpreter, loaded before the first module run
     clock = load_clock(fleet, args.state_dir, args.reset)
     hosts = load_hosts(fleet, args.state_dir, args.reset, clock)
+    if fleet.get("domain"):
+        # The fleet's domain block (GPOs, groups, replication) seeds a new domain state only.
+        from . import domain as domain_mod
+
+        block = fleet["domain"]
+        if not os.path.exists(domain_mod.domain_path(args.state_dir, str(block.get("name") or "corp.example.com"))):
+            domain_mod.seed(args.state_dir, block)
     _raise_fd_limit(len(hosts) * 4 + 256)
     tls = make_tls_material(args.state_dir) if args.https else None
     ctx = tls.server_context() if tls else None

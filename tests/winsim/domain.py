@@ -30,8 +30,21 @@ What is modelled (docs/group-policy.md, "The simulator"):
 * the RSOP report of the last processing, rendered as ``gpresult /scope computer /x`` XML
   (:func:`gpresult_xml`).
 
-Not modelled: sites, WMI filters, loopback, slow links, replication delay, user policy,
-item-level targeting, the 90-minute background refresh.
+* several domain controllers with replication delay: a change made on one controller (the
+  cmdlets run on the host that makes it, a domain controller) is recorded with its time
+  (:meth:`Domain.commit`); another controller has it ``replication_delay_s`` later (the fleet's
+  ``domain:`` block). A member reads the controller it uses (``logon_server`` in the fleet, the
+  first controller otherwise): :func:`view_of` is the domain as that controller has it now, and
+  policy processing, ``gpresult`` and the member's directory searches read it. The directory part
+  (GPC) and the SYSVOL part (GPT) of a GPO replicate together (MODEL);
+* computer groups (``groups``: name -> member computer accounts) and GPO permissions
+  (``permissions``: trustee -> ``GpoRead``/``GpoApply``/``GpoEdit``/``GpoEditDeleteModifySecurity``);
+  a GPO applies to a computer when a trustee with ``GpoApply`` is the computer, a group in its
+  token or a group every computer is in. A computer's token holds the groups it was in at its
+  last boot or its last ``klist -li 0x3e7 purge`` (:func:`refresh_token`).
+
+Not modelled: sites and their schedules (one delay between any two controllers), WMI filters,
+loopback, slow links, user policy, item-level targeting, the 90-minute background refresh.
 """
 
 from __future__ import annotations
@@ -56,7 +69,9 @@ BUILTIN_TIME = "2026-01-05T09:00:00Z"
 GPO_STATUSES = ("AllSettingsEnabled", "ComputerSettingsDisabled", "UserSettingsDisabled", "AllSettingsDisabled")
 
 #: Keys of a fleet file's top-level ``domain:`` block (see :func:`validate_domain_block`).
-DOMAIN_KEYS = {"name", "netbios", "ous", "block_inheritance", "gpos"}
+DOMAIN_KEYS = {"name", "netbios", "ous", "block_inheritance", "gpos", "replication_delay_s", "groups"}
+#: What replicates between domain controllers (``Domain.commit``): the directory and SYSVOL content.
+REPLICATED = ("gpos", "links", "block_inheritance", "ous", "groups")
 GPO_KEYS = {"name", "id", "comment", "status", "security_filter", "preferences", "policies", "links"}
 ITEM_KEYS = {"key", "value_name", "type", "value", "action"}
 LINK_KEYS = {"target", "enabled", "enforced"}
@@ -160,6 +175,48 @@ class Domain:
             self._clean = text
             return True
 
+    # ------------------------------------------------------------------ replication
+    @property
+    def replication_delay(self) -> float:
+        return float(self.state.get("replication_delay_s") or 0.0)
+
+    def _replicated(self, state: dict) -> dict:
+        return json.loads(json.dumps({k: state.get(k) for k in REPLICATED}))
+
+    def commit(self, host: Any) -> bool:
+        """A change made on ``host`` (a domain controller) is complete: record it for the other
+        controllers (they have it ``replication_delay_s`` later), then save."""
+        with self.lock:
+            if self.replication_delay > 0 and host is not None:
+                now = self._replicated(self.state)
+                history = self.state.setdefault("history", [])
+                if not history:
+                    # What every controller had before this change (as last saved).
+                    history.append({"at": 0.0, "origin": None, "state": self._replicated(json.loads(self._clean))})
+                if now != history[-1]["state"]:
+                    at = round(float(host.now()), 3)
+                    history.append({"at": at, "origin": dc_of(host), "state": now})
+                    # Entries every controller has: only the newest of them is still needed.
+                    seen = [i for i, h in enumerate(history) if h["at"] + self.replication_delay <= at]
+                    if len(seen) > 1:
+                        del history[: seen[-1]]
+            return self.save_if_changed()
+
+    def view_for(self, dc: str | None, now: float) -> Domain:
+        """The domain as the controller ``dc`` has it at ``now`` (read only)."""
+        history = self.state.get("history") or []
+        if not history or dc is None:
+            return self
+        delay = self.replication_delay
+        visible = history[0]
+        for entry in history[1:]:
+            origin = entry.get("origin")
+            if entry["at"] + (0.0 if origin is not None and origin == dc else delay) <= now:
+                visible = entry
+        if visible is history[-1]:
+            return self
+        return Domain({**self.state, **json.loads(json.dumps(visible["state"]))}, None)
+
     # ------------------------------------------------------------------ identity
     @property
     def name(self) -> str:
@@ -226,7 +283,9 @@ class Domain:
                 "version": 0,
                 "created": stamp,
                 "modified": stamp,
+                # Trustees with GpoApply (Read + Apply Group Policy), and with GpoRead only.
                 "security_filter": [AUTHENTICATED_USERS],
+                "read_only": [],
                 "extensions": [],
                 "preferences": [],
                 "policies": [],
@@ -314,6 +373,114 @@ class Domain:
                 self.state["links"][target] = [lk for lk in self.state["links"][target] if lk["gpo_id"] != gpo["id"]]
                 if not self.state["links"][target]:
                     del self.state["links"][target]
+
+    # ------------------------------------------------------------------ GPO permissions (Get-/Set-GPPermission)
+    def permission_of(self, name: str, trustee: str) -> str:
+        """``GpoApply``, ``GpoRead`` or ``None`` (the levels this model keeps for a trustee)."""
+        gpo = self._require(name)
+        low = _trustee(trustee, self.netbios)
+        if low in {_trustee(t, self.netbios) for t in gpo.get("security_filter") or []}:
+            return "GpoApply"
+        if low in {_trustee(t, self.netbios) for t in gpo.get("read_only") or []}:
+            return "GpoRead"
+        return "None"
+
+    def set_permission(self, name: str, trustee: str, level: str, replace: bool) -> bool:
+        """Set-GPPermission: without -Replace a higher level already granted stays (no change)."""
+        with self.lock:
+            gpo = self._require(name)
+            rank = {"None": 0, "GpoRead": 1, "GpoApply": 2}
+            if level not in rank:
+                raise DomainError("permission level %s is not modelled" % level)
+            current = self.permission_of(name, trustee)
+            if current == level or (not replace and rank[current] > rank[level]):
+                return False
+            low = _trustee(trustee, self.netbios)
+            for kind in ("security_filter", "read_only"):
+                gpo[kind] = [t for t in gpo.get(kind) or [] if _trustee(t, self.netbios) != low]
+            if level == "GpoApply":
+                gpo["security_filter"].append(trustee)
+            elif level == "GpoRead":
+                gpo.setdefault("read_only", []).append(trustee)
+            # MODEL: a permission change counts as a change of the GPO's directory object.
+            self._touch(gpo)
+            return True
+
+    # ------------------------------------------------------------------ groups (New-ADGroup, Add-/Remove-ADGroupMember)
+    def group(self, name: str) -> dict | None:
+        for gname, group in (self.state.get("groups") or {}).items():
+            if gname.lower() == str(name).lower():
+                return group
+        return None
+
+    def new_group(self, name: str, path: str | None = None, description: str = "") -> dict:
+        with self.lock:
+            if self.group(name) is not None:
+                raise DomainError("The specified group already exists")
+            group = {
+                "dn": "CN=%s,%s" % (name, norm_dn(path) if path else "CN=Users," + self.root),
+                "description": description or "",
+                "members": [],
+            }
+            self.state.setdefault("groups", {})[name] = group
+            return group
+
+    def group_members(self, name: str, at: float | None = None, dc: str | None = None) -> list[str]:
+        """The computer accounts (``NAME$``) in a group now, or at time ``at`` on controller ``dc``
+        (a change made on another controller reaches it ``replication_delay_s`` later)."""
+        group = self.group(name)
+        if group is None:
+            raise DomainError("Cannot find an object with identity: '%s' under: '%s'." % (name, self.root))
+        out = []
+        for entry in group["members"]:
+            if at is None:
+                if entry.get("removed") is None:
+                    out.append(entry["account"])
+                continue
+            lag = self.replication_delay if dc and entry.get("origin") and entry["origin"] != dc else 0.0
+            removed = entry.get("removed")
+            if entry["added"] + lag <= at and (removed is None or removed + lag > at):
+                out.append(entry["account"])
+        return sorted(set(out))
+
+    def add_group_members(self, name: str, accounts: list[str], now: float = 0.0, origin: str | None = None) -> int:
+        with self.lock:
+            group = self.group(name)
+            if group is None:
+                raise DomainError("Cannot find an object with identity: '%s' under: '%s'." % (name, self.root))
+            current = {a.lower() for a in self.group_members(name)}
+            added = 0
+            for account in accounts:
+                account = _account(account)
+                if account.lower() not in current:
+                    group["members"].append(
+                        {"account": account, "added": round(float(now), 3), "removed": None, "origin": origin}
+                    )
+                    current.add(account.lower())
+                    added += 1
+            return added
+
+    def remove_group_members(self, name: str, accounts: list[str], now: float = 0.0) -> int:
+        with self.lock:
+            group = self.group(name)
+            if group is None:
+                raise DomainError("Cannot find an object with identity: '%s' under: '%s'." % (name, self.root))
+            wanted = {_account(a).lower() for a in accounts}
+            removed = 0
+            for entry in group["members"]:
+                if entry.get("removed") is None and entry["account"].lower() in wanted:
+                    entry["removed"] = round(float(now), 3)
+                    removed += 1
+            return removed
+
+    def token_groups(self, account: str, at: float, dc: str | None = None) -> list[str]:
+        """The groups a computer's token issued at ``at`` by controller ``dc`` holds."""
+        low = _account(account).lower()
+        return sorted(
+            name
+            for name in self.state.get("groups") or {}
+            if low in {a.lower() for a in self.group_members(name, at=at, dc=dc)}
+        )
 
     # ------------------------------------------------------------------ links (New-GPLink, Set-GPLink, Remove-GPLink)
     def links_on(self, dn: str) -> list[dict]:
@@ -433,9 +600,9 @@ class Domain:
         return out
 
     def _allowed(self, gpo: dict, identities: set[str]) -> bool:
-        principals = {p.lower() for p in gpo.get("security_filter") or []}
-        everyone = {AUTHENTICATED_USERS.lower(), ("%s\\domain computers" % self.netbios).lower()}
-        return bool(principals & (everyone | identities))
+        principals = {_trustee(p, self.netbios) for p in gpo.get("security_filter") or []}
+        everyone = {"authenticated users", "domain computers"}
+        return bool(principals & (everyone | {_trustee(i, self.netbios) for i in identities}))
 
     def resultant_set(self, dn: str | None, identities: set[str]) -> dict:
         """``{"applied": [...], "denied": [...]}``: GPOs in processing order, and the ones filtered out."""
@@ -467,6 +634,21 @@ class Domain:
         return {"applied": applied, "denied": denied}
 
 
+def _account(name: str) -> str:
+    """``srv1``, ``CORP\\srv1$`` -> ``SRV1$`` (a computer's sAMAccountName)."""
+    base = str(name).rsplit("\\", maxsplit=1)[-1].upper()
+    return base if base.endswith("$") else base + "$"
+
+
+def _trustee(name: str, netbios: str) -> str:
+    """A trustee name without its domain prefix, lower case (``CORP\\MDE group`` = ``MDE group``)."""
+    text = str(name).strip()
+    for prefix in (netbios.lower() + "\\", "nt authority\\"):
+        if text.lower().startswith(prefix):
+            text = text[len(prefix) :]
+    return text.lower()
+
+
 def _same(item: dict, key: str, value_name: str) -> bool:
     return (
         norm_key(item["key"]).lower() == norm_key(key).lower()
@@ -484,11 +666,11 @@ def domain_path(state_dir: str, name: str) -> str:
     return os.path.join(state_dir, "domain", "%s.json" % name.lower())
 
 
-def discover_ous(state_dir: str | None, name: str) -> list[str]:
-    """The OUs of the hosts of ``state_dir`` joined to ``name``."""
-    ous: list[str] = []
+def _joined_states(state_dir: str | None, name: str) -> list[dict]:
+    """The saved states of the hosts of ``state_dir`` joined to the domain ``name``."""
+    out: list[dict] = []
     if not state_dir or not os.path.isdir(state_dir):
-        return ous
+        return out
     for fname in sorted(os.listdir(state_dir)):
         if not fname.endswith(".json") or fname.endswith(".counters.json"):
             continue
@@ -498,9 +680,23 @@ def discover_ous(state_dir: str | None, name: str) -> list[str]:
         except (OSError, ValueError):
             continue
         dom = state.get("domain") if isinstance(state, dict) else None
-        if dom and dom.get("joined") and str(dom.get("name") or "").lower() == name.lower() and dom.get("ou"):
-            ous.append(str(dom["ou"]))
-    return ous
+        if dom and dom.get("joined") and str(dom.get("name") or "").lower() == name.lower():
+            out.append(state)
+    return out
+
+
+def discover_ous(state_dir: str | None, name: str) -> list[str]:
+    """The OUs of the hosts of ``state_dir`` joined to ``name``."""
+    return [str(s["domain"]["ou"]) for s in _joined_states(state_dir, name) if s["domain"].get("ou")]
+
+
+def discover_computers(state_dir: str | None, dom: Domain) -> dict[str, str]:
+    """The computer accounts of the domain (``NAME$`` -> distinguished name): its joined hosts."""
+    out = {}
+    for state in _joined_states(state_dir, dom.name):
+        computer = str(state.get("hostname") or state.get("name") or "").upper()
+        out[computer + "$"] = "CN=%s,%s" % (computer, state["domain"].get("ou") or "CN=Computers," + dom.root)
+    return out
 
 
 def initial_state(name: str, ous: list[str] | None = None) -> dict:
@@ -564,6 +760,23 @@ def forget(state_dir: str | None = None) -> None:
                 del _CACHE[key]
 
 
+def dc_of(host: Any) -> str | None:
+    """The domain controller a host reads: itself for a controller, else its ``logon_server``
+    (fleet file), else None (the controller changes are made on: no delay)."""
+    if int(host.state["os"]["product_type"]) == 2:
+        return str(host.state.get("hostname") or host.name).lower()
+    server = (host.state.get("domain") or {}).get("logon_server")
+    return str(server).lower() if server else None
+
+
+def view_of(host: Any) -> Domain | None:
+    """The domain as the controller ``host`` uses has it now (``Domain.view_for``)."""
+    dom = domain_of(host)
+    if dom is None:
+        return None
+    return dom.view_for(dc_of(host), float(host.now()))
+
+
 def domain_of(host: Any) -> Domain | None:
     """The domain a simulated host is joined to, or None for a workgroup host."""
     info = host.state.get("domain") or {}
@@ -598,6 +811,12 @@ def validate_domain_block(block: Any, source: str = "<fleet>") -> dict:
     bad = set(block) - DOMAIN_KEYS
     if bad:
         raise ValueError("%s: domain: unknown keys %s; allowed: %s" % (source, sorted(bad), sorted(DOMAIN_KEYS)))
+    delay = block.get("replication_delay_s", 0)
+    if not isinstance(delay, int | float) or isinstance(delay, bool) or delay < 0:
+        raise ValueError("%s: domain.replication_delay_s must be a number of seconds >= 0, got %r" % (source, delay))
+    groups = block.get("groups") or {}
+    if not isinstance(groups, dict) or not all(isinstance(m, list | type(None)) for m in groups.values()):
+        raise ValueError("%s: domain.groups must map a group name to a list of computer names" % source)
     for i, gpo in enumerate(block.get("gpos") or []):
         where = "%s: domain.gpos[%d]" % (source, i)
         if not isinstance(gpo, dict) or not gpo.get("name"):
@@ -620,6 +839,11 @@ def seed(state_dir: str, block: dict) -> Domain:
     validate_domain_block(block)
     dom = load(state_dir, str(block.get("name") or "corp.example.com"))
     with dom.lock:
+        if block.get("replication_delay_s") is not None:
+            dom.state["replication_delay_s"] = float(block["replication_delay_s"])
+        for group, members in (block.get("groups") or {}).items():
+            dom.new_group(group)
+            dom.add_group_members(group, list(members or []))
         for ou in block.get("ous") or []:
             dom.add_ou(ou)
         for dn in block.get("block_inheritance") or []:
@@ -651,10 +875,27 @@ def seed(state_dir: str, block: dict) -> Domain:
 # ---------------------------------------------------------------------------- a member processes policy
 
 
+def token_time(host: Any) -> float:
+    """When the computer's Kerberos ticket (and so its group list) was issued: its last boot, or its
+    last ``klist -li 0x3e7 purge`` (Microsoft Learn: "klist"; a computer's group membership takes
+    effect at its next restart or once its tickets are purged)."""
+    from .host import filetime_to_unix
+
+    booted = filetime_to_unix(int(host.state["boot"]["last_boot_filetime"]))
+    return max(booted, float((host.state.get("domain") or {}).get("tickets_purged_at") or 0.0))
+
+
+def purge_tickets(host: Any) -> None:
+    """``klist -li 0x3e7 purge``: the computer's next ticket carries its groups as they are now."""
+    with host.lock:
+        host.state.setdefault("domain", {})["tickets_purged_at"] = round(float(host.now()), 3)
+
+
 def host_identities(host: Any, dom: Domain) -> set[str]:
     name = str(host.state.get("hostname") or host.name).upper()
     ids = {name + "$", "%s\\%s$" % (dom.netbios, name)}
-    for group in host.state.get("groups") or []:
+    groups = list(host.state.get("groups") or []) + dom.token_groups(name + "$", token_time(host), dc_of(host))
+    for group in groups:
         ids.update({str(group), "%s\\%s" % (dom.netbios, group)})
     return {i.lower() for i in ids}
 
@@ -711,7 +952,7 @@ def _record(dom: Domain | None, host: Any, builtin_only: bool = False) -> dict:
 def apply_group_policy(host: Any) -> dict:
     """Computer policy processing on a member (gpupdate, or boot). Returns the RSOP record it stored."""
     with host.lock:
-        dom = domain_of(host)
+        dom = view_of(host)
         previous = host.state.get("group_policy") or {}
         record = _record(dom, host)
         changed = 0
@@ -903,7 +1144,7 @@ def gpresult_xml(host: Any) -> str:
     record = host.state.get("group_policy")
     if record is None:
         # Policy processed before the simulation started: the built-in GPOs only.
-        record = _record(domain_of(host), host, builtin_only=True)
+        record = _record(view_of(host), host, builtin_only=True)
     domain = record.get("domain") or ""
     name = str(host.state.get("hostname") or host.name).upper()
     netbios = domain.split(".")[0].upper() if domain else name
@@ -925,7 +1166,7 @@ def gpresult_xml(host: Any) -> str:
     ]
     searched = ["Local", "%s/Configuration/Sites/Default-First-Site-Name" % domain] if domain else ["Local"]
     if domain:
-        dom = domain_of(host)
+        dom = view_of(host)
         ou = _host_ou(host)
         searched += [canonical(s) for s in (dom.som_chain(ou) if dom else [])]
     for order, path in enumerate(searched, start=1):

@@ -187,6 +187,8 @@ HOST_KEYS = {
     "sense_installed",
     "sense_running",
     "domain_controller",
+    "timeline",
+    "logon_server",
 }
 AV_KEYS = {"name", "real_time", "up_to_date", "registered", "service", "vendor", "installed", "display_name"}
 FAULT_KEYS = {
@@ -245,6 +247,10 @@ def validate_fleet(data: dict, source: str = "<fleet>") -> dict:
             bad = set(av) - AV_KEYS
             if bad:
                 raise FleetError(f"{source}: {where}.third_party_av: unknown keys {sorted(bad)}")
+        try:
+            rules.timeline_settings(block.get("timeline"))
+        except ValueError as exc:
+            raise FleetError(f"{source}: {where}: {exc}") from None
         os_ = block.get("os")
         if isinstance(os_, str) and os_ not in OS_CATALOG:
             raise FleetError(f"{source}: {where}.os '{os_}' is not in the catalog: {sorted(OS_CATALOG)}")
@@ -436,4 +442,11 @@ def new_state(name: str, settings: dict, now: float | None = None) -> dict:
     rules.snapshot_policy(state)
     if rules.is_onboarded(state):
         rules.on_onboarded(state)
+    if settings.get("logon_server") and domain_joined:
+        # The domain controller the member uses (what its DC locator found): docs/simulator.md.
+        state["domain"]["logon_server"] = str(settings["logon_server"])
+    # Set after the initial onboarding: a host onboarded before the simulation has settled.
+    timeline = rules.timeline_settings(settings.get("timeline"))
+    if timeline:
+        state["timeline"] = timeline
     return state

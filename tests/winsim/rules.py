@@ -109,7 +109,9 @@ def derive_running_mode(state: dict) -> str | None:
         return NOT_RUNNING
     policy = defender.get("effective_policy") or read_policy(state)
     platform = version_tuple(defender.get("platform_version"))
-    onboarded = is_onboarded(state)
+    # MODEL: Defender takes the sensor's onboarding into account some time after it (see
+    # ``on_onboarded``); until then it runs as it did before.
+    onboarded = is_onboarded(state) and defender.get("sees_onboarded", True)
     edr_block = bool(state.get("mde", {}).get("edr_block_mode"))
     passive = EDR_BLOCK if edr_block else PASSIVE  # §2.1, §8
 
@@ -187,22 +189,116 @@ def _update_latch(state: dict) -> None:
         state["defender"]["active_latched"] = derive_running_mode(state) == NORMAL
 
 
-def on_onboarded(state: dict) -> None:
-    """Called when onboarding completes (Sense started, OnboardingState = 1)."""
+# ---------------------------------------------------------------------------- the timeline
+#
+# MODEL (UNCONFIRMED: Microsoft gives no numbers): Defender does not switch its mode at the instant
+# the sensor onboards or the machine boots. It reads its policy at that moment and switches some
+# time later. A host's ``timeline`` (fleet file) sets these delays; without one they are 0 (the
+# switch happens at once). ``native/services.py`` runs the timers; these functions change the state.
+
+#: The delays of ``timeline: true``: conservative choices (long enough to need a settle wait, well
+#: inside the rollout's default 300 s bound). docs/simulator.md, "Defender's timeline".
+TIMELINE_DEFAULTS = {
+    # A client goes passive once Defender learns the sensor reports (after Sense's own start).
+    "client_mode_switch_s": 60.0,
+    # A server with ForceDefenderPassiveMode set before onboarding goes passive after this.
+    "server_mode_switch_s": 90.0,
+    # After a boot Defender starts with the policy it read at boot and switches after this.
+    "boot_mode_switch_s": 45.0,
+}
+TIMELINE_KEYS = set(TIMELINE_DEFAULTS)
+
+
+def timeline_settings(spec: Any) -> dict:
+    """The ``timeline`` of a host from its fleet setting: ``true`` (the defaults), a mapping
+    (the defaults with these values), ``false``/absent (no delays)."""
+    if spec in (None, False):
+        return {}
+    if spec is True:
+        return dict(TIMELINE_DEFAULTS)
+    if not isinstance(spec, dict):
+        raise ValueError("timeline must be true, false or a mapping of %s" % sorted(TIMELINE_KEYS))
+    bad = set(spec) - TIMELINE_KEYS
+    if bad:
+        raise ValueError("timeline: unknown keys %s; allowed: %s" % (sorted(bad), sorted(TIMELINE_KEYS)))
+    out = dict(TIMELINE_DEFAULTS)
+    for key, value in spec.items():
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise ValueError("timeline.%s must be a number of seconds >= 0, got %r" % (key, value))
+        out[key] = float(value)
+    return out
+
+
+def onboarding_switch_delay(state: dict) -> float:
+    """Seconds from onboarding complete to Defender switching its mode (0: at once)."""
+    timeline = state.get("timeline") or {}
+    key = "server_mode_switch_s" if _is_server(state) else "client_mode_switch_s"
+    return float(timeline.get(key) or 0.0)
+
+
+def boot_switch_delay(state: dict) -> float:
+    """Seconds from the end of a boot to Defender running with the policy it read at boot (0: at once)."""
+    return float((state.get("timeline") or {}).get("boot_mode_switch_s") or 0.0)
+
+
+def new_switch(state: dict) -> int:
+    """A new pending switch: its generation (a timer of an older one does nothing)."""
     defender = state.setdefault("defender", {})
-    snapshot_policy(state)
-    defender["disabled_before_onboarding"] = defender["effective_policy"].get("DisableAntiSpyware") == 1
+    defender["switch_generation"] = int(defender.get("switch_generation", 0)) + 1
+    return defender["switch_generation"]
+
+
+def on_onboarded(state: dict) -> int | None:
+    """Called when onboarding completes (Sense started, OnboardingState = 1).
+
+    Defender reads its policy now (a value written later waits for the next boot). Without a
+    timeline it switches at once and this returns None; with one it returns the generation of the
+    switch the caller schedules (``settle``) ``onboarding_switch_delay`` later.
+    """
+    defender = state.setdefault("defender", {})
+    policy = read_policy(state)
+    defender["disabled_before_onboarding"] = policy.get("DisableAntiSpyware") == 1
     defender["active_latched"] = False
-    _update_latch(state)
+    defender["pending_policy"] = policy
+    if onboarding_switch_delay(state) > 0:
+        defender["sees_onboarded"] = False
+        return new_switch(state)
+    settle(state)
+    return None
 
 
 def on_offboarded(state: dict) -> None:
     defender = state.setdefault("defender", {})
     defender["active_latched"] = False
     defender["disabled_before_onboarding"] = False
+    # Offboarding is taken into account at once (Sense stopped): a pending switch is void.
+    if defender.pop("sees_onboarded", None) is not None or "pending_policy" in defender:
+        new_switch(state)
+    defender.pop("pending_policy", None)
 
 
 def on_boot(state: dict) -> None:
-    """Called at the end of every simulated boot."""
-    snapshot_policy(state)
+    """Called at the end of every simulated boot, after Group Policy: Defender reads its policy.
+
+    With a timeline (``boot_switch_delay``) it runs as before the boot until ``settle`` runs;
+    ``native/services.py`` schedules that switch from its boot hook, which runs before this.
+    """
+    defender = state.setdefault("defender", {})
+    defender["pending_policy"] = read_policy(state)
+    if boot_switch_delay(state) > 0:
+        return
+    settle(state)
+
+
+def settle(state: dict, generation: int | None = None) -> None:
+    """Defender switches to what the policy it read (at onboarding or boot) and the sensor say.
+
+    ``generation``: the switch a timer was scheduled for; a newer one (a boot, an offboarding in
+    between) makes it do nothing.
+    """
+    defender = state.setdefault("defender", {})
+    if generation is not None and generation != int(defender.get("switch_generation", 0)):
+        return
+    defender["effective_policy"] = defender.pop("pending_policy", None) or read_policy(state)
+    defender.pop("sees_onboarded", None)
     _update_latch(state)

@@ -15,6 +15,12 @@ RSOP report (``domain.gpresult_xml``) as UTF-16 with a byte order mark and print
 existing file without /f, or a directory that does not exist, is an "ERROR: ..." line on stderr
 and exit 1. A workgroup computer has RSOP data for its local policy. Other report forms (/r,
 /h, /v, /z), user scope and remote computers are NativeUnsupported.
+
+``klist -li 0x3e7 purge`` (Microsoft Learn: "klist"): deletes the computer account's (LocalSystem,
+logon id 0x3e7) Kerberos tickets, so that its next ticket - the one Group Policy processing uses -
+carries the security groups the computer is in now (``domain.purge_tickets``); without it a
+computer added to a group gets the group's GPOs after its next restart. It needs an elevated
+token. Other klist commands are NativeUnsupported.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from collections.abc import Generator
 from typing import Any
 
 from .. import domain
+from . import conditions
 from .errors import NativeUnsupported
 from .process import SYSTEM32, Ctx, program
 
@@ -117,4 +124,19 @@ def gpresult_exe(ctx: Ctx, argv: list[str], command_line: str) -> Generator[floa
         ctx.err('ERROR: The file "%s" already exists.\r\n' % full)
         return 1
     host.write_file(full, b"\xff\xfe" + domain.gpresult_xml(host).encode("utf-16-le"))
+    return 0
+
+
+@program(SYSTEM32 + "\\klist.exe")
+def klist_exe(ctx: Ctx, argv: list[str], command_line: str) -> Generator[float, None, int]:
+    words = [w.lower() for w in argv[1:]]
+    if sorted(words) != sorted(["-li", "0x3e7", "purge"]) or words.index("-li") + 1 != words.index("0x3e7"):
+        raise NativeUnsupported("klist other than -li 0x3e7 purge: %s" % command_line)
+    yield 0.1
+    ctx.out("\r\nCurrent LogonId is 0:0x3e4\r\nTargeted LogonId is 0:0x3e7\r\n")
+    if not conditions.elevated(ctx.host):
+        ctx.err("klist failed with 0xc0000022/-1073741790: (null)\r\n")
+        return -1073741790
+    domain.purge_tickets(ctx.host)
+    ctx.out("\tDeleting all tickets:\r\n\tTicket(s) purged!\r\n")
     return 0

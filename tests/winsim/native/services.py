@@ -30,7 +30,7 @@ import json
 from typing import Any
 
 from .. import rules
-from ..host import ATP_POLICY_KEY, ATP_STATUS_KEY, timer_action
+from ..host import ATP_POLICY_KEY, ATP_STATUS_KEY, on_boot, timer_action
 from . import conditions
 
 SENSE = "Sense"
@@ -145,7 +145,24 @@ def _sense_onboarded(host: Any, generation: int) -> None:
     host.reg_set(ATP_STATUS_KEY, "OnboardingState", 1, "REG_DWORD")
     host.reg_set(ATP_STATUS_KEY, "OrgId", org, "REG_SZ")
     _sense_event(host, 11, "Information", "Onboarding or re-onboarding of Microsoft Defender for Endpoint completed.")
-    rules.on_onboarded(host.state)
+    switch = rules.on_onboarded(host.state)
+    if switch is not None:
+        host.schedule(rules.onboarding_switch_delay(host.state), "defender.switch", generation=switch)
+
+
+@timer_action("defender.switch")
+def _defender_switch(host: Any, generation: int) -> None:
+    """Defender switches its mode, some time after onboarding or a boot (``rules.settle``)."""
+    rules.settle(host.state, generation)
+
+
+@on_boot
+def _defender_at_boot(host: Any) -> None:
+    """Schedule the switch after a boot. Boot hooks run before ``rules.on_boot`` (host.complete_boot),
+    which reads the policy Group Policy left and keeps the mode until this switch."""
+    delay = rules.boot_switch_delay(host.state)
+    if delay > 0:
+        host.schedule(delay, "defender.switch", generation=rules.new_switch(host.state))
 
 
 def _expired(body: dict, now: float) -> bool:

@@ -82,6 +82,14 @@ EXCEPTION_BASES: dict[str, str | None] = {
     "System.Management.Automation.ActionPreferenceStopException": "System.Management.Automation.RuntimeException",
     "System.Management.Automation.RemoteException": "System.Management.Automation.RuntimeException",
     "Microsoft.Management.Infrastructure.CimException": "System.Exception",
+    # ActiveDirectory module (Microsoft Learn: "ADIdentityNotFoundException Class").
+    "Microsoft.ActiveDirectory.Management.ADException": "System.InvalidOperationException",
+    "Microsoft.ActiveDirectory.Management.ADIdentityResolutionException": (
+        "Microsoft.ActiveDirectory.Management.ADException"
+    ),
+    "Microsoft.ActiveDirectory.Management.ADIdentityNotFoundException": (
+        "Microsoft.ActiveDirectory.Management.ADIdentityResolutionException"
+    ),
     "System.Xml.XmlException": "System.SystemException",
 }
 

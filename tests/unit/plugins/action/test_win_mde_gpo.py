@@ -83,7 +83,7 @@ def test_check_mode_reads_once_and_sends_no_change(fleet):
     assert len(fake.calls) == 1 and changes_sent(fake) == []
     assert fake.calls[0][1]["_changes"] == []
     assert domain_bytes(fleet) is None  # nothing written, not even the new domain
-    assert result["gpo"] == {"id": None, "name": NAME, "comment": "", "exists": True}
+    assert result["gpo"] == {"id": None, "name": NAME, "comment": "", "exists": True, "version": None}
     assert result["diff"]["before"]["exists"] is False
     assert result["diff"]["after"]["links"] == [{"target": SRV, "enabled": True, "enforced": False, "order": None}]
 
