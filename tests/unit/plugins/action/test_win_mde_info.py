@@ -105,3 +105,10 @@ def test_a_host_read_that_is_not_a_read_is_refused_before_any_round_trip(clock):
     assert result["failed"] is True and result["reason"] == "invalid_argument"
     assert "host_read must be" in result["msg"] and "missing: defender" in result["msg"]
     assert fake.modules == []
+
+
+def test_invocation_names_a_host_read_instead_of_repeating_it(clock):
+    result = run(PsHost(ONBOARDED_CLIENT), {**WAIT, "host_read": read_of(ONBOARDED_CLIENT)})
+    echoed = result["invocation"]["module_args"]["host_read"]
+    assert echoed.startswith("(a host read: compliant: Defender passive") and len(echoed) < 300, echoed
+    assert result["invocation"]["module_args"]["wait_for"] == "passive"
