@@ -15,7 +15,9 @@ For each fleet size N (default 50, 200, 500):
    fleet file (fresh state): ``baseline_first`` and ``baseline_rerun``
    (tests/bench/baseline/baseline.yml); fresh state again: ``rollout_one_wave`` (one wave).
 
-Per job: task results per host (PLAY RECAP, ok + skipped + failed), WinRM round trips per host
+Per job: task results per host (ok + skipped + failed, as the PLAY RECAP counts them; the
+bench_tasks callback in tests/bench/callback_plugins counts the run-once tasks apart, and its total
+is checked against the PLAY RECAP's), WinRM round trips per host
 (the simulator's counters), both per host class; wall time; controller CPU (user + sys of
 ansible-playbook and the workers it reaped, from ``wait4``); the simulator's CPU (its own
 process, read from /proc before and after); controller memory sampled every 0.5 s: the main
@@ -124,18 +126,17 @@ def mix_counts(n: int) -> list[int]:
 def make_fleet(n: int, seed: int = 0, time_scale: float = DEFAULT_TIME_SCALE) -> dict[str, Any]:
     """A fleet file (dict) of ``n`` hosts that the collection and the baseline can both converge.
 
-    Host names say the class (``report.CLASSES``): ``ws0001`` clients, ``srv0001`` Server
-    2019/2022, ``dl0001`` Server 2012 R2/2016 (md4ws.msi), ``rb0001`` servers onboarded before the
-    passive-mode value (a reboot). Deterministic for a given ``seed``.
+    Host names end in the class (``report.CLASSES``): ``-ws`` clients, ``-srv`` Server 2019/2022,
+    ``-dl`` Server 2012 R2/2016 (md4ws.msi), ``-rb`` servers onboarded before the passive-mode
+    value (a reboot); the numbers are shuffled, so the waves (cut in sorted name order) get a mix
+    of classes. Deterministic for a given ``seed``.
     """
     slots = [i for i, count in enumerate(mix_counts(n)) for _copy in range(count)]
     random.Random(seed).shuffle(slots)
     hosts: dict[str, dict[str, Any]] = {}
-    numbers: dict[str, int] = {}
     for index, entry in enumerate(slots):
         os_key, prefix, _weight, extra = FLEET_MIX[entry]
-        numbers[prefix] = numbers.get(prefix, 0) + 1
-        hosts["%s%04d" % (prefix, numbers[prefix])] = {
+        hosts["h%04d-%s" % (index + 1, prefix)] = {
             "os": os_key,
             "third_party_av": [{"name": AV_PRODUCTS[index % len(AV_PRODUCTS)]}],
             **extra,
@@ -371,6 +372,9 @@ def timed_run(argv: list[str], env: dict[str, str], log_path: Path) -> dict[str,
     }
 
 
+BENCH_CALLBACKS = REPO_ROOT / "tests" / "bench" / "callback_plugins"
+
+
 def ansible_env(work: Path, collections_dir: Path, callback: bool) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env.update(
@@ -384,9 +388,9 @@ def ansible_env(work: Path, collections_dir: Path, callback: bool) -> dict[str, 
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_LOCAL_TEMP=str(work / "ansible-tmp"),
         PATH="%s%s%s" % (Path(sys.executable).parent, os.pathsep, os.environ.get("PATH", "")),
+        ANSIBLE_CALLBACK_PLUGINS=str(BENCH_CALLBACKS),
     )
-    if callback:
-        env["ANSIBLE_CALLBACKS_ENABLED"] = "mdeops.defender.fleet_report"
+    env["ANSIBLE_CALLBACKS_ENABLED"] = "bench_tasks" + (",mdeops.defender.fleet_report" if callback else "")
     return env
 
 
@@ -395,10 +399,16 @@ def measure(name: str, sim: Simulator, argv: list[str], env: dict[str, str], log
     counters_before = settled_counters(sim.state_dir)
     sim_cpu_before = sim.cpu_seconds()
     load_start = load_average()
-    result = timed_run(argv, env, logs / ("%s.log" % name))
+    counted_file = logs / ("%s.tasks.json" % name)
+    result = timed_run(argv, dict(env, BENCH_TASKS_FILE=str(counted_file)), logs / ("%s.log" % name))
     counters_after = settled_counters(sim.state_dir)
     sim_cpu_after = sim.cpu_seconds()
-    result.update(report.job_figures(report.counter_deltas(counters_before, counters_after), result["recap"]))
+    counted = json.loads(counted_file.read_text(encoding="utf-8")) if counted_file.exists() else None
+    deltas = report.counter_deltas(counters_before, counters_after)
+    result.update(report.job_figures(deltas, result["recap"], counted))
+    if result["task_results_counted_total"] not in (None, result["task_results_recap_total"]):
+        log("%s: the task results counted (%s) differ from the PLAY RECAP's (%s)"
+            % (name, result["task_results_counted_total"], result["task_results_recap_total"]))  # fmt: skip
     result["sim_cpu_s"] = (
         round(sim_cpu_after - sim_cpu_before, 2) if sim_cpu_before is not None and sim_cpu_after is not None else None
     )

@@ -12,9 +12,9 @@ from tests.winsim import fleet, rules
 RECAP = """\
 PLAY RECAP *********************************************************************
 localhost                  : ok=3    changed=0    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0
-srv0001                    : ok=7    changed=2    unreachable=0    failed=0    skipped=3    rescued=0    ignored=0
-ws0001                     : ok=5    changed=1    unreachable=0    failed=1    skipped=2    rescued=1    ignored=0
-ws0002                     : ok=0    changed=0    unreachable=1    failed=0    skipped=0    rescued=0    ignored=0
+h0003-srv                  : ok=7    changed=2    unreachable=0    failed=0    skipped=3    rescued=0    ignored=0
+h0001-ws                   : ok=5    changed=1    unreachable=0    failed=1    skipped=2    rescued=1    ignored=0
+h0002-ws                   : ok=0    changed=0    unreachable=1    failed=0    skipped=0    rescued=0    ignored=0
 """
 
 
@@ -96,7 +96,7 @@ def test_converged_hosts_counts_passive_onboarded_hosts_of_the_org():
 
 # ----------------------------------------------------------------------------- figures
 def test_host_class_by_name():
-    assert [report.host_class(h) for h in ("ws0001", "srv0002", "dl0001", "rb0003", "dc-01")] == [
+    assert [report.host_class(h) for h in ("h0001-ws", "h0012-srv", "h0004-dl", "h0003-rb", "dc-01")] == [
         "client",
         "server",
         "installer",
@@ -107,10 +107,10 @@ def test_host_class_by_name():
 
 def test_parse_recap_per_host_and_task_results():
     recap = report.parse_recap("noise\n" + RECAP)
-    assert sorted(recap["hosts"]) == ["srv0001", "ws0001", "ws0002"]  # localhost is not a fleet host
-    assert recap["bad_hosts"] == ["ws0001", "ws0002"]
-    assert report.task_results(recap["hosts"]["srv0001"]) == 10  # ok 7 (changed among them) + skipped 3
-    assert report.task_results(recap["hosts"]["ws0001"]) == 8  # ok + skipped + failed
+    assert sorted(recap["hosts"]) == ["h0001-ws", "h0002-ws", "h0003-srv"]  # localhost is not a fleet host
+    assert recap["bad_hosts"] == ["h0001-ws", "h0002-ws"]
+    assert report.task_results(recap["hosts"]["h0003-srv"]) == 10  # ok 7 (changed among them) + skipped 3
+    assert report.task_results(recap["hosts"]["h0001-ws"]) == 8  # ok + skipped + failed
     assert report.parse_recap("no recap at all")["hosts"] == {}
 
 
@@ -126,9 +126,21 @@ def test_counter_deltas_split_a_reboots_round_trips():
     assert deltas["b"]["commands"] == 1 and deltas["b"]["reboot_commands"] == 0
 
 
+def test_job_figures_count_run_once_tasks_apart():
+    recap = report.parse_recap(RECAP)
+    deltas = {h: {"commands": 1.0, "http_requests": 7.0, "reboot_commands": 0.0, "reboots": 0.0, "bytes_in": 0.0}
+              for h in recap["hosts"]}  # fmt: skip
+    plain = report.job_figures(deltas, recap)
+    assert plain["task_results"]["all"]["max"] == 10 and plain["run_once_results"] is None
+    counted = report.job_figures(deltas, recap, {"hosts": {"h0003-srv": 4, "h0001-ws": 8}, "run_once": 6})
+    assert counted["task_results"]["server"]["max"] == 4 and counted["task_results"]["client"]["max"] == 8
+    assert counted["run_once_results"] == 6
+    assert counted["task_results_counted_total"] == counted["task_results_recap_total"] == 18
+
+
 def test_job_figures_per_class():
-    j = job({"ws0001": 2, "ws0002": 3, "srv0001": 3, "rb0001": 9}, {"ws0001": 10, "ws0002": 10, "srv0001": 11,
-            "rb0001": 14}, reboot={"rb0001": 6})  # fmt: skip
+    j = job({"h0001-ws": 2, "h0002-ws": 3, "h0003-srv": 3, "h0005-rb": 9}, {"h0001-ws": 10, "h0002-ws": 10, "h0003-srv": 11,
+            "h0005-rb": 14}, reboot={"h0005-rb": 6})  # fmt: skip
     assert j["hosts"] == 4
     assert j["round_trips"]["client"] == {"n": 2, "mean": 2.5, "median": 2.5, "min": 2.0, "max": 3.0}
     assert j["round_trips"]["all"]["max"] == 9 and j["round_trips_excl_reboot"]["reboot"]["max"] == 3
@@ -142,10 +154,10 @@ def _by_id(targets: list[dict], size: int = 50) -> dict[str, dict]:
 
 
 def fleet_jobs(**overrides) -> dict[str, dict]:
-    hosts = ("ws0001", "ws0002", "srv0001", "dl0001", "rb0001")
+    hosts = ("h0001-ws", "h0002-ws", "h0003-srv", "h0004-dl", "h0005-rb")
     jobs = {
-        "rollout_first": job({"ws0001": 2, "ws0002": 2, "srv0001": 3, "dl0001": 6, "rb0001": 8},
-                             dict.fromkeys(hosts, 10), wall=40, cpu=20, reboot={"rb0001": 5}),
+        "rollout_first": job({"h0001-ws": 2, "h0002-ws": 2, "h0003-srv": 3, "h0004-dl": 6, "h0005-rb": 8},
+                             dict.fromkeys(hosts, 10), wall=40, cpu=20, reboot={"h0005-rb": 5}),
         "rollout_rerun": job(dict.fromkeys(hosts, 1), dict.fromkeys(hosts, 3), wall=5, cpu=4),
         "baseline_first": job(dict.fromkeys(hosts, 11), dict.fromkeys(hosts, 12), wall=60, cpu=30),
         "baseline_rerun": job(dict.fromkeys(hosts, 5), dict.fromkeys(hosts, 9), wall=9, cpu=9),
@@ -166,10 +178,10 @@ def test_targets_met():
 
 
 def test_targets_missed():
-    hosts = ("ws0001", "srv0001")
+    hosts = ("h0001-ws", "h0003-srv")
     jobs = fleet_jobs(
-        rollout_first=job({"ws0001": 3, "srv0001": 4}, dict.fromkeys(hosts, 13), wall=70, cpu=31),
-        rollout_rerun=job({"ws0001": 1, "srv0001": 2}, dict.fromkeys(hosts, 4), wall=5, cpu=5),
+        rollout_first=job({"h0001-ws": 3, "h0003-srv": 4}, dict.fromkeys(hosts, 13), wall=70, cpu=31),
+        rollout_rerun=job({"h0001-ws": 1, "h0003-srv": 2}, dict.fromkeys(hosts, 4), wall=5, cpu=5),
         rollout_one_wave=job(dict.fromkeys(hosts, 2), dict.fromkeys(hosts, 10), wall=50, cpu=25),
     )
     targets = _by_id(report.check_targets({"50": {"jobs": jobs}}))
