@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 
+from ansible import constants as C
 from ansible.plugins.callback import CallbackBase
 
 DOCUMENTATION = """
@@ -35,8 +36,8 @@ class CallbackModule(CallbackBase):
 
     def _count(self, result) -> None:
         host = result._host.get_name()  # pylint: disable=protected-access
-        if host in ("localhost", "127.0.0.1"):
-            return
+        if host in ("localhost", "127.0.0.1") or result._task.action in C._ACTION_META:  # pylint: disable=protected-access
+            return  # the PLAY RECAP counts no meta task (they run in the controller's main process)
         if result._task.run_once:  # pylint: disable=protected-access
             self.run_once += 1
         else:
