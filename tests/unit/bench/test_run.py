@@ -139,8 +139,9 @@ def test_job_figures_count_run_once_tasks_apart():
 
 
 def test_job_figures_per_class():
-    j = job({"h0001-ws": 2, "h0002-ws": 3, "h0003-srv": 3, "h0005-rb": 9}, {"h0001-ws": 10, "h0002-ws": 10, "h0003-srv": 11,
-            "h0005-rb": 14}, reboot={"h0005-rb": 6})  # fmt: skip
+    rt = {"h0001-ws": 2, "h0002-ws": 3, "h0003-srv": 3, "h0005-rb": 9}
+    tasks = {"h0001-ws": 10, "h0002-ws": 10, "h0003-srv": 11, "h0005-rb": 14}
+    j = job(rt, tasks, reboot={"h0005-rb": 6})
     assert j["hosts"] == 4
     assert j["round_trips"]["client"] == {"n": 2, "mean": 2.5, "median": 2.5, "min": 2.0, "max": 3.0}
     assert j["round_trips"]["all"]["max"] == 9 and j["round_trips_excl_reboot"]["reboot"]["max"] == 3
