@@ -11,6 +11,7 @@ import pytest
 
 from ansible_collections.mdeops.defender.plugins.action.win_mde_info import ActionModule
 from tests.unit.conftest import PsHost, run_action
+from tests.unit.plugins.module_utils.test_api import FakeClock
 
 ORG = "0a1b2c3d-1111-2222-3333-444455556666"
 INFO = "mdeops.defender.win_mde_info"
@@ -19,24 +20,10 @@ ONBOARDED_CLIENT = {"os": "windows11_23h2", "third_party_av": FALCON, "onboarded
 FRESH_CLIENT = {"os": "windows11_23h2", "third_party_av": FALCON}
 
 
-class Clock:
-    """The plugin's clock and sleep: time moves only when the plugin sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The plugin's clock and sleep: time moves only when the plugin sleeps."""
+    fake = FakeClock()
     monkeypatch.setattr(ActionModule, "clock", staticmethod(fake.clock))
     monkeypatch.setattr(ActionModule, "sleep", staticmethod(fake.sleep))
     return fake
