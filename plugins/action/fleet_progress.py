@@ -70,7 +70,9 @@ class ActionModule(ControllerActionBase):
                 msg="[%s] step %s: %s" % (verdict["reason"], verdict["step"], verdict["msg"]),
             )
         result["ansible_facts"] = {FACT: record}
-        result["progress"] = record
+        if result.get("failed"):
+            # Ansible does not keep the facts of a failed task: the fleet report reads the record here.
+            result["progress"] = record
         return result
 
     @staticmethod

@@ -10,7 +10,9 @@ The read itself is shared with the other action plugins: ``plugin_utils/_host_re
 * ``rollout``: the read plus the host's rollout plan (``module_utils/_plan.py``); ``reason`` is set
   when the plan refuses the host;
 * ``wait_for``: the read repeated (one round trip per poll, a pause on the controller between polls)
-  until the host reaches the goal or ``wait_timeout`` passes, then the verdict. Windows switches
+  until the host reaches the goal or ``wait_timeout`` passes, then the verdict. ``host_read`` (the
+  read a change module took at the end of its change) stands for the first poll: a host already
+  there costs no round trip. Windows switches
   Defender's mode and starts the sensor some time after onboarding and after a boot: the verdict
   is only given once it had that time.
 """
@@ -23,7 +25,7 @@ from ansible_collections.mdeops.defender.plugins.module_utils._errors import Mde
 from ansible_collections.mdeops.defender.plugins.module_utils._plan import PlanOptions, plan_host, plan_offboard
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase
 from ansible_collections.mdeops.defender.plugins.plugin_utils._args import check_org_id
-from ansible_collections.mdeops.defender.plugins.plugin_utils._host_read import gather
+from ansible_collections.mdeops.defender.plugins.plugin_utils._host_read import assessed_state, gather
 
 #: wait_for -> the diagnosis verdicts that end the wait
 _REACHED = {
@@ -96,10 +98,15 @@ class ActionModule(MdeActionBase):
         wait_for = args["wait_for"]
         if args["wait_timeout"] < 0 or args["wait_interval"] < 1:
             raise MdeError("invalid_argument", "wait_timeout must be 0 or more and wait_interval at least 1 (seconds)")
-        polls = 1
+        waiting = wait_for != "none" and not self._task.check_mode
         started = self.clock()
-        state = read()
-        if wait_for != "none" and not self._task.check_mode:
+        # A read taken at the end of the change (win_mde_onboarding's host_read) stands for the first poll.
+        state = assessed_state(args["host_read"], "host_read") if waiting else None
+        polls = 0
+        if state is None:
+            state = read()
+            polls = 1
+        if waiting:
             deadline = started + args["wait_timeout"]
             while not reached(state, wait_for) and self.clock() + args["wait_interval"] <= deadline:
                 self.sleep(args["wait_interval"])
@@ -132,4 +139,6 @@ class ActionModule(MdeActionBase):
         result["detail"] = state["diagnosis"]["summary"]
         if wait_for != "none" and reason is not None:
             result["detail"] += " (after %d read(s) in %s s)" % (polls, result["waited_s"])
+        if polls == 0:
+            result["detail"] += " (judged from the read at the end of the change)"
         return result

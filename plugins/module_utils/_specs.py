@@ -45,6 +45,7 @@ SPECS: dict = {
             ),
             wait_timeout=dict(type="int", default=300),
             wait_interval=dict(type="int", default=10),
+            host_read=dict(type="dict"),
         ),
         mutually_exclusive=[["rollout", "offboard"]],
     ),

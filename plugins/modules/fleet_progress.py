@@ -111,8 +111,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 progress:
-  description: The host's progress record after the update (also set as the fact C(mde_report_host)).
-  returned: always
+  description:
+    - The host's progress record after the update, when the host failed (Ansible keeps no facts of a failed task).
+    - Otherwise the record is the fact C(mde_report_host) only, so that the result stays small.
+  returned: failure
   type: dict
 reason:
   description: The reason code of the first failing verdict.

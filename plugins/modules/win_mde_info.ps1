@@ -16,6 +16,7 @@ $spec = @{
         wait_for = @{ type = 'str'; choices = 'none', 'passive', 'active_by_design', 'onboarded', 'offboarded'; default = 'none' }
         wait_timeout = @{ type = 'int'; default = 300 }
         wait_interval = @{ type = 'int'; default = 10 }
+        host_read = @{ type = 'dict' }
         rollout = @{
             type = 'dict'
             options = @{

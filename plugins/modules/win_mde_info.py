@@ -62,6 +62,15 @@ options:
     description: Seconds between two reads while waiting (one WinRM round trip per read).
     type: int
     default: 10
+  host_read:
+    description:
+      - The host as a module of this collection read it at the end of its change, in the same round trip
+        (RV(mdeops.defender.win_mde_onboarding#module:host_read) of C(mdeops.defender.win_mde_onboarding)).
+      - With O(wait_for), a host that read already reached the goal is judged from it, without another round trip;
+        otherwise the first read follows O(wait_interval) seconds later. Give it only when nothing changed the host
+        since (no reboot in between).
+      - Without O(wait_for), or in check mode, it is ignored and the host is read.
+    type: dict
   rollout:
     description:
       - Plan this host's rollout as the C(mdeops.defender.mde_rollout) role does, from this read. Adds RV(plan) and
@@ -175,7 +184,7 @@ detail:
   returned: success
   type: str
 polls:
-  description: How many times the host was read (one WinRM round trip each).
+  description: How many times the host was read (one WinRM round trip each); 0 when O(host_read) already showed the goal.
   returned: success
   type: int
   sample: 1

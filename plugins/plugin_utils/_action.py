@@ -25,6 +25,11 @@ from ansible_collections.mdeops.defender.plugins.plugin_utils._args import check
 display = Display()
 
 
+#: arguments that carry a registered host read (win_mde_info's result, a change module's host_read):
+#: ``invocation`` names them instead of repeating them
+STATE_ARGS = ("assessment", "host_read")
+
+
 class MdeActionBase(ActionBase):
     """Validate, run the PowerShell side, shape the result."""
 
@@ -69,10 +74,15 @@ class MdeActionBase(ActionBase):
         return result
 
     def _invocation_args(self, args: dict) -> dict:
-        return {
-            k: ("VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" if k in self.SECRET_ARGS and v is not None else v)
-            for k, v in args.items()
-        }
+        return {k: self._echo(k, v) for k, v in args.items()}
+
+    def _echo(self, key: str, value: Any) -> Any:
+        if key in self.SECRET_ARGS and value is not None:
+            return "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+        if key in STATE_ARGS and isinstance(value, dict):
+            # a whole host read (several KB): echoing it would make every registered result twice as big
+            return "(a host read: %s)" % ((value.get("diagnosis") or {}).get("summary") or "given")
+        return value
 
     @abc.abstractmethod
     def run_module(self, args: dict, task_vars: dict) -> dict:

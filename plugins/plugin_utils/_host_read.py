@@ -52,19 +52,17 @@ def gather(
     return interpret(raw, patterns, support_policy, expected_org_id)
 
 
-def assessed_state(assessment: object) -> dict | None:
-    """The host state from a registered win_mde_info result (None when not given)."""
+def assessed_state(assessment: object, option: str = "assessment") -> dict | None:
+    """The host state from a registered win_mde_info result or a host_read (None when not given)."""
     if assessment is None:
         return None
     keys = ("os", "defender", "onboarding", "policy", "antivirus", "security_center", "diagnosis")
-    if not isinstance(assessment, dict) or not all(isinstance(assessment.get(k), dict) for k in keys):
+    given = assessment if isinstance(assessment, dict) else {}
+    missing = [k for k in keys if not isinstance(given.get(k), dict)]
+    if missing:
         raise MdeError(
             "invalid_argument",
-            "assessment must be the registered result of mdeops.defender.win_mde_info for this host (missing: %s)"
-            % ", ".join(
-                k
-                for k in keys
-                if not isinstance((assessment or {}).get(k) if isinstance(assessment, dict) else None, dict)
-            ),
+            "%s must be the registered result of mdeops.defender.win_mde_info (or the host_read of a change module) "
+            "for this host (missing: %s)" % (option, ", ".join(missing)),
         )
-    return assessment
+    return given

@@ -1,4 +1,4 @@
-"""The pure parts of the benchmark driver (tests/bench/run.py): fleets, aggregation, targets, rendering."""
+"""The benchmark's fleet (tests/bench/run.py) and its pure figures, targets and tables (tests/bench/report.py)."""
 
 from __future__ import annotations
 
@@ -6,37 +6,41 @@ import json
 
 import pytest
 
-from tests.bench import run
+from tests.bench import report, run
 from tests.winsim import fleet, rules
 
 RECAP = """\
 PLAY RECAP *********************************************************************
 localhost                  : ok=3    changed=0    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0
-srv0001                    : ok=25   changed=2    unreachable=0    failed=0    skipped=25   rescued=0    ignored=0
-ws0001                     : ok=22   changed=1    unreachable=0    failed=1    skipped=24   rescued=1    ignored=0
-ws0002                     : ok=0    changed=0    unreachable=1    failed=0    skipped=0    rescued=0    ignored=0
+h0003-srv                  : ok=7    changed=2    unreachable=0    failed=0    skipped=3    rescued=0    ignored=0
+h0001-ws                   : ok=5    changed=1    unreachable=0    failed=1    skipped=2    rescued=1    ignored=0
+h0002-ws                   : ok=0    changed=0    unreachable=1    failed=0    skipped=0    rescued=0    ignored=0
 """
 
 
-def job(rt: list[int], http_per_rt: int = 6, wall: float = 10.0, cpu: float = 5.0, reboot: int = 0, rc: int = 0):
+def job(
+    rt: dict[str, int], tasks: dict[str, int], wall: float = 10.0, cpu: float = 5.0, reboot: dict | None = None
+) -> dict:
+    """A measured job as run.measure builds it, from per-host round trips and task results."""
     deltas = {
-        "h%d" % i: {
+        h: {
             "commands": float(v),
-            "http_requests": float(v * http_per_rt),
-            "reboot_commands": float(reboot),
-            "module_runs": float(v),
-            "reboots": 1.0 if reboot else 0.0,
+            "http_requests": 7.0 * v,
+            "reboot_commands": float((reboot or {}).get(h, 0)),
+            "reboots": 1.0 if (reboot or {}).get(h) else 0.0,
+            "bytes_in": 2048.0,
         }
-        for i, v in enumerate(rt)
+        for h, v in rt.items()
     }
-    out = run.aggregate(deltas)
-    out.update(wall_s=wall, cpu_s=cpu, max_rss_mb=70.0, rc=rc, recap={"hosts": len(rt), "bad_hosts": []})
+    recap = {"hosts": {h: {"ok": t} for h, t in tasks.items()}, "bad_hosts": []}
+    out = report.job_figures(deltas, recap)
+    out.update(wall_s=wall, cpu_s=cpu, sim_cpu_s=1.0, rc=0, recap=recap, converged=len(tasks))
     return out
 
 
-# ----------------------------------------------------------------------------- fleets
+# ----------------------------------------------------------------------------- the fleet
 def test_parse_sizes():
-    assert run.parse_sizes("10,100,500") == [10, 100, 500]
+    assert run.parse_sizes("50,200,500") == [50, 200, 500]
     assert run.parse_sizes(" 10, 10 ,200,") == [10, 200]
     with pytest.raises(ValueError):
         run.parse_sizes("0")
@@ -44,38 +48,36 @@ def test_parse_sizes():
         run.parse_sizes(",")
 
 
-@pytest.mark.parametrize("n", [1, 5, 10, 20, 100, 500, 1001])
+@pytest.mark.parametrize("n", [1, 5, 20, 50, 200, 500, 1001])
 def test_mix_counts_add_up_and_follow_the_mix(n):
     counts = run.mix_counts(n)
-    assert sum(counts.values()) == n
+    assert sum(counts) == n
     total = sum(entry[2] for entry in run.FLEET_MIX)
-    for os_key, _prefix, weight in run.FLEET_MIX:
-        assert abs(counts[os_key] - n * weight / total) < 1
+    for count, entry in zip(counts, run.FLEET_MIX, strict=True):
+        assert abs(count - n * entry[2] / total) < 1
 
 
-def test_make_fleet_is_valid_deterministic_and_convergible():
-    data = run.make_fleet(100, seed=3)
+def test_make_fleet_has_every_host_class_with_delays_on_and_is_convergible():
+    data = run.make_fleet(200, seed=3, time_scale=0.1)
     fleet.validate_fleet(data)
-    assert len(data["hosts"]) == 100
-    assert data == run.make_fleet(100, seed=3)
-    assert run.make_fleet(100, seed=4) != data  # another seed, another order
-    assert run.fleet_summary(data) == run.mix_counts(100)
-    clients = servers = 0
+    assert data["time_scale"] == 0.1 and data["defaults"]["reboot_seconds"] > 0
+    assert len(data["hosts"]) == 200
+    assert data == run.make_fleet(200, seed=3, time_scale=0.1)
+    assert run.make_fleet(200, seed=4) != data  # another seed, another order
+    assert run.fleet_summary(data) == {"client": 130, "server": 40, "installer": 20, "reboot": 10}
     for name, settings in data["hosts"].items():
         state = fleet.new_state(name, fleet.host_settings(data, name))
+        cls = report.host_class(name)
         assert settings["third_party_av"], name
-        assert state["os"]["build"] not in (9600, 14393), "no Server 2012 R2/2016: they need md4ws.msi"
-        assert not rules.is_onboarded(state)
-        assert not state["defender"]["tamper_protection"]
-        assert rules.host_has_real_time_protection(state)
-        if state["os"]["product_type"] == 1:
-            clients += 1
-            assert name.startswith("ws") and rules.derive_running_mode(state) == rules.NOT_RUNNING
-        else:
-            servers += 1
-            assert name.startswith("srv") and rules.derive_running_mode(state) == rules.NORMAL
-    assert (clients, servers) == (70, 30)
-    assert len({s["third_party_av"][0]["name"] for s in data["hosts"].values()}) == len(run.AV_PRODUCTS)
+        assert not state["defender"]["tamper_protection"], name
+        assert rules.host_has_real_time_protection(state), name
+        workstation = state["os"]["product_type"] == 1
+        assert workstation == (cls == "client"), name
+        # installer hosts are exactly Server 2012 R2/2016 (md4ws.msi); reboot hosts are already onboarded
+        assert (state["os"]["build"] in (9600, 14393)) == (cls == "installer"), name
+        assert rules.is_onboarded(state) == (cls == "reboot"), name
+        if cls == "reboot":
+            assert rules.derive_running_mode(state) == rules.NORMAL  # active until the value and a reboot
 
 
 def test_converged_hosts_counts_passive_onboarded_hosts_of_the_org():
@@ -92,149 +94,139 @@ def test_converged_hosts_counts_passive_onboarded_hosts_of_the_org():
     assert run.converged_hosts(states) == 1
 
 
-# ----------------------------------------------------------------------------- aggregation
-def test_counter_deltas_and_aggregate():
+# ----------------------------------------------------------------------------- figures
+def test_host_class_by_name():
+    assert [report.host_class(h) for h in ("h0001-ws", "h0012-srv", "h0004-dl", "h0003-rb", "dc-01")] == [
+        "client",
+        "server",
+        "installer",
+        "reboot",
+        "other",
+    ]
+
+
+def test_parse_recap_per_host_and_task_results():
+    recap = report.parse_recap("noise\n" + RECAP)
+    assert sorted(recap["hosts"]) == ["h0001-ws", "h0002-ws", "h0003-srv"]  # localhost is not a fleet host
+    assert recap["bad_hosts"] == ["h0001-ws", "h0002-ws"]
+    assert report.task_results(recap["hosts"]["h0003-srv"]) == 10  # ok 7 (changed among them) + skipped 3
+    assert report.task_results(recap["hosts"]["h0001-ws"]) == 8  # ok + skipped + failed
+    assert report.parse_recap("no recap at all")["hosts"] == {}
+
+
+def test_counter_deltas_split_a_reboots_round_trips():
     before = {"a": {"commands": 2, "http_requests": 12, "raw": {"remove": 1}, "bytes_in": 1024}, "b": {}}
     after = {
         "a": {"commands": 9, "http_requests": 55, "raw": {"remove": 1, "boot_time": 3, "reboot": 1}, "reboots": 1,
-              "modules": {"x.y.z": 2}, "bytes_in": 1024 + 20480, "bytes_out": 2048},
-        "b": {"commands": 1, "http_requests": 6, "modules": {"x.y.z": 1}},
+              "bytes_in": 1024 + 20480},
+        "b": {"commands": 1, "http_requests": 6},
     }  # fmt: skip
-    deltas = run.counter_deltas(before, after)
-    assert deltas["a"] == {
-        "commands": 7,
-        "http_requests": 43,
-        "reboot_commands": 4,
-        "module_runs": 2,
-        "reboots": 1,
-        "bytes_in": 20480,
-        "bytes_out": 2048,
-    }
+    deltas = report.counter_deltas(before, after)
+    assert deltas["a"] == {"commands": 7, "http_requests": 43, "reboot_commands": 4, "reboots": 1, "bytes_in": 20480}
     assert deltas["b"]["commands"] == 1 and deltas["b"]["reboot_commands"] == 0
-    agg = run.aggregate(deltas)
-    assert agg["hosts"] == 2
-    assert agg["round_trips_per_host"] == {"mean": 4.0, "min": 1, "max": 7, "total": 8}
-    assert agg["round_trips_excl_reboot_per_host"]["max"] == 3
-    assert agg["http_requests_per_round_trip"] == round(49 / 8, 3)
-    assert agg["hosts_by_round_trips"] == {"1": 1, "7": 1}
-    assert agg["reboots"] == 1
-    assert agg["kb_to_host_per_host"]["max"] == 20.0 and agg["kb_from_host_per_host"]["total"] == 2.0
-    assert run.stats([]) == {"mean": 0.0, "min": 0.0, "max": 0.0, "total": 0.0}
 
 
-def test_parse_recap_and_time_file():
-    recap = run.parse_recap("noise\n" + RECAP)
-    assert recap["hosts"] == 3  # localhost is not a fleet host
-    assert recap["ok"] == 47 and recap["failed"] == 1 and recap["unreachable"] == 1
-    assert recap["bad_hosts"] == ["ws0001", "ws0002"]
-    assert run.parse_recap("no recap at all")["hosts"] == 0
-    assert run.tasks_per_host(recap) == round((47 + 49 + 1) / 3, 1)
-    assert run.tasks_per_host({"hosts": 0}) is None
-    assert run.parse_time_file("Command exited with non-zero status 2\n12.50 9.10 1.20 70400\n") == {
-        "wall_s": 12.5,
-        "user_s": 9.1,
-        "sys_s": 1.2,
-        "max_rss_kb": 70400.0,
-    }
-    assert run.parse_time_file("garbage") is None
+def test_job_figures_count_run_once_tasks_apart():
+    recap = report.parse_recap(RECAP)
+    deltas = {h: {"commands": 1.0, "http_requests": 7.0, "reboot_commands": 0.0, "reboots": 0.0, "bytes_in": 0.0}
+              for h in recap["hosts"]}  # fmt: skip
+    plain = report.job_figures(deltas, recap)
+    assert plain["task_results"]["all"]["max"] == 10 and plain["run_once_results"] is None
+    counted = report.job_figures(deltas, recap, {"hosts": {"h0003-srv": 4, "h0001-ws": 8}, "run_once": 6})
+    assert counted["task_results"]["server"]["max"] == 4 and counted["task_results"]["client"]["max"] == 8
+    assert counted["run_once_results"] == 6
+    assert counted["task_results_counted_total"] == counted["task_results_recap_total"] == 18
 
 
-def test_ratios_are_collection_over_baseline():
-    jobs = {
-        "rollout_first": job([4, 6], wall=20.0, cpu=10.0),
-        "baseline_first": job([12, 13], wall=10.0, cpu=8.0),
-        "rollout_rerun": job([1, 1], wall=4.0),
-        "baseline_rerun": job([4, 5], wall=8.0),
-        "verify": job([1, 1], wall=2.0),
-    }
-    ratios = run.compare(jobs)
-    assert set(ratios) == {"first_run", "rerun", "verify_vs_baseline_rerun"}
-    assert ratios["first_run"]["round_trips"] == 0.4
-    assert ratios["first_run"]["wall"] == 2.0 and ratios["first_run"]["controller_cpu"] == 1.25
-    assert ratios["rerun"]["round_trips"] == round(1 / 4.5, 3)
-    assert run.ratio(1.0, 0) is None and run.ratio(None, 1.0) is None
+def test_job_figures_per_class():
+    rt = {"h0001-ws": 2, "h0002-ws": 3, "h0003-srv": 3, "h0005-rb": 9}
+    tasks = {"h0001-ws": 10, "h0002-ws": 10, "h0003-srv": 11, "h0005-rb": 14}
+    j = job(rt, tasks, reboot={"h0005-rb": 6})
+    assert j["hosts"] == 4
+    assert j["round_trips"]["client"] == {"n": 2, "mean": 2.5, "median": 2.5, "min": 2.0, "max": 3.0}
+    assert j["round_trips"]["all"]["max"] == 9 and j["round_trips_excl_reboot"]["reboot"]["max"] == 3
+    assert j["task_results"]["all"]["mean"] == 11.25 and "installer" not in j["task_results"]
+    assert j["reboots"] == 1
 
 
 # ----------------------------------------------------------------------------- targets
-def _by_id(targets, size=10):
+def _by_id(targets: list[dict], size: int = 50) -> dict[str, dict]:
     return {t["id"]: t for t in targets if t["size"] == size}
 
 
-def test_targets_pass_and_miss():
+def fleet_jobs(**overrides) -> dict[str, dict]:
+    hosts = ("h0001-ws", "h0002-ws", "h0003-srv", "h0004-dl", "h0005-rb")
     jobs = {
-        "verify": job([1, 1, 1]),
-        "rollout_first": job([4, 6, 10], reboot=3),  # 10 - 3 reboot round trips = 7
-        "rollout_rerun": job([1, 1, 2]),
-        "baseline_first": job([12, 13, 12], wall=30.0),
-        "baseline_rerun": job([4, 5, 4], wall=12.0),
-    }
-    jobs["rollout_first"]["wall_s"] = 10.0
-    jobs["rollout_rerun"]["wall_s"] = 8.0
-    sizes = {"10": {"jobs": jobs, "ratios": run.compare(jobs)}}
-    targets = _by_id(run.check_targets(sizes))
-    assert targets["verify_1_rt"]["status"] == "PASS"
-    assert targets["rerun_le_2"]["status"] == "PASS"
-    assert targets["first_le_8"]["status"] == "PASS" and targets["first_le_8"]["value"] == 7
-    assert targets["rt_3x_first_run"]["status"] == "MISS"  # 37 / 20 = 1.85x
-    assert targets["wall_2x_first_run"]["status"] == "PASS"  # 30 / 10
-    assert targets["rt_3x_rerun"]["status"] == "PASS"  # 13 / 4
-    assert targets["wall_2x_rerun"]["status"] == "MISS"  # 12 / 8
-    # no 500-host run: that target is not measured, not passed
-    none = [t for t in run.check_targets(sizes) if t["id"] == "verify_500"]
-    assert none and none[0]["status"] == "n/a"
+        "rollout_first": job({"h0001-ws": 2, "h0002-ws": 2, "h0003-srv": 3, "h0004-dl": 6, "h0005-rb": 8},
+                             dict.fromkeys(hosts, 10), wall=40, cpu=20, reboot={"h0005-rb": 5}),
+        "rollout_rerun": job(dict.fromkeys(hosts, 1), dict.fromkeys(hosts, 3), wall=5, cpu=4),
+        "baseline_first": job(dict.fromkeys(hosts, 11), dict.fromkeys(hosts, 12), wall=60, cpu=30),
+        "baseline_rerun": job(dict.fromkeys(hosts, 5), dict.fromkeys(hosts, 9), wall=9, cpu=9),
+        "rollout_one_wave": job(dict.fromkeys(hosts, 2), dict.fromkeys(hosts, 10), wall=30, cpu=18),
+    }  # fmt: skip
+    jobs.update(overrides)
+    return jobs
 
 
-def test_targets_verify_500_and_worst_host():
-    jobs = {"verify": job([1] * 499 + [2])}
-    jobs["verify"]["recap"] = {"hosts": 500, "bad_hosts": []}
-    targets = _by_id(run.check_targets({"500": {"jobs": jobs, "ratios": {}}}), 500)
-    assert targets["verify_1_rt"]["status"] == "MISS" and targets["verify_1_rt"]["value"] == 2
-    assert targets["verify_500"]["status"] == "PASS"
-    jobs["verify"]["recap"] = {"hosts": 500, "bad_hosts": ["ws0001"]}
-    assert _by_id(run.check_targets({"500": {"jobs": jobs}}), 500)["verify_500"]["status"] == "MISS"
+def test_targets_met():
+    jobs = fleet_jobs()
+    targets = _by_id(report.check_targets({"50": {"jobs": jobs, "ratios": report.compare(jobs)}}))
+    assert {t["status"] for t in targets.values()} == {"met"}, targets
+    assert targets["first_rt_server"]["value"] == 3  # the reboot host: 8 - 5 reboot round trips
+    assert "installer hosts excepted: max 6" in targets["first_rt_server"]["note"]
+    assert targets["rerun_cpu_vs_baseline"]["value"] == 2.25
+    assert targets["one_wave_wall_s_vs_baseline"]["value"] == 2.0
+
+
+def test_targets_missed():
+    hosts = ("h0001-ws", "h0003-srv")
+    jobs = fleet_jobs(
+        rollout_first=job({"h0001-ws": 3, "h0003-srv": 4}, dict.fromkeys(hosts, 13), wall=70, cpu=31),
+        rollout_rerun=job({"h0001-ws": 1, "h0003-srv": 2}, dict.fromkeys(hosts, 4), wall=5, cpu=5),
+        rollout_one_wave=job(dict.fromkeys(hosts, 2), dict.fromkeys(hosts, 10), wall=50, cpu=25),
+    )
+    targets = _by_id(report.check_targets({"50": {"jobs": jobs}}))
+    missed = {k for k, t in targets.items() if t["status"] == "MISSED"}
+    assert missed == {
+        "rerun_tasks", "rerun_rt", "first_tasks", "first_rt_client", "first_rt_server", "first_wall_s_vs_baseline",
+        "first_cpu_s_vs_baseline", "one_wave_wall_s_vs_baseline",
+        "rerun_cpu_vs_baseline",
+    }  # fmt: skip
+    assert targets["first_one_wave_tasks"]["status"] == "met"
+
+
+def test_ratios_are_collection_over_baseline():
+    ratios = report.compare(fleet_jobs())
+    assert ratios["rerun"]["controller_cpu"] == round(4 / 9, 3) and ratios["rerun"]["wall"] == round(5 / 9, 3)
+    assert ratios["first (one wave)"]["wall"] == 0.5
+    assert report.ratio(1.0, 0) is None and report.ratio(None, 1.0) is None
+
+
+# ----------------------------------------------------------------------------- rendering
+def results_of(jobs: dict) -> dict:
+    results = {
+        "meta": {"date": "2026-12-04", "machine": "vm", "cpus": 2, "python": "3.12.1", "ansible_core": "2.21.5",
+                 "forks": 50, "time_scale": 0.1, "load_before": [1.0, 2.0, 3.0], "load_after": [2.0, 2.0, 2.0]},
+        "sizes": {"50": {"jobs": jobs, "ratios": report.compare(jobs)}},
+    }  # fmt: skip
+    results["targets"] = report.check_targets(results["sizes"])
+    return results
 
 
 def test_render_text_and_markdown():
-    jobs = {
-        "verify": job([1, 1]),
-        "rollout_first": job([4, 6]),
-        "rollout_rerun": job([1, 1]),
-        "baseline_first": job([12, 13]),
-        "baseline_rerun": job([4, 5]),
-    }
-    results = {
-        "meta": {"date": "2026-11-30", "machine": "vm", "cpus": 2, "python": "3.12.1", "ansible_core": "2.21.5",
-                 "forks": 50, "load_before": [1.0, 2.0, 3.0], "load_after": [2.0, 2.0, 2.0]},
-        "sizes": {"10": {"jobs": jobs, "ratios": run.compare(jobs)}},
-        "adhoc": {"10": {"ansible.windows.win_ping": {"wall_s": 2.0, "http_requests_per_module_run": 6.0,
-                                                      "round_trips_per_host": {"mean": 1.0}, "cpu_s": 3.0,
-                                                      "recap_ok": 10}}},
-    }  # fmt: skip
-    results["targets"] = run.check_targets(results["sizes"])
-    text = run.render(results)
-    assert "rollout_first" in text and "5.00 (4-6)" in text and "PASS" in text and "MISS" in text
-    assert "ansible.windows.win_ping" in text and "forks 50" in text
-    md = run.render(results, run.md_table)
+    results = results_of(fleet_jobs())
+    text = report.render(results)
+    assert "rollout_one_wave" in text and "time_scale 0.1" in text and "forks 50" in text
+    assert "3.00 (3.00/-/-/-)" not in text and "10.00 (10.00/10.00/10.00/10.00)" in text
+    assert "met" in text and "0.50 (2.00x)" in text
+    md = report.render(results, report.md_table)
     assert "| hosts | job |" in md and "|---|" in md
 
 
 def test_from_json_rerenders_without_measuring(tmp_path):
-    results = {
-        "meta": {"date": "d", "machine": "m", "cpus": 2, "python": "3", "ansible_core": "2", "forks": 50},
-        "sizes": {"10": {"jobs": {"verify": job([1, 1])}, "ratios": {}}},
-        "adhoc": {},
-    }
     source = tmp_path / "in.json"
-    source.write_text(json.dumps(results))
+    source.write_text(json.dumps(results_of(fleet_jobs())))
     assert run.main(["--from-json", str(source), "--out", str(tmp_path / "out")]) == 0
     written = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert written["targets"][0]["id"] == "verify_1_rt" and written["targets"][0]["status"] == "PASS"
-    assert "verify = 1 round trip per host" in (tmp_path / "out" / "results.md").read_text()
-
-
-def test_make_fleet_latency_is_the_simulators_fault_on_every_host():
-    assert "faults" not in run.make_fleet(10)["defaults"]
-    data = run.make_fleet(10, latency_ms=150)
-    fleet.validate_fleet(data)
-    for name in data["hosts"]:
-        assert fleet.host_settings(data, name)["faults"] == {"latency_ms": 150}
+    assert {t["status"] for t in written["targets"]} == {"met"}
+    assert "rerun: 2x less controller CPU" in (tmp_path / "out" / "results.md").read_text()

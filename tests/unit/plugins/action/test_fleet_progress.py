@@ -28,6 +28,7 @@ def test_records_each_verdict_and_passes_when_no_reason():
     assert not res.get("failed") and res["changed"] is False
     record = res["ansible_facts"]["mde_report_host"]
     assert record["steps"] == {"registry": "changed", "onboard": "ok"}
+    assert "progress" not in res  # the record is the fact; repeated only when the host failed (no facts kept)
 
 
 def test_first_reason_stops_the_host_with_family_and_remediation():
@@ -44,15 +45,16 @@ def test_first_reason_stops_the_host_with_family_and_remediation():
 
 
 def test_reads_the_record_only_from_the_facts_namespace():
-    first = run({"result": {"step": "registry", "changed": True}})["progress"]
-    again = run({"result": {"step": "onboard"}}, first)["progress"]
+    first = run({"result": {"step": "registry", "changed": True}})["ansible_facts"]["mde_report_host"]
+    again = run({"result": {"step": "onboard"}}, first)["ansible_facts"]["mde_report_host"]
     assert again["steps"] == {"registry": "changed", "onboard": "ok"}
 
 
 def test_a_pending_reboot_is_recorded_without_result():
     res = run({"step": "reboot", "outcome": "changed", "set": {"pending_reboot": True}})
-    assert not res.get("failed") and res["progress"]["pending_reboot"] is True
-    assert res["progress"]["steps"] == {"verify_mode": "changed"}
+    record = res["ansible_facts"]["mde_report_host"]
+    assert not res.get("failed") and record["pending_reboot"] is True
+    assert record["steps"] == {"verify_mode": "changed"}
 
 
 def test_rescue_of_a_reboot_that_timed_out():

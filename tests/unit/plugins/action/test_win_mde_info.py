@@ -1,0 +1,101 @@
+"""Action plugin of win_mde_info: the settle wait and the read a change module took (``host_read``).
+
+``PsHost`` (tests/unit/conftest.py) runs win_mde_info.ps1 on a simulated host and records every
+module call, so each test counts the round trips: a host that the change's own read shows settled
+costs none; one that is not there yet is read again after ``wait_interval``, never at once.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.mdeops.defender.plugins.action.win_mde_info import ActionModule
+from tests.unit.conftest import PsHost, run_action
+from tests.unit.plugins.module_utils.test_api import FakeClock
+
+ORG = "0a1b2c3d-1111-2222-3333-444455556666"
+INFO = "mdeops.defender.win_mde_info"
+FALCON = [{"name": "CrowdStrike Falcon"}]
+ONBOARDED_CLIENT = {"os": "windows11_23h2", "third_party_av": FALCON, "onboarded_org": ORG}
+FRESH_CLIENT = {"os": "windows11_23h2", "third_party_av": FALCON}
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The plugin's clock and sleep: time moves only when the plugin sleeps."""
+    fake = FakeClock()
+    monkeypatch.setattr(ActionModule, "clock", staticmethod(fake.clock))
+    monkeypatch.setattr(ActionModule, "sleep", staticmethod(fake.sleep))
+    return fake
+
+
+def run(fake: PsHost, args: dict, check_mode: bool = False) -> dict:
+    return run_action(ActionModule, fake, INFO, args, check_mode=check_mode, task_vars={"inventory_hostname": "h"})
+
+
+def read_of(settings: dict) -> dict:
+    """What a change module's host_read holds: the host as win_mde_info reads it."""
+    result = run(PsHost(settings), {"expected_org_id": ORG})
+    assert result.get("failed") is not True, result
+    return {k: v for k, v in result.items() if k not in ("changed", "invocation", "polls", "waited_s")}
+
+
+WAIT = {"expected_org_id": ORG, "wait_for": "passive", "wait_timeout": 60, "wait_interval": 15}
+
+
+def test_a_settled_host_read_is_judged_without_a_round_trip(clock):
+    fake = PsHost(ONBOARDED_CLIENT)
+    result = run(fake, {**WAIT, "host_read": read_of(ONBOARDED_CLIENT)})
+    assert result.get("failed") is not True, result
+    assert fake.modules == []  # no round trip
+    assert result["polls"] == 0 and clock.sleeps == []
+    assert result["reason"] is None and result["step"] == "verify_mode"
+    assert result["diagnosis"]["verdict"] == "compliant"
+    assert "judged from the read at the end of the change" in result["detail"]
+
+
+def test_a_host_read_not_there_yet_waits_one_interval_then_reads(clock):
+    fake = PsHost(ONBOARDED_CLIENT)  # the host has settled by the time it is read again
+    result = run(fake, {**WAIT, "host_read": read_of(FRESH_CLIENT)})
+    assert fake.modules == [INFO]  # one round trip, after the pause (not at once)
+    assert clock.sleeps == [15]
+    assert result["polls"] == 1 and result["reason"] is None
+
+
+def test_a_host_that_never_settles_is_judged_from_the_last_read(clock):
+    fake = PsHost(FRESH_CLIENT)
+    result = run(fake, {**WAIT, "host_read": read_of(FRESH_CLIENT)})
+    assert fake.modules == [INFO] * 4  # reads at 15, 30, 45, 60 s
+    assert result["polls"] == 4 and result["reason"] == "not_onboarded"
+    assert "after 4 read(s)" in result["detail"]
+
+
+def test_without_host_read_the_first_read_is_at_once(clock):
+    fake = PsHost(ONBOARDED_CLIENT)
+    result = run(fake, WAIT)
+    assert fake.modules == [INFO] and clock.sleeps == []
+    assert result["polls"] == 1 and result["reason"] is None
+
+
+@pytest.mark.parametrize("extra", [{"wait_for": "none"}, {"check_mode": True}])
+def test_host_read_is_ignored_without_a_wait_or_in_check_mode(clock, extra):
+    fake = PsHost(FRESH_CLIENT)
+    args = {**WAIT, "wait_for": extra.get("wait_for", "passive"), "host_read": read_of(ONBOARDED_CLIENT)}
+    result = run(fake, args, check_mode=extra.get("check_mode", False))
+    assert fake.modules == [INFO]  # the host itself is read, not the given read
+    assert result["onboarding"]["onboarded"] is False
+
+
+def test_a_host_read_that_is_not_a_read_is_refused_before_any_round_trip(clock):
+    fake = PsHost(ONBOARDED_CLIENT)
+    result = run(fake, {**WAIT, "host_read": {"os": {}}})
+    assert result["failed"] is True and result["reason"] == "invalid_argument"
+    assert "host_read must be" in result["msg"] and "missing: defender" in result["msg"]
+    assert fake.modules == []
+
+
+def test_invocation_names_a_host_read_instead_of_repeating_it(clock):
+    result = run(PsHost(ONBOARDED_CLIENT), {**WAIT, "host_read": read_of(ONBOARDED_CLIENT)})
+    echoed = result["invocation"]["module_args"]["host_read"]
+    assert echoed.startswith("(a host read: compliant: Defender passive") and len(echoed) < 300, echoed
+    assert result["invocation"]["module_args"]["wait_for"] == "passive"
