@@ -78,7 +78,8 @@ def test_confirm_edr_and_intune_playbooks(cloud_stand):
 
 
 def test_group_policy_playbook(winsim):
-    fleet = domain_fleet(srv1={"os": "server2022"})
+    # srv2 has no third-party antivirus: in the same OU, it must never get the value (security filtering)
+    fleet = domain_fleet(srv1={"os": "server2022"}, srv2={"os": "server2022", "third_party_av": []})
     sim = winsim(fleet)
     guard = Invariants(sim)
     rc, out, err = sim.run(
@@ -99,6 +100,14 @@ def test_group_policy_playbook(winsim):
         if k.lower().endswith("policies\\microsoft\\windows advanced threat protection")
     ]
     assert values and values[0]["ForceDefenderPassiveMode"]["data"] == 1
+    others = [
+        v
+        for k, v in sim.state("srv2")["registry"].items()
+        if k.lower().endswith("policies\\microsoft\\windows advanced threat protection")
+    ]
+    assert not any("ForceDefenderPassiveMode" in v for v in others), "a host without antivirus got the value"
+    summary = out.split("TASK [Summary - the value arrived")[1]
+    assert '"srv2": "left out: ' in summary and '"srv1": ' in summary, summary[:2000]
     rc, out, err = sim.run(
         [
             "ansible-playbook",
