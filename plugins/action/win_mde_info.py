@@ -86,7 +86,12 @@ class ActionModule(MdeActionBase):
         state = read()
         if wait_for != "none" and not self._task.check_mode:
             deadline = started + args["wait_timeout"]
-            while not reached(state, wait_for) and self.clock() + args["wait_interval"] <= deadline:
+            # An unprotected host ends the wait at once: it is repaired, not waited for.
+            while (
+                not reached(state, wait_for)
+                and not (wait_for in _REACHED and state["diagnosis"].get("verdict") == "unprotected")
+                and self.clock() + args["wait_interval"] <= deadline
+            ):
                 self.sleep(args["wait_interval"])
                 state = read()
                 polls += 1

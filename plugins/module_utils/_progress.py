@@ -174,14 +174,16 @@ def record_result(
         reboots = 0
     outcome = "failed" if verdict is not None and not result.get("unreachable") else outcome_of(result)
     record = update_progress(record, rstep, outcome, reboots=reboots, **extra)
-    if (
-        verdict is None
-        and state is not None
-        and record.get("unprotected")
-        and (state.get("diagnosis") or {}).get("protected")
-    ):
-        record["unprotected"] = False
+    if state is not None and _judged(state):
+        # Every host read says whether the host has real-time protection now: passive (or off)
+        # without it is recorded as unprotected after any step, and cleared once it has it again.
+        record["unprotected"] = not (state.get("diagnosis") or {}).get("protected", True)
     return record, verdict
+
+
+def _judged(state: dict) -> bool:
+    """A read whose Defender mode is known (an unreadable Defender is not judged unprotected)."""
+    return (state.get("defender") or {}).get("mode") not in ("not_installed", "unknown", None)
 
 
 def wave_verdict(result: dict, host: str) -> tuple[str, dict | None]:

@@ -200,6 +200,8 @@ FAULT_KEYS = {
     "offboarding_exit_code",
     "dc_unreachable",
     "installer_reboot_required",
+    "inject",
+    "inject_calls",
 }
 TOP_KEYS = {"defaults", "hosts", "domain", "cloud", "tenant", "time_scale"}
 
