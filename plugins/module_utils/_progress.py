@@ -224,6 +224,11 @@ def apply(
     for index, result in enumerate(results or []):
         if not _is_result(result):
             continue
+        if result.get("failed") and isinstance(result.get("progress"), dict) and result["progress"].get("failure"):
+            # A gate that failed (fleet_progress): its record is the newest one, since Ansible keeps no
+            # facts of a failed task; its failure is the host's verdict.
+            record = dict(result["progress"])
+            return record, Verdict(record["failure"])
         record, verdict = record_result(record, result, step if index == 0 else None, failed_action)
         if verdict is not None:
             return record, verdict
@@ -232,6 +237,9 @@ def apply(
         if verdict is not None:
             record["rollout_group"] = "done"
             return record, verdict
+    # Every wave-level answer is recorded (a failed Intune step does not hide the EDR confirmation);
+    # the first failing one is the host's verdict.
+    first: Verdict | None = None
     for result in wave_results or []:
         if not _is_result(result):
             continue
@@ -239,9 +247,10 @@ def apply(
         if own is None:
             continue
         record, verdict = record_result(record, own, wave_step)
-        if verdict is not None:
-            return record, verdict
-    return record, None
+        first = first or verdict
+    if first is not None:
+        record = update_progress(record, first["step"], "failed")
+    return record, first
 
 
 def _check_steps() -> None:
