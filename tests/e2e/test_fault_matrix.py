@@ -165,16 +165,16 @@ def test_rtp_off_on_a_client_changes_nothing_for_the_others(winsim, reference): 
 def test_hung_onboarding_is_cut_at_its_bound(winsim, reference):  # noqa: F811
     """A 90 s hang of the onboarding command: the task ends at its bound, the host is `timeout`,
     the wave goes on and the run ends within its bound."""
-    hang = {"module": "win_mde_onboarding", "at": "before", "do": "hang", "seconds": 90}
+    hang = {"module": "win_mde_onboarding", "at": "before", "do": "hang", "seconds": 200}
     stand = make_stand(winsim, fleet(faulty_server(hang)))
     started = time.monotonic()
-    run = stand.rollout(mde_rollout_onboarding_timeout=10, mde_rollout_command_timeout=10)
+    run = stand.rollout(mde_rollout_onboarding_timeout=40, mde_rollout_command_timeout=10)
     elapsed = time.monotonic() - started
     record = run.hosts["srv-fault"]
     assert record["outcome"] == "failed" and record["reason"] == "timeout", str(run)
     assert record["failed_step"] == "onboard", str(run)
-    # onboarding bound: 10 s (script) + 10 s (margin) = 20 s; the rest of the run is a few seconds
-    assert elapsed < 75, elapsed
+    # onboarding bound: 40 s (script) + 10 s (margin) = 50 s; the rest of the run is a few seconds
+    assert 50 <= elapsed < 110, elapsed
     assert rules.host_has_real_time_protection(stand.sim.state("srv-fault"))
     assert_like_reference(stand, run, reference)
 
@@ -187,7 +187,7 @@ def test_hung_assessment_is_cut_at_its_bound(winsim, reference):  # noqa: F811
     elapsed = time.monotonic() - started
     record = run.hosts["srv-fault"]
     assert record["outcome"] == "failed" and record["reason"] == "timeout", str(run)
-    assert elapsed < 75, elapsed
+    assert 10 <= elapsed < 75, elapsed
     assert_like_reference(stand, run, reference)
 
 

@@ -21,7 +21,8 @@ runs) or ``after`` (once it has run, before its answer is sent). Each event fire
   fault (``before``: the command did not run; ``after``: its effects are applied).
 * ``reboot`` - the host restarts at once and the connection is reset (``before``: the command did
   not run; ``after``: its effects are applied).
-* ``hang`` - the command does not answer for ``seconds`` (simulated; the WinRM service keeps
+* ``hang`` - the command does not answer for ``seconds`` (real seconds, whatever the fleet's
+  ``time_scale``: what cuts it is the controller's bound, in real time; the WinRM service keeps
   answering Receives with OperationTimeout meanwhile). ``before``: the command never runs (its late
   answer is a failure); ``after``: its effects are applied and the answer comes late.
 * ``drop`` - the connection is reset (as ``drop_connection``, the older spelling, which stays).

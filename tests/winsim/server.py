@@ -301,7 +301,8 @@ class HostEndpoint:
             if action == "http_500":
                 result.fault = "winsim: the WS-Management service failed (injected http_500)"
             elif action == "hang":
-                result.delay = max(result.delay, self.host.clock.fleet.real_seconds(float(event["seconds"])))
+                # Real seconds: what cuts a hung command is the controller's bound, in real time.
+                result.delay = max(result.delay, float(event["seconds"]))
             elif action == "drop":
                 result.drop = True
             elif action == "reboot":
