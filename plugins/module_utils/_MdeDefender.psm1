@@ -97,6 +97,8 @@ Function Get-MdeComputerInfo {
         dns_hostname = $cs.DNSHostName
         domain = $cs.Domain
         part_of_domain = [bool]$cs.PartOfDomain
+        # The machine's own id (written once by Setup): two inventory names of one machine share it.
+        machine_guid = Get-MdeRegistryValue -Path 'HKLM:\SOFTWARE\Microsoft\Cryptography' -Name 'MachineGuid'
     }
 }
 
