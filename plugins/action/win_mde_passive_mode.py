@@ -123,16 +123,16 @@ class ActionModule(MdeActionBase):
                     task_vars,
                 )
                 if raw.get("refused"):
-                    exc = MdeError(
+                    refusal = MdeError(
                         str(raw["refused"]),
                         "Refusing to set %s = 1 on %s: the third-party antivirus's real-time protection, on at the "
                         "assessment, is off now (checked again just before the write). Nothing was changed; Defender "
                         "stays active. Turn the third-party antivirus's real-time protection back on, then rerun."
                         % (_passive.FORCE_PASSIVE, host_state.get("hostname") or "the host"),
                     )
-                    exc.extra.update({k: v for k, v in result.items() if k not in ("changed", "remediation")})
-                    exc.extra["protection"] = raw.get("protection")
-                    raise exc
+                    refusal.extra.update({k: v for k, v in result.items() if k not in ("changed", "remediation")})
+                    refusal.extra["protection"] = raw.get("protection")
+                    raise refusal
                 result["before"] = before = _passive.values_from_raw(raw.get("before"))
                 after = _passive.values_from_raw(raw.get("after"))
                 result["changed"] = bool(raw.get("changed"))

@@ -72,7 +72,7 @@ def test_parse_ran_at():
 
 @pytest.mark.parametrize("quote", ["\u2018", "\u2019", "\u201a", "\u201b"])
 def test_typographic_single_quotes_in_the_directory_are_escaped(quote):
-    """PowerShell ends a single-quoted string at any of ' ‘ ’ ‚ ‛: each is doubled in the command."""
+    """PowerShell ends a single-quoted string at ' and at U+2018, U+2019, U+201A, U+201B: each is doubled."""
     directory = "C:\\test%sMDATP" % quote
     fake = PsHost(ONBOARDED)
     result = run(fake, {"directory": directory})
