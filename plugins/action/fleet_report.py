@@ -23,6 +23,20 @@ def _callback_enabled() -> bool:
 FIRST_READS = ("__mde_rollout_assess", "__mde_verify_info", "__mde_offboard_info")
 
 
+def _registered(hostvars: object, hv: object, host: str, name: str) -> object:
+    """A registered result of ``host``; a task cut by its ``timeout`` reads as what it is.
+
+    Such a result holds ansible-core's deprecated ``timedout.frame``: it is read untemplated
+    (``raw_get``) so that nothing touches that key.
+    """
+    raw_get = getattr(hostvars, "raw_get", None)
+    raw = raw_get(host) if callable(raw_get) else None
+    value = raw.get(name) if isinstance(raw, dict) else None
+    if isinstance(value, dict) and value.get("timedout"):
+        return {"failed": True, "reason": "timeout", "msg": str(value.get("msg") or "the task timed out")}
+    return hv.get(name) if hasattr(hv, "get") else None
+
+
 class ActionModule(ControllerActionBase):
     MODULE = "fleet_report"
 
@@ -44,7 +58,9 @@ class ActionModule(ControllerActionBase):
             if isinstance(gate, dict) and gate.get("failed") and isinstance(gate.get("progress"), dict):
                 progress = dict(gate["progress"])
             failure = progress.get("failure")
-            first_read = next((hv.get(v) for v in FIRST_READS if isinstance(hv.get(v), dict)), None)
+            first_read = next(
+                (r for r in (_registered(hostvars, hv, name, v) for v in FIRST_READS) if isinstance(r, dict)), None
+            )
             unreachable = (first_read or {}).get("msg") if (first_read or {}).get("unreachable") else None
             records.append(
                 _report.host_record(

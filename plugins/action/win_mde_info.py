@@ -108,7 +108,12 @@ class ActionModule(MdeActionBase):
             polls = 1
         if waiting:
             deadline = started + args["wait_timeout"]
-            while not reached(state, wait_for) and self.clock() + args["wait_interval"] <= deadline:
+            # An unprotected host ends the wait at once: it is repaired, not waited for.
+            while (
+                not reached(state, wait_for)
+                and not (wait_for in _REACHED and state["diagnosis"].get("verdict") == "unprotected")
+                and self.clock() + args["wait_interval"] <= deadline
+            ):
                 self.sleep(args["wait_interval"])
                 state = read()
                 polls += 1

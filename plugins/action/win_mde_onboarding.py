@@ -28,6 +28,7 @@ import os
 
 from ansible.errors import AnsibleError
 
+from ansible_collections.mdeops.defender.plugins.module_utils import _av
 from ansible_collections.mdeops.defender.plugins.module_utils import _onboarding as onb
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
 from ansible_collections.mdeops.defender.plugins.module_utils._package import (
@@ -174,6 +175,8 @@ class ActionModule(MdeActionBase):
             "_recheck_exit_codes": sorted(onb.WAIT_EXIT_CODES[package["kind"]]),
             # wait=false: no wait on the host, the caller waits (win_mde_info wait_for) and judges
             "_wait": args["wait"],
+            # a server holding ForceDefenderPassiveMode = 1 is onboarded only while a third-party AV protects it
+            "_service_patterns": _av.patterns_for(args["av_name_patterns"])["services"],
         }
         tmpdir = None
         try:
@@ -197,14 +200,30 @@ class ActionModule(MdeActionBase):
                 self._commands += 1
         kind = package["kind"]
         after = onb.status_from_observed(raw.get("observed"))
+        if raw.get("refused"):
+            result["after"] = after
+            exc = MdeError(
+                str(raw["refused"]),
+                "Refusing to onboard: this server holds ForceDefenderPassiveMode = 1 (or the installer would set "
+                "passive mode) and the third-party antivirus's real-time protection, on at the assessment, is off "
+                "now (checked again just before onboarding). Onboarding would leave it passive and unprotected; "
+                "nothing was run. Turn the third-party antivirus's real-time protection back on, then rerun.",
+            )
+            exc.extra["protection"] = raw.get("protection")
+            raise exc
         events = onb.shape_events(raw.get("events"))
         script = onb.script_result(raw.get("script_run"), kind)
         result.update(
             after=after, events=events, script_result=script, reboot_required=bool(raw.get("reboot_required"))
         )
         if decision.install_agent or raw.get("installer"):
+            installer_raw = raw.get("installer") or {}
             result["installer"] = onb.installer_result(
-                raw.get("installer"), True, ps_args.get("_installer"), args["installer_force_passive"]
+                installer_raw,
+                True,
+                ps_args.get("_installer"),
+                # the host leaves FORCEPASSIVEMODE off when nothing else protects it
+                bool(installer_raw.get("force_passive", args["installer_force_passive"])),
             )
         installer_ran = bool(result["installer"] and result["installer"]["installed"])
         result["changed"] = installer_ran or bool(script and script["success"]) or after != result["before"]

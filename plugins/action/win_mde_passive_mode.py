@@ -15,7 +15,7 @@ The decisions (guard, change, reboot, tamper protection, diff) are in ``module_u
 
 from __future__ import annotations
 
-from ansible_collections.mdeops.defender.plugins.module_utils import _passive
+from ansible_collections.mdeops.defender.plugins.module_utils import _av, _passive
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase
 from ansible_collections.mdeops.defender.plugins.plugin_utils._host_read import assessed_state, gather
@@ -119,9 +119,23 @@ class ActionModule(MdeActionBase):
                     {
                         "_value": desired["force_defender_passive_mode"],
                         "_guide_state": _passive.guide_state(state, args["guide_value"]),
+                        # The guard is checked again on the host, in the run that writes.
+                        "_recheck_protection": state == "present" and args["require_third_party_av"],
+                        "_service_patterns": _av.patterns_for(args["av_name_patterns"])["services"],
                     },
                     task_vars,
                 )
+                if raw.get("refused"):
+                    refusal = MdeError(
+                        str(raw["refused"]),
+                        "Refusing to set %s = 1 on %s: the third-party antivirus's real-time protection, on at the "
+                        "assessment, is off now (checked again just before the write). Nothing was changed; Defender "
+                        "stays active. Turn the third-party antivirus's real-time protection back on, then rerun."
+                        % (_passive.FORCE_PASSIVE, host_state.get("hostname") or "the host"),
+                    )
+                    refusal.extra.update({k: v for k, v in result.items() if k not in ("changed", "remediation")})
+                    refusal.extra["protection"] = raw.get("protection")
+                    raise refusal
                 result["before"] = before = _passive.values_from_raw(raw.get("before"))
                 after = _passive.values_from_raw(raw.get("after"))
                 result["changed"] = bool(raw.get("changed"))

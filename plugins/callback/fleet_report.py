@@ -185,6 +185,8 @@ class CallbackModule(CallbackBase):
         progress = self._progress.get(host) or {}
         task_name = result._task.get_name()  # pylint: disable=protected-access
         reason = res.get("reason")
+        if not reason and res.get("timedout"):
+            reason = "timeout"  # cut at the task's bound (its `timeout`)
         # (get_name() carries the role's prefix: "<role> : Validating arguments against arg spec ...")
         if not reason and str(result._task.action).endswith("validate_argument_spec"):  # pylint: disable=protected-access
             reason = "invalid_argument"  # a role variable of the wrong type, missing or unknown

@@ -97,6 +97,8 @@ Function Get-MdeComputerInfo {
         dns_hostname = $cs.DNSHostName
         domain = $cs.Domain
         part_of_domain = [bool]$cs.PartOfDomain
+        # The machine's own id (written once by Setup): two inventory names of one machine share it.
+        machine_guid = Get-MdeRegistryValue -Path 'HKLM:\SOFTWARE\Microsoft\Cryptography' -Name 'MachineGuid'
     }
 }
 
@@ -328,6 +330,50 @@ Function Get-MdePolicyValue {
     }
 }
 
+Function Get-MdeThirdPartyProtection {
+    <#
+    .SYNOPSIS
+    Whether a third-party antivirus provides real-time protection right now, and what says so.
+
+    .DESCRIPTION
+    Read at the moment of a change that makes Defender stand aside (ForceDefenderPassiveMode = 1,
+    onboarding a server that holds it), so that real-time protection that went off since the
+    assessment is seen. Counts: a Security Center product that is not Defender whose productState
+    decodes to on (clients; the community decoding of docs/sources.md section 4, bits 0xF000 = 0x1000),
+    and a running service of a known antivirus (ServicePattern, Microsoft's own services excluded).
+    Anything that cannot be read counts as not protecting.
+    #>
+    [CmdletBinding()]
+    [OutputType([Hashtable])]
+    param (
+        [Parameter(Mandatory = $true)][AllowEmptyCollection()][String[]]$ServicePattern
+    )
+    $microsoftServices = @('WinDefend', 'Sense', 'WdNisSvc', 'MDCoreSvc', 'SecurityHealthService', 'wscsvc')
+    $evidence = [System.Collections.Generic.List[String]]@()
+    $securityCenter = Get-MdeSecurityCenterProduct
+    foreach ($product in $securityCenter.products) {
+        $name = [String]$product.displayName
+        if ($name -like '*Windows Defender*' -or $name -like '*Microsoft Defender*' -or $name -like '*Microsoft Security Essentials*') {
+            continue
+        }
+        if ((($product.productState -band 0xF000) -eq 0x1000) -and (($product.productState -band 0x0F00) -ne 0x0100)) {
+            $evidence.Add("Security Center: $name is on")
+        }
+    }
+    foreach ($service in (Get-MdeAvService -Pattern $ServicePattern)) {
+        if ($microsoftServices -contains $service.name) {
+            continue
+        }
+        if ($service.state -eq 'Running') {
+            $evidence.Add("service $($service.name) is running")
+        }
+    }
+    @{
+        protecting = ($evidence.Count -gt 0)
+        evidence = @($evidence)
+    }
+}
+
 Function Get-MdeHostState {
     <#
     .SYNOPSIS
@@ -375,6 +421,6 @@ $exportMembers = @{
     Function = 'Get-MdeRegistryName', 'Get-MdeRegistryValue', 'Get-MdeOsInfo', 'Get-MdeComputerInfo', 'Get-MdeComputerStatus',
     'Get-MdeServiceInfo', 'Get-MdeSecurityCenterProduct', 'Get-MdeAvService', 'Get-MdeInstalledProduct',
     'Get-MdePendingReboot', 'Test-MdeUnifiedAgent', 'Get-MdeOnboardingOrgId', 'Get-MdePolicyValue',
-    'Get-MdeHostState'
+    'Get-MdeHostState', 'Get-MdeThirdPartyProtection'
 }
 Export-ModuleMember @exportMembers

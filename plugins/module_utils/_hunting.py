@@ -59,7 +59,9 @@ MAX_TIMELINE_HOURS = 30 * 24
 #: Devices per query; a larger wave is split (a few more calls, still not one per host).
 MAX_DEVICES_PER_QUERY = 500
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
+# Windows allows non-ASCII computer names (KÜCHE-PC): letters and digits of any script count. The
+# name goes into a KQL string literal, which _kql_string escapes.
+_NAME_RE = re.compile(r"^[^\W_][\w.-]{0,252}$")
 
 
 def _kql_string(value: str) -> str:

@@ -233,7 +233,8 @@ def summarize(records: dict[str, dict]) -> dict:
     }
 
 
-_DNS_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*\.?$")
+# Windows allows non-ASCII computer names (KÜCHE-PC): letters and digits of any script count.
+_DNS_RE = re.compile(r"^[^\W_]([\w-]{0,62})(\.[\w-]{1,63})*\.?$")
 
 
 def invalid_names(names: list[str]) -> list[str]:

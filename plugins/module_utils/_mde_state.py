@@ -186,6 +186,7 @@ def build_state(
     }
     return {
         "hostname": computer.get("dns_hostname"),
+        "computer": {"machine_guid": computer.get("machine_guid") or None},
         "os": os_info,
         "defender": defender,
         "services": services,

@@ -30,7 +30,7 @@ import re
 import zipfile
 from typing import Any
 
-from ._registry import OFFBOARDING_DATA, ONBOARDING_INFO
+from ._registry import ATP_POLICY_KEY, OFFBOARDING_DATA, ONBOARDING_INFO
 
 ONBOARDING = "onboarding"
 OFFBOARDING = "offboarding"
@@ -43,7 +43,13 @@ _OFFBOARD_NAME_RE = re.compile(
     r"(?i)^WindowsDefenderATP(Local)?OffboardingScript_valid_until_(\d{4}-\d{2}-\d{2})\.cmd$"
 )
 _MDM_NAME_RE = re.compile(r"(?i)\.(onboarding|offboarding)$")
-_REG_ADD_RE = re.compile(r'(?i)/v\s+(%s|%s)\s+/t\s+REG_SZ\s+/f\s+/d\s+"' % (ONBOARDING_INFO, OFFBOARDING_DATA))
+# A "reg add <key> /v OnboardingInfo|<offboarding value> /t REG_SZ /f /d "<data>"" line: the key it
+# writes to (quoted or not) and the value name; the data is the quoted argument after it.
+_REG_ADD_RE = re.compile(
+    r'(?im)\breg(?:\.exe)?\s+add\s+(?:"(?P<qkey>[^"\r\n]+)"|(?P<key>[^\s"]+))\s+/v\s+(?P<name>%s|%s)\s+/t\s+REG_SZ\s+/f\s+/d\s+"'
+    % (ONBOARDING_INFO, OFFBOARDING_DATA)
+)
+_HIVES = {"hkey_local_machine": "hklm"}
 _ORG_FALLBACK_RE = re.compile(r"(?i)orgId\W{1,12}([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 # A prompt read from the console. "Set /P errorMsg=<file" (the error path of the Group Policy
 # scripts) reads a file, not the console, and is not interactive.
@@ -132,6 +138,15 @@ def _quoted_arg_at(text: str, start: int) -> str | None:
     return None
 
 
+def _is_policy_key(key: str | None) -> bool:
+    """``key`` (as a ``reg add`` line gives it) is the policy key the sensor reads OnboardingInfo from."""
+    parts = str(key or "").strip().strip("\\").split("\\", 1)
+    if len(parts) != 2:
+        return False
+    hive = _HIVES.get(parts[0].lower(), parts[0].lower())
+    return "%s\\%s" % (hive, parts[1].lower()) == ATP_POLICY_KEY.lower()
+
+
 def _filetime_to_date(value: Any) -> datetime.datetime | None:
     try:
         ticks = int(value)
@@ -170,10 +185,22 @@ def parse_script(name: str, data: bytes) -> dict:
     else:
         local = "local" in base.lower()
     info = None
-    match = _REG_ADD_RE.search(text)
-    if match:
+    raw = None
+    # Only the value written to the key the sensor reads counts; a package writing it more than once
+    # (a decoy with another organisation's data, say) is refused rather than guessed at.
+    candidates = [m for m in _REG_ADD_RE.finditer(text) if _is_policy_key(m.group("qkey") or m.group("key"))]
+    datas = {_quoted_arg_at(text, m.end()) for m in candidates}
+    if len(datas) > 1:
+        raise PackageError(
+            "package_invalid",
+            "'%s' writes %s under %s %d times with different data: a portal package writes it once. Download "
+            "the package from the Defender portal again."
+            % (base, candidates[0].group("name"), ATP_POLICY_KEY, len(datas)),
+        )
+    if candidates:
+        match = candidates[0]
         if kind is None:
-            kind = ONBOARDING if match.group(1).lower() == "onboardinginfo" else OFFBOARDING
+            kind = ONBOARDING if match.group("name").lower() == "onboardinginfo" else OFFBOARDING
         raw = _quoted_arg_at(text, match.end())
         if raw is not None:
             try:
@@ -195,8 +222,9 @@ def parse_script(name: str, data: bytes) -> dict:
         org_id = info.get("orgId")
         previous = list(info.get("previousOrgIds") or [])
         expires_at = _filetime_to_date(info.get("expirationTimestamp"))
-    if not org_id:
-        fallback = _ORG_FALLBACK_RE.search(text)
+    if not org_id and raw is not None:
+        # the one value's data, read loosely (never the rest of the script)
+        fallback = _ORG_FALLBACK_RE.search(_argv_unescape(raw))
         org_id = fallback.group(1) if fallback else None
     if not org_id or not is_guid(org_id):
         raise PackageError("package_invalid", "no organisation id (orgId) found in '%s'" % base)

@@ -174,14 +174,16 @@ def record_result(
         reboots = 0
     outcome = "failed" if verdict is not None and not result.get("unreachable") else outcome_of(result)
     record = update_progress(record, rstep, outcome, reboots=reboots, **extra)
-    if (
-        verdict is None
-        and state is not None
-        and record.get("unprotected")
-        and (state.get("diagnosis") or {}).get("protected")
-    ):
-        record["unprotected"] = False
+    if state is not None and _judged(state):
+        # Every host read says whether the host has real-time protection now: passive (or off)
+        # without it is recorded as unprotected after any step, and cleared once it has it again.
+        record["unprotected"] = not (state.get("diagnosis") or {}).get("protected", True)
     return record, verdict
+
+
+def _judged(state: dict) -> bool:
+    """A read whose Defender mode is known (an unreadable Defender is not judged unprotected)."""
+    return (state.get("defender") or {}).get("mode") not in ("not_installed", "unknown", None)
 
 
 def wave_verdict(result: dict, host: str) -> tuple[str, dict | None]:
@@ -260,6 +262,11 @@ def apply(
     for index, result in enumerate(results or []):
         if not _is_result(result):
             continue
+        if result.get("failed") and isinstance(result.get("progress"), dict) and result["progress"].get("failure"):
+            # A gate that failed (fleet_progress): its record is the newest one, since Ansible keeps no
+            # facts of a failed task; its failure is the host's verdict.
+            record = dict(result["progress"])
+            return record, Verdict(record["failure"])
         record, verdict = record_result(record, result, step if index == 0 else None, failed_action)
         if verdict is not None:
             return record, verdict
@@ -268,6 +275,9 @@ def apply(
         if verdict is not None:
             record["rollout_group"] = "done"
             return record, verdict
+    # Every wave-level answer is recorded (a failed Intune step does not hide the EDR confirmation);
+    # the first failing one is the host's verdict.
+    first: Verdict | None = None
     for result in wave_results or []:
         if not _is_result(result):
             continue
@@ -275,9 +285,10 @@ def apply(
         if own is None:
             continue
         record, verdict = record_result(record, own, wave_step)
-        if verdict is not None:
-            return record, verdict
-    return record, None
+        first = first or verdict
+    if first is not None:
+        record = update_progress(record, first["step"], "failed")
+    return record, first
 
 
 def _check_steps() -> None:

@@ -236,6 +236,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+step:
+  description: The guide step the result judges (V(intune)); a wave's hosts get its verdict as their own.
+  returned: always
+  type: str
 id:
   description: The policy id (null when absent, or when check mode would create it).
   returned: always
@@ -578,6 +582,7 @@ def main() -> None:
     module = api.api_module(argument_spec())
     result: dict = {
         "changed": False,
+        "step": "intune",
         "id": None,
         "exists": False,
         "actions": [],

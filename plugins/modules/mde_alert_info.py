@@ -26,6 +26,13 @@ options:
     type: list
     elements: str
     default: []
+  hosts:
+    description:
+      - The wave's hosts as a mapping of inventory name to device name (the role passes the names the hosts reported), instead
+        of O(machines). Each host gets its own verdict in RV(hosts); with O(wait_for=true) a host whose alert does not
+        come in time gets V(timeout) and the module does not fail. A name that cannot be a device name fails that host
+        only.
+    type: dict
   title_contains:
     description:
       - Keep only alerts whose title contains this text (case-insensitive).
@@ -110,6 +117,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+hosts:
+  description:
+    - With O(hosts), each host's own verdict - C(step) (V(confirm_edr)), C(reason) (null when its alert was found,
+      else V(timeout), or V(invalid_argument) for a name that cannot be looked up), C(detail) and C(device_name).
+  returned: when O(hosts) is given
+  type: dict
+step:
+  description: The guide step the result judges (V(confirm_edr)).
+  returned: always
+  type: str
 alerts:
   description: The matching alerts (C(id), C(title), C(severity), C(status), C(category), C(detection_source),
     C(machine_id), C(computer_dns_name), C(alert_creation_time), C(first_event_time), C(last_event_time),
@@ -156,6 +173,7 @@ reason:
 import datetime  # noqa: E402
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _api_module as api  # noqa: E402
+from ansible_collections.mdeops.defender.plugins.module_utils import _wave_hosts  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._alerts import (  # noqa: E402 - imports follow the documentation
     alert_filter,
     alert_record,
@@ -173,6 +191,7 @@ TEST_ALERT_MARKER = "[Test Alert]"
 def argument_spec() -> dict:
     return api.options(
         machines=dict(type="list", elements="str", default=[]),
+        hosts=dict(type="dict"),
         title_contains=dict(type="str"),
         detection_test=dict(type="bool", default=False),
         since=dict(type="str"),
@@ -183,9 +202,32 @@ def argument_spec() -> dict:
     )
 
 
+def host_verdicts(by_host: dict[str, str], missing: list[str], waited: int) -> dict[str, dict]:
+    """Each host's own verdict: its alert was found, or not within the wait."""
+    out = {}
+    for host, device in by_host.items():
+        if device in missing:
+            out[host] = _wave_hosts.verdict(
+                "timeout",
+                "no matching alert for %s%s" % (device, " within %d s" % waited if waited else ""),
+                device,
+            )
+        else:
+            out[host] = _wave_hosts.verdict(None, "the alert for %s was found" % device, device)
+    return out
+
+
 def poll(module: api.MdeApiModule, client: ApiClient, now: datetime.datetime) -> dict:
     p = module.params
     machines = [str(m) for m in p["machines"]]
+    hosts = p["hosts"]
+    if hosts is not None and machines:
+        raise MdeError("invalid_argument", "machines and hosts are mutually exclusive: give one of them")
+    by_host, refused = _wave_hosts.split_hosts(hosts or {})
+    if hosts is not None:
+        machines = _wave_hosts.unique(by_host)
+        if not machines:
+            return {"hosts": refused}
     if p["wait_for"] and not machines:
         raise MdeError("invalid_argument", "wait_for needs machines to wait for")
     if p["wait_timeout"] < 0 or p["poll_interval"] < 1:
@@ -212,9 +254,13 @@ def poll(module: api.MdeApiModule, client: ApiClient, now: datetime.datetime) ->
             "waited": round(waited, 3),
             "since": odata_time(since),
         }
-        if not p["wait_for"] or not missing:
-            return result
         remaining = deadline - client.clock()
+        if not p["wait_for"] or not missing or (hosts is not None and remaining <= 0):
+            if hosts is not None:
+                result["hosts"] = dict(
+                    host_verdicts(by_host, missing, p["wait_timeout"] if p["wait_for"] else 0), **refused
+                )
+            return result
         if remaining <= 0:
             raise MdeError(
                 "timeout",
@@ -233,6 +279,7 @@ def main() -> None:
     module = api.api_module(argument_spec())
     result = {
         "changed": False,
+        "step": _wave_hosts.STEP,
         "alerts": [],
         "by_machine": {},
         "found": False,

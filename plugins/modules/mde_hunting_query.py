@@ -42,6 +42,12 @@ options:
       - A short name only matches a device registered without a domain.
     type: list
     elements: str
+  hosts:
+    description:
+      - The wave's hosts as a mapping of inventory name to device name (the role passes the names the hosts reported). Like
+        O(devices), and each host gets its own verdict in RV(hosts); a name that cannot be a device name fails that
+        host only. Mutually exclusive with O(query) and O(devices).
+    type: dict
   timeline_hours:
     description:
       - How far back the wave query looks for timeline events (1 to 720 hours; advanced hunting keeps 30 days).
@@ -107,6 +113,17 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+hosts:
+  description:
+    - With O(hosts), each host's own verdict - C(step) (V(confirm_edr)), C(reason) (null when its timeline holds
+      events and its sensor reports Active, else V(sensor_not_running), or V(invalid_argument) for a name that cannot
+      be looked up), C(detail) and C(device_name).
+  returned: when O(hosts) is given
+  type: dict
+step:
+  description: The guide step the result judges (V(confirm_edr)).
+  returned: always
+  type: str
 columns:
   description: The columns of the answer (C(name), C(type)).
   returned: always
@@ -191,6 +208,7 @@ reason:
 
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _api_module as api  # noqa: E402
+from ansible_collections.mdeops.defender.plugins.module_utils import _wave_hosts  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._api import ApiClient  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._hunting import (  # noqa: E402 - imports follow the documentation
@@ -213,6 +231,7 @@ def argument_spec() -> dict:
         api=dict(type="str", choices=["defender", "graph"], default="defender"),
         query=dict(type="str"),
         devices=dict(type="list", elements="str"),
+        hosts=dict(type="dict"),
         timeline_hours=dict(type="int", default=24),
         timeline_tables=dict(
             type="list", elements="str", choices=list(TIMELINE_TABLES), default=list(DEFAULT_TIMELINE_TABLES)
@@ -240,9 +259,34 @@ def run_query(client: ApiClient, api: str, query: str) -> dict:
     return normalize_results(data)
 
 
+def host_verdicts(by_host: dict[str, str], evaluated: dict[str, dict], hours: int) -> dict[str, dict]:
+    """Each host's own verdict: its timeline holds events and its sensor reports Active."""
+    out = {}
+    for host, device in by_host.items():
+        entry = evaluated[device]
+        if entry["confirmed"]:
+            out[host] = _wave_hosts.verdict(
+                None, "%s: %d timeline events in %d h, sensor Active" % (device, entry["events"], hours), device
+            )
+        else:
+            out[host] = _wave_hosts.verdict(
+                "sensor_not_running",
+                "%s: %d timeline events in the last %d h, sensor health %s"
+                % (device, entry["events"], hours, entry["sensor_health_state"] or "not reported"),
+                device,
+            )
+    return out
+
+
 def run(module: api.MdeApiModule, client: ApiClient) -> dict:
     api = module.params["api"]
     devices = module.params["devices"]
+    hosts = module.params["hosts"]
+    by_host, refused = _wave_hosts.split_hosts(hosts or {})
+    if hosts is not None:
+        devices = _wave_hosts.unique(by_host)
+        if not devices:
+            return {"hosts": refused}
     if module.params["query"] is not None:
         if not module.params["query"].strip():
             raise MdeError("invalid_argument", "query is empty")
@@ -274,6 +318,8 @@ def run(module: api.MdeApiModule, client: ApiClient) -> dict:
         result["devices"] = evaluated
         result["confirmed"] = [d for d, e in evaluated.items() if e["confirmed"]]
         result["not_confirmed"] = [d for d, e in evaluated.items() if not e["confirmed"]]
+        if hosts is not None:
+            result["hosts"] = dict(host_verdicts(by_host, evaluated, module.params["timeline_hours"]), **refused)
         short = [d for d in devices if "." not in d]
         if short:
             module.warn(
@@ -285,10 +331,13 @@ def run(module: api.MdeApiModule, client: ApiClient) -> dict:
 
 def main() -> None:
     module = api.api_module(
-        argument_spec(), mutually_exclusive=[("query", "devices")], required_one_of=[("query", "devices")]
+        argument_spec(),
+        mutually_exclusive=[("query", "devices", "hosts")],
+        required_one_of=[("query", "devices", "hosts")],
     )
     result = {
         "changed": False,
+        "step": _wave_hosts.STEP,
         "columns": [],
         "rows": [],
         "row_count": 0,

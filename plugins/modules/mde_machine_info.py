@@ -32,6 +32,24 @@ options:
     type: list
     elements: str
     default: []
+  hosts:
+    description:
+      - The wave's hosts as a mapping of inventory name to device name (the role passes the names the hosts reported, through
+        the P(mdeops.defender.device_names#filter) filter). Mutually exclusive with O(names).
+      - Every host gets its own verdict in RV(hosts); a name that cannot be a device name fails that host only.
+        Non-ASCII computer names, which Windows allows, are looked up as they are.
+    type: dict
+  wait_timeout:
+    description:
+      - Seconds to keep listing (every O(wait_interval) seconds) until every requested device is found and active;
+        a device onboarded moments ago takes a while to appear. 0 lists once.
+    type: int
+    default: 0
+  wait_interval:
+    description:
+      - Seconds between two listings while waiting (the listing is one call per 10,000 devices).
+    type: int
+    default: 30
   filter:
     description:
       - An OData C($filter) for C(/api/machines) to list fewer machines in a large tenant, for example
@@ -183,6 +201,17 @@ machines:
       description: Problems with C(reason), C(family), C(severity), C(msg), C(remediation).
       type: list
       elements: dict
+hosts:
+  description:
+    - With O(hosts), each host's own verdict - C(step) (V(confirm_edr)), C(reason) (null when its EDR sensor is
+      active and onboarded, else V(not_onboarded), V(sensor_not_running) or V(invalid_argument) for a name that
+      cannot be looked up), C(detail) and C(device_name).
+  returned: when O(hosts) is given
+  type: dict
+step:
+  description: The guide step the result judges (V(confirm_edr)).
+  returned: always
+  type: str
 missing:
   description: Requested names the tenant does not know.
   returned: always
@@ -220,7 +249,10 @@ reason:
 """
 
 
+import time  # noqa: E402
+
 from ansible_collections.mdeops.defender.plugins.module_utils import _api_module as api  # noqa: E402
+from ansible_collections.mdeops.defender.plugins.module_utils import _wave_hosts  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._api import ApiClient  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError  # noqa: E402
 from ansible_collections.mdeops.defender.plugins.module_utils._mde_machines import (  # noqa: E402 - imports follow the documentation
@@ -235,20 +267,65 @@ PERMISSION = "Machine.Read.All"
 def argument_spec() -> dict:
     return api.options(
         names=dict(type="list", elements="str", default=[]),
+        hosts=dict(type="dict"),
+        wait_timeout=dict(type="int", default=0),
+        wait_interval=dict(type="int", default=30),
         filter=dict(type="str"),
         av_info=dict(type="bool", default=True),
         page_size=dict(type="int", default=10000),
     )
 
 
+def host_verdicts(devices: dict[str, str], records: dict[str, dict]) -> dict[str, dict]:
+    """Each host's own verdict from the record of its device."""
+    out = {}
+    for host, device in devices.items():
+        record = records[device]
+        if record["edr_active"]:
+            out[host] = _wave_hosts.verdict(None, "%s is onboarded and its EDR sensor is active" % device, device)
+            continue
+        problem = (record["problems"] or [{}])[0]
+        out[host] = _wave_hosts.verdict(
+            problem.get("reason") or "sensor_not_running",
+            problem.get("msg") or "%s is not active in Defender for Endpoint" % device,
+            device,
+            remediation=problem.get("remediation"),
+        )
+    return out
+
+
 def run(module: api.MdeApiModule, client: ApiClient) -> dict:
     names = [str(n) for n in module.params["names"]]
+    hosts = module.params["hosts"]
+    if hosts is not None and names:
+        raise MdeError("invalid_argument", "names and hosts are mutually exclusive: give one of them")
+    devices, refused = _wave_hosts.split_hosts(hosts or {})
+    if hosts is not None:
+        names = _wave_hosts.unique(devices)
     bad = invalid_names(names)
     if bad:
         raise MdeError("invalid_argument", "names: not host names: %s" % ", ".join(repr(b) for b in bad[:10]))
     page = module.params["page_size"]
     if not 1 <= page <= 10000:
         raise MdeError("invalid_argument", "page_size must be between 1 and 10000, got %d" % page)
+    if module.params["wait_timeout"] < 0 or module.params["wait_interval"] < 1:
+        raise MdeError("invalid_argument", "wait_timeout must be 0 or more and wait_interval at least 1 (seconds)")
+    if hosts is not None and not names:
+        # No host of the wave has a usable name: nothing to ask, each host has its verdict.
+        return {"hosts": refused}
+    deadline = time.monotonic() + module.params["wait_timeout"]
+    while True:
+        result = list_once(module, client, names, page)
+        waiting = [n for n, r in result["machines"].items() if not r["edr_active"]]
+        if not names or not waiting or time.monotonic() + module.params["wait_interval"] > deadline:
+            break
+        time.sleep(module.params["wait_interval"])
+    if hosts is not None:
+        result["hosts"] = dict(host_verdicts(devices, result["machines"]), **refused)
+    return result
+
+
+def list_once(module: api.MdeApiModule, client: ApiClient, names: list[str], page: int) -> dict:
     params = {"$top": page}
     if module.params["filter"]:
         params["$filter"] = module.params["filter"]
@@ -287,6 +364,7 @@ def main() -> None:
     module = api.api_module(argument_spec())
     result = {
         "changed": False,
+        "step": _wave_hosts.STEP,
         "machines": {},
         "missing": [],
         "active": [],

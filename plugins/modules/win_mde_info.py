@@ -206,6 +206,15 @@ hostname:
   returned: success
   type: str
   sample: WS-W11-01
+computer:
+  description: The machine's own identity.
+  returned: success
+  type: dict
+  contains:
+    machine_guid:
+      description: C(HKLM\\SOFTWARE\\Microsoft\\Cryptography\\MachineGuid), written once by Windows Setup; two inventory
+        names of one machine report the same (the rollout refuses the second, reason V(duplicate_host)).
+      type: str
 os:
   description: Operating system facts and whether passive mode is supported there.
   returned: success

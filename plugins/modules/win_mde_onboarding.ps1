@@ -46,6 +46,9 @@ $spec = @{
         _read_state = @{ type = 'dict' }
         _recheck_exit_codes = @{ type = 'list'; elements = 'int'; default = @() }
         _wait = @{ type = 'bool'; default = $true }
+        # Services of a third-party antivirus: a server that holds ForceDefenderPassiveMode = 1 (or gets
+        # FORCEPASSIVEMODE=1 from the installer) is onboarded only while one still protects it.
+        _service_patterns = @{ type = 'list'; elements = 'str'; default = @() }
     }
     required_one_of = @(, @('_action'))
     required_if = @(
@@ -80,6 +83,8 @@ $module.Result.events = @()
 $module.Result.observed = $null
 $module.Result.reboot_required = $false
 $module.Result.state = $null
+$module.Result.protection = $null
+$module.Result.refused = $null
 
 if ($action -eq 'read_package') {
     try {
@@ -95,6 +100,25 @@ else {
         $wanted = 'absent'
     }
     $proceed = $true
+    if ($action -eq 'onboard' -and (Get-MdeOsInfo).product_type -ne 1) {
+        # Onboarding makes a server that holds ForceDefenderPassiveMode = 1 passive (and the installer's
+        # FORCEPASSIVEMODE=1 at once): re-check, in this run, that real-time protection is still there.
+        $reg = Get-MdeRegistryName
+        $force = Get-MdeRegistryValue -Path $reg.AtpPolicyKey -Name $reg.PassiveModeValue
+        $installPassive = $installer -and $forcePassive -and -not (Test-MdeUnifiedAgent)
+        if ($force -eq 1 -or $installPassive) {
+            $module.Result.protection = Get-MdeThirdPartyProtection -ServicePattern @($module.Params._service_patterns)
+            if (-not $module.Result.protection.protecting) {
+                if ($force -eq 1) {
+                    $module.Result.refused = 'third_party_av_inactive'
+                    $module.Result.observed = Get-MdeOnboardingObservation
+                    $module.ExitJson()
+                }
+                # Nothing else protects this server: the installer leaves Defender active.
+                $forcePassive = $false
+            }
+        }
+    }
     if ($installer) {
         $install = @{
             path = $installer
@@ -104,6 +128,7 @@ else {
             exit_code = $null
             timed_out = $false
             log_path = $null
+            force_passive = $forcePassive
         }
         if (Test-MdeUnifiedAgent) {
             $install.already_installed = $true

@@ -148,6 +148,15 @@ options:
     type: list
     elements: int
     default: []
+  _service_patterns:
+    description:
+      - Service name patterns of the known antivirus products. A server that holds C(ForceDefenderPassiveMode) = 1 is
+        onboarded only while one of them still runs (checked in the run that onboards); the installer's
+        C(FORCEPASSIVEMODE=1) is left off when none does.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: list
+    elements: str
+    default: []
   _wait:
     description:
       - V(false) skips the wait on the host after the script (O(wait)).

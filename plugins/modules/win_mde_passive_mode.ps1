@@ -22,6 +22,10 @@ $spec = @{
         av_name_patterns = @{ type = 'list'; elements = 'str'; default = @() }
         _value = @{ type = 'int'; choices = @(0, 1) }
         _guide_state = @{ type = 'str'; default = 'unmanaged'; choices = @('present', 'absent', 'unmanaged') }
+        # Re-check, in this run and just before the write, that a third-party antivirus still provides
+        # real-time protection (the services to look at); without it _value = 1 is refused.
+        _recheck_protection = @{ type = 'bool'; default = $false }
+        _service_patterns = @{ type = 'list'; elements = 'str'; default = @() }
     }
     required_one_of = @(, @('_value'))
     supports_check_mode = $true
@@ -38,6 +42,8 @@ $defenderPolicy = $reg.DefenderPolicyKey
 $guidePassiveMode = $reg.GuidePassiveModeValue
 
 $module.Result.changed = $false
+$module.Result.protection = $null
+$module.Result.refused = $null
 $module.Result.before = @{ force_defender_passive_mode = $null; guide_force_passive_mode = $null }
 $module.Result.after = @{ force_defender_passive_mode = $null; guide_force_passive_mode = $null }
 
@@ -89,6 +95,16 @@ $module.Result.before.force_defender_passive_mode = $docBefore.data
 $module.Result.before.guide_force_passive_mode = $guideBefore.data
 $module.Result.after.force_defender_passive_mode = $docBefore.data
 $module.Result.after.guide_force_passive_mode = $guideBefore.data
+
+if ($value -eq 1 -and $module.Params._recheck_protection -and ($docBefore.data -ne 1 -or -not $docBefore.is_dword)) {
+    # The assessment saw real-time protection; it may have gone off since. Read it again now, in the
+    # run that writes: without it the value is not written and nothing else changes either.
+    $module.Result.protection = Get-MdeThirdPartyProtection -ServicePattern @($module.Params._service_patterns)
+    if (-not $module.Result.protection.protecting) {
+        $module.Result.refused = 'third_party_av_inactive'
+        $module.ExitJson()
+    }
+}
 
 if ($docBefore.data -ne $value -or -not $docBefore.is_dword) {
     if (-not $module.CheckMode) {

@@ -70,6 +70,20 @@ options:
     type: str
     choices: [present, absent, unmanaged]
     default: unmanaged
+  _recheck_protection:
+    description:
+      - Read the third-party antivirus's real-time protection again in the run that writes, and refuse to write
+        C(ForceDefenderPassiveMode) = 1 (nothing changed) when it is off now.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: bool
+    default: false
+  _service_patterns:
+    description:
+      - Service name patterns of the known antivirus products, for the re-check.
+      - Internal, set by the action plugin for the PowerShell side. A task cannot set it (the action plugin rejects it).
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - mdeops.defender.windows.assessment
   - ansible.builtin.action_common_attributes

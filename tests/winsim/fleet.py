@@ -202,6 +202,8 @@ FAULT_KEYS = {
     "offboarding_exit_code",
     "dc_unreachable",
     "installer_reboot_required",
+    "inject",
+    "inject_calls",
 }
 TOP_KEYS = {"defaults", "hosts", "domain", "cloud", "tenant", "time_scale"}
 
@@ -423,6 +425,12 @@ def new_state(name: str, settings: dict, now: float | None = None) -> dict:
             "type": item.get("type", "REG_DWORD"),
             "data": item["data"],
         }
+    # Setup writes the machine's own id once (Windows: HKLM\SOFTWARE\Microsoft\Cryptography\MachineGuid);
+    # two inventory names of one machine read the same. MODEL: derived from the host name.
+    state["registry"].setdefault(r"HKLM\SOFTWARE\Microsoft\Cryptography", {})["MachineGuid"] = {
+        "type": "REG_SZ",
+        "data": str(uuid.uuid5(uuid.NAMESPACE_DNS, "winsim." + str(settings.get("hostname") or name).lower())),
+    }
     # LogonUI recreates this key at every boot; ansible.windows.win_reboot waits for it.
     state["registry"][r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon\AutoLogonChecked"] = {}
     if settings.get("pending_reboot"):

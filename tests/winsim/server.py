@@ -4,7 +4,8 @@
 (TCP_NODELAY, optional TLS), authenticates each request with Basic auth against
 ``SimHost.check_credentials``, hands SOAP to a ``wsman.WinrsService`` and runs commands
 through ``payload.decode``/``payload.execute``. It also plays the host's faults
-(``latency_ms``, ``down``, ``drop_connection``, ``reboot_never_returns``), its reboots
+(``latency_ms``, ``down``, ``drop_connection``, ``reboot_never_returns`` and the events of
+``faults.inject``, see ``faults.py``), its reboots
 (stop listening, reset the open connections, come back on the same port) and keeps the
 per-host counters (``<state_dir>/<host>.counters.json``).
 
@@ -27,7 +28,7 @@ import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from . import payload, wsman
+from . import faults, payload, wsman
 from .fleet import FleetError
 from .host import SimHost
 
@@ -252,6 +253,13 @@ class HostEndpoint:
         if drop is not None and not drop.after_effects:
             self.host.save_if_changed()
             return wsman.CommandResult(1, drop=True)
+        fired = self._injected(inv)
+        faults.apply_state_events(self.host, fired.before)
+        if fired.skip_run:
+            result = self._fault_answer(fired.before, wsman.CommandResult(1, b"", b"winsim: the command never ran\r\n"))
+            self.host.save_if_changed()
+            self._maybe_schedule_reboot()
+            return result
         self.host.begin_command()
         try:
             outcome = payload.execute(self.host, inv, power=self)
@@ -262,15 +270,45 @@ class HostEndpoint:
             held = self.host.end_command()
         outcome.delay = max(outcome.delay, held)
         self._count_invocation(inv, outcome)
+        faults.apply_state_events(self.host, fired.after)
+        result = self._fault_answer(
+            fired.after,
+            wsman.CommandResult(
+                outcome.rc,
+                outcome.stdout.encode("utf-8"),
+                outcome.stderr.encode("utf-8"),
+                delay=outcome.delay,
+                drop=drop is not None,
+            ),
+        )
         self.host.save_if_changed()
         self._maybe_schedule_reboot()
-        return wsman.CommandResult(
-            outcome.rc,
-            outcome.stdout.encode("utf-8"),
-            outcome.stderr.encode("utf-8"),
-            delay=outcome.delay,
-            drop=drop is not None,
-        )
+        return result
+
+    def _injected(self, inv: payload.Invocation) -> faults.Fired:
+        """The ``faults.inject`` events this module run triggers (counted in the group ``faults``)."""
+        if inv.kind != payload.KIND_MODULE or inv.is_async:
+            return faults.Fired([], [])
+        fired = faults.take(self.host, inv.module)
+        for event in fired.before + fired.after:
+            self._count_in(GROUP_FAULTS, event["do"])
+        return fired
+
+    def _fault_answer(self, events: list[dict], result: wsman.CommandResult) -> wsman.CommandResult:
+        """The command's answer as the injected events change it."""
+        for event in events:
+            action = event["do"]
+            if action == "http_500":
+                result.fault = "winsim: the WS-Management service failed (injected http_500)"
+            elif action == "hang":
+                # Real seconds: what cuts a hung command is the controller's bound, in real time.
+                result.delay = max(result.delay, float(event["seconds"]))
+            elif action == "drop":
+                result.drop = True
+            elif action == "reboot":
+                self.host.request_reboot(0.0)
+                result.drop = True
+        return result
 
     def _drop_fault(self, inv: payload.Invocation) -> DropFault | None:
         """Consume one ``drop_connection`` countdown if it targets this module run."""
@@ -356,12 +394,19 @@ class HostEndpoint:
         self._dirty = False
 
 
+faults_module = faults
+
+
 def check_faults(host: SimHost) -> None:
     """Reject protocol fault settings the server would not understand (``FleetError``)."""
     faults = host.faults
     latency = faults.get("latency_ms", 0)
     if not isinstance(latency, int | float) or isinstance(latency, bool) or latency < 0:
         raise FleetError("%s: faults.latency_ms must be a number of milliseconds >= 0, got %r" % (host.name, latency))
+    try:
+        faults_module.check_inject(host.name, faults.get("inject"))
+    except faults_module.FaultSpecError as exc:
+        raise FleetError(str(exc)) from exc
     drop = faults.get("drop_connection")
     if drop is None:
         return

@@ -56,6 +56,8 @@ FAULT_SHELL_NOT_FOUND = 2150858843
 FAULT_INVALID_ACTION = 2150858753
 #: ERROR_WSMAN_SCHEMA_VALIDATION_ERROR-like "bad request" for envelopes we cannot read (0x803380E4).
 FAULT_BAD_REQUEST = 2150858980
+#: ERROR_WSMAN_INTERNAL_ERROR: the service failed (the injected ``http_500`` fault).
+FAULT_INTERNAL_ERROR = 2150858752
 
 CONTENT_TYPE = "application/soap+xml;charset=UTF-8"
 MAX_HEADER_BYTES = 64 * 1024
@@ -416,6 +418,8 @@ class CommandResult:
     stderr: bytes = b""
     delay: float = 0.0
     drop: bool = False
+    #: Answer the Receive with this WS-Management fault (HTTP 500) instead of the output.
+    fault: str | None = None
 
 
 @dataclass
@@ -582,6 +586,9 @@ class WinrsService:
                     "w:TimedOut",
                 )
             await self.sleep(remaining)
+        if result.fault:
+            shell.commands.pop(cmd.command_id, None)
+            raise WsmanError(FAULT_INTERNAL_ERROR, result.fault, "w:InternalError")
         out = result.stdout[cmd.out_pos : cmd.out_pos + MAX_RECEIVE_BYTES]
         err = result.stderr[cmd.err_pos : cmd.err_pos + MAX_RECEIVE_BYTES]
         cmd.out_pos += len(out)

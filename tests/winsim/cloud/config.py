@@ -21,6 +21,7 @@
                                      # default page without $top is 20)
       faults:                   # served before anything else, in order
         - {status: 503, count: 2, family: machines, retry_after: 1}
+        - {status: 200, family: machines, body: []}   # a malformed answer: this JSON instead
       alert_delay_s: 2          # detection test -> alert (the real service: ~10 minutes)
       ingestion_delay_s: 0      # onboarding -> device visible
       discovery: false          # list never-onboarded hosts as CanBeOnboarded
@@ -74,7 +75,7 @@ DEFAULT_TOP = {"machines": 10000, "deviceavinfo": 20, "alerts": 10000, "graph_in
 _TENANT_KEYS = {"tenant_id", "org_id", "name", "clients"}
 _CLIENT_KEYS = {"client_id", "secret", "certificate", "permissions", "name"}
 _CLOUD_KEYS = {"tenants", "limits", "page_size", "faults", "alert_delay_s", "ingestion_delay_s", "discovery"}
-_FAULT_KEYS = {"status", "count", "family", "retry_after", "code", "message"}
+_FAULT_KEYS = {"status", "count", "family", "retry_after", "code", "message", "body"}
 
 
 class CloudConfigError(ValueError):
@@ -110,6 +111,9 @@ class Fault:
     retry_after: float | None = None
     code: str | None = None
     message: str | None = None
+    #: When given, the fault answers ``status`` with exactly this JSON (a malformed answer).
+    body: Any = None
+    has_body: bool = False
 
     def as_dict(self) -> dict:
         return {
@@ -119,6 +123,7 @@ class Fault:
             "retry_after": self.retry_after,
             "code": self.code,
             "message": self.message,
+            **({"body": self.body} if self.has_body else {}),
         }
 
 
@@ -165,6 +170,8 @@ def parse_fault(data: dict, where: str = "fault") -> Fault:
         retry_after=data.get("retry_after"),
         code=data.get("code"),
         message=data.get("message"),
+        body=data.get("body"),
+        has_body="body" in data,
     )
 
 

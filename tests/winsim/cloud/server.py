@@ -117,6 +117,15 @@ class HttpError(Exception):
         self.headers = headers or {}
 
 
+class CannedAnswer(Exception):
+    """A fault that answers with a given JSON body (a malformed answer of the service)."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__("canned answer %d" % status)
+        self.status = status
+        self.body = body
+
+
 class CloudState:
     """Everything the handlers share (one lock around the mutable parts)."""
 
@@ -389,6 +398,8 @@ class Handler(BaseHTTPRequestHandler):
                 )
             tenant = self.cloud.config.tenants[claims["tid"]]
             handler(tenant, body)
+        except CannedAnswer as exc:
+            self._send(exc.status, exc.body)
         except HttpError as exc:
             self._error(exc, api)
         except (ODataError, kql.KqlError) as exc:
@@ -408,6 +419,8 @@ class Handler(BaseHTTPRequestHandler):
         fault = self.cloud.take_fault(family)
         if fault is None:
             return
+        if fault.has_body:
+            raise CannedAnswer(fault.status, fault.body)
         headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
         codes = {
             401: "Unauthorized",

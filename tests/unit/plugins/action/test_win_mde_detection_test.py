@@ -68,3 +68,18 @@ def test_parse_ran_at():
     assert parse_ran_at("2026-03-01T10:15:02.1234567Z") == ("2026-03-01T10:15:02.1234567Z", 1772360102.123456)
     assert parse_ran_at("2026-03-01T11:15:02.5+01:00")[0] == "2026-03-01T10:15:02.5000000Z"
     assert parse_ran_at(None) == (None, None)
+
+
+@pytest.mark.parametrize("quote", ["\u2018", "\u2019", "\u201a", "\u201b"])
+def test_typographic_single_quotes_in_the_directory_are_escaped(quote):
+    """PowerShell ends a single-quoted string at ' and at U+2018, U+2019, U+201A, U+201B: each is doubled."""
+    directory = "C:\\test%sMDATP" % quote
+    fake = PsHost(ONBOARDED)
+    result = run(fake, {"directory": directory})
+    assert result.get("failed") is not True, result
+    assert "'C:\\\\test%s%sMDATP\\\\invoice.exe'" % (quote, quote) in result["command_line"], result["command_line"]
+    # every single-quoted string of the command still ends where it should: the quotes pair up
+    body = result["command_line"].split("Hidden ", 1)[1]
+    for q in ("'", "\u2018", "\u2019", "\u201a", "\u201b"):
+        body = body.replace(q + q, "")
+    assert sum(body.count(q) for q in ("'", "\u2018", "\u2019", "\u201a", "\u201b")) % 2 == 0, body

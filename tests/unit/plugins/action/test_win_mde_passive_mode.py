@@ -14,6 +14,7 @@ import pytest
 
 from ansible_collections.mdeops.defender.plugins.action.win_mde_passive_mode import ActionModule
 from tests.unit.conftest import PsHost, run_action
+from tests.winsim.faults import set_real_time
 from tests.winsim.host import ATP_POLICY_KEY, DEFENDER_POLICY_KEY
 
 ORG = "0a1b2c3d-1111-2222-3333-444455556666"
@@ -124,7 +125,13 @@ def test_real_run_is_two_round_trips_and_reads_back():
     fake = PsHost(server())
     result = run(fake)
     assert fake.modules == [INFO, CHANGE]
-    assert fake.calls[1][1] == {"_value": 1, "_guide_state": "unmanaged"}
+    sent = fake.calls[1][1]
+    assert {k: sent[k] for k in ("_value", "_guide_state", "_recheck_protection")} == {
+        "_value": 1,
+        "_guide_state": "unmanaged",
+        "_recheck_protection": True,
+    }
+    assert "CSFalconService" in sent["_service_patterns"]
     assert result["changed"] is True
     assert result["after"] == {"force_defender_passive_mode": 1, "guide_force_passive_mode": None}
     assert fake.host.reg_get_item(ATP_POLICY_KEY, "ForceDefenderPassiveMode") == {"type": "REG_DWORD", "data": 1}
@@ -239,7 +246,7 @@ def test_absent_from_nothing_writes_zero_without_reboot():
 def test_guide_value_is_written_and_removed():
     fake = PsHost(server())
     result = run(fake, {"guide_value": True}, diff=True)
-    assert fake.calls[1][1] == {"_value": 1, "_guide_state": "present"}
+    assert fake.calls[1][1]["_value"] == 1 and fake.calls[1][1]["_guide_state"] == "present"
     assert result["after"] == {"force_defender_passive_mode": 1, "guide_force_passive_mode": 1}
     assert fake.value(DEFENDER_POLICY_KEY, "ForcePassiveMode") == 1
     assert "Windows Defender]" in result["diff"]["after"]
@@ -322,3 +329,39 @@ def test_a_value_that_does_not_read_back_is_policy_not_applied():
     # check mode: nothing was written, so nothing can be judged from the prediction
     res = with_verdict({"changed": True, "after": {"force_defender_passive_mode": None}}, "present", check_mode=True)
     assert res["reason"] is None
+
+
+# ---------------------------------------------------------------- the re-check in the run that writes
+class RtpOffBeforeTheWrite(PsHost):
+    """The third-party antivirus's real-time protection goes off after the read, before the write."""
+
+    def __call__(self, module_name=None, module_args=None, task_vars=None, **kw):
+        if module_name == CHANGE:
+            set_real_time(self.host, False)
+        return super().__call__(module_name, module_args, task_vars, **kw)
+
+
+def test_real_time_protection_gone_since_the_read_refuses_the_write():
+    fake = RtpOffBeforeTheWrite(server())
+    result = run(fake)
+    assert fake.modules == [INFO, CHANGE]
+    assert result["failed"] is True and result["reason"] == "third_party_av_inactive", result
+    assert "checked again just before the write" in result["msg"]
+    assert result["protection"]["protecting"] is False
+    assert fake.value(*FORCE) is None  # nothing written
+
+
+def test_the_re_check_passes_while_protection_runs():
+    fake = PsHost(server())
+    result = run(fake)
+    assert result["changed"] is True and fake.value(*FORCE) == 1
+    assert result.get("failed") is not True
+
+
+def test_no_re_check_when_the_value_goes_back_to_zero():
+    fake = RtpOffBeforeTheWrite(
+        server(registry=[{"key": ATP_POLICY_KEY, "name": "ForceDefenderPassiveMode", "data": 1}])
+    )
+    result = run(fake, {"state": "absent"})
+    assert result.get("failed") is not True, result
+    assert fake.value(*FORCE) == 0

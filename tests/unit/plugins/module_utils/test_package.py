@@ -139,3 +139,39 @@ def test_checksum():
 def test_guid_helpers():
     assert pkg.is_guid(ORG) and not pkg.is_guid("nope") and not pkg.is_guid(None)
     assert pkg.normalize_guid("{0A1B2C3D-1111-2222-3333-444455556666}") == ORG
+
+
+# A decoy: OnboardingInfo of the expected organisation written to a key the sensor never reads.
+DECOY_LINE = PORTAL_STYLE_LINE.replace(
+    "Windows Advanced Threat Protection", "Windows Advanced Threat Protection\\Decoy"
+)
+
+
+def test_a_decoy_for_another_key_is_not_the_packages_org():
+    text = "@echo off\r\n" + DECOY_LINE % (ORG, ORG) + PORTAL_STYLE_LINE % (OTHER, OTHER)
+    info = pkg.parse_script("WindowsDefenderATPOnboardingScript.cmd", text.encode())
+    assert info["org_id"] == OTHER  # the value the sensor reads, not the first line
+
+
+def test_two_different_values_for_the_sensors_key_are_refused():
+    text = "@echo off\r\n" + PORTAL_STYLE_LINE % (ORG, ORG) + PORTAL_STYLE_LINE % (OTHER, OTHER)
+    with pytest.raises(pkg.PackageError) as err:
+        pkg.parse_script("WindowsDefenderATPOnboardingScript.cmd", text.encode())
+    assert err.value.reason == "package_invalid" and "2 times" in err.value.msg
+
+
+def test_hkey_local_machine_spelling_and_no_quotes_are_the_same_key():
+    line = (PORTAL_STYLE_LINE % (ORG, ORG)).replace(
+        '"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Advanced Threat Protection"',
+        '"HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Windows Advanced Threat Protection"',
+    )
+    assert (
+        pkg.parse_script("WindowsDefenderATPOnboardingScript.cmd", ("@echo off\r\n" + line).encode())["org_id"] == ORG
+    )
+
+
+def test_no_value_for_the_sensors_key_is_refused():
+    text = "@echo off\r\n" + DECOY_LINE % (ORG, ORG)
+    with pytest.raises(pkg.PackageError) as err:
+        pkg.parse_script("WindowsDefenderATPOnboardingScript.cmd", text.encode())
+    assert err.value.reason == "package_invalid"
