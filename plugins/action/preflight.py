@@ -70,6 +70,18 @@ def _validator_spec(options: dict) -> dict:
     return spec
 
 
+def _grouped(failures: dict[str, dict]) -> str:
+    """Each distinct problem once, with the hosts that have it (a bad group variable is one line)."""
+    by_msg: dict[str, list[str]] = {}
+    for host, failure in sorted(failures.items()):
+        by_msg.setdefault(failure["msg"], []).append(host)
+    parts = []
+    for msg, hosts in by_msg.items():
+        named = ", ".join(hosts[:5]) + (" and %d more" % (len(hosts) - 5) if len(hosts) > 5 else "")
+        parts.append("%s: %s" % (named, msg))
+    return " || ".join(parts)
+
+
 class ActionModule(ControllerActionBase):
     MODULE = "preflight"
 
@@ -77,7 +89,17 @@ class ActionModule(ControllerActionBase):
         try:
             if args["stage"] == "fleet":
                 return self._fleet(args["role"], args.get("assessment") or "", task_vars)
-            return self._check(args["role"], task_vars)
+            try:
+                out = self._check(args["role"], task_vars)
+            except pf.PreflightError as exc:
+                mine = {"reason": "invalid_argument", "msg": " | ".join(exc.problems), "problems": exc.problems}
+                self._check_other_hosts(args["role"], task_vars, mine)
+                raise
+            except MdeError as exc:
+                self._check_other_hosts(args["role"], task_vars, {"reason": exc.reason, "msg": exc.msg})
+                raise
+            self._check_other_hosts(args["role"], task_vars, None)
+            return out
         except pf.PreflightError as exc:
             raise MdeError(
                 "invalid_argument",
@@ -85,6 +107,48 @@ class ActionModule(ControllerActionBase):
                 % (len(exc.problems), " | ".join(exc.problems)),
                 problems=exc.problems,
             ) from exc
+
+    def _check_other_hosts(self, role: str, task_vars: dict, mine_failed: dict | None) -> None:
+        """Run once, the pre-flight also checks the hosts of the play whose variables differ (host or
+        group variables): one bad value stops the whole run before any host is touched, and each host
+        is told its own problem (``hosts``)."""
+        hostvars = task_vars.get("hostvars")
+        me = task_vars.get("inventory_hostname")
+        batch = task_vars.get("ansible_play_batch") or []
+        if hostvars is None or not hasattr(hostvars, "raw_get"):
+            return
+        names = set(role_options(role)) | set(pf.PLAYBOOK_VARS)
+
+        def raw_of(host: str) -> str:
+            raw = hostvars.raw_get(host)
+            return repr(sorted((k, repr(raw[k])) for k in raw if k in names or k.startswith(pf.ROLE_PREFIXES[role])))
+
+        mine = raw_of(me) if me else None
+        failures: dict[str, dict] = {}
+        seen: dict[str, dict | None] = {mine: mine_failed} if mine is not None else {}
+        if me and mine_failed is not None:
+            failures[me] = dict(mine_failed, step="assess")
+        for host in batch:
+            if host == me:
+                continue
+            key = raw_of(host)
+            if key not in seen:
+                try:
+                    self._check(role, hostvars[host])
+                    seen[key] = None
+                except pf.PreflightError as exc:
+                    seen[key] = {"reason": "invalid_argument", "msg": " | ".join(exc.problems)}
+                except MdeError as exc:
+                    seen[key] = {"reason": exc.reason, "msg": exc.msg}
+            if seen[key] is not None:
+                failures[host] = dict(seen[key], step="assess")  # type: ignore[arg-type]
+        if (failures and mine_failed is None) or len(failures) > 1:
+            raise MdeError(
+                next(iter(failures.values()))["reason"],
+                "Pre-flight found problems on %d host(s); no host was changed: %s"
+                % (len(failures), _grouped(failures)),
+                hosts=failures,
+            )
 
     # ------------------------------------------------------------------ variables
     def _value(self, name: str, task_vars: dict) -> Any:
@@ -174,7 +238,8 @@ class ActionModule(ControllerActionBase):
             raise MdeError("package_not_found", pf.not_found(variable, path, searched))
         if not os.path.isfile(found):
             raise MdeError(
-                "package_not_found", "%s: %s is a directory; give the portal's zip (or its .cmd)" % (variable, found)
+                "package_not_found",
+                "%s: %s is not a file (a directory): give the portal's zip (or its .cmd)" % (variable, found),
             )
         try:
             real = self._loader.get_real_file(found, decrypt=True)

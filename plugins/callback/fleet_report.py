@@ -190,12 +190,32 @@ class CallbackModule(CallbackBase):
         # (get_name() carries the role's prefix: "<role> : Validating arguments against arg spec ...")
         if not reason and str(result._task.action).endswith("validate_argument_spec"):  # pylint: disable=protected-access
             reason = "invalid_argument"  # a role variable of the wrong type, missing or unknown
+        action = str(result._task.action)  # pylint: disable=protected-access
+        per_host = res.get("hosts") if action.endswith("preflight") else None
+        if isinstance(per_host, dict):
+            # the run-once pre-flight stopped the run: each host it names gets its own problem
+            for name, own in per_host.items():
+                if isinstance(own, dict):
+                    self._failure[str(name)] = {
+                        "reason": own.get("reason"),
+                        "msg": own.get("msg"),
+                        "step": own.get("step") or "assess",
+                        "task": task_name,
+                        "preflight": True,
+                    }
+            if host in per_host:
+                return
         self._failure[host] = {
             "reason": reason,
             "family": res.get("family"),
             "remediation": res.get("remediation"),
             "msg": res.get("msg"),
-            "step": res.get("step") or progress.get("current_step"),
+            "step": res.get("step")
+            or (
+                "assess"
+                if per_host is not None or action.endswith(("preflight", "validate_argument_spec"))
+                else progress.get("current_step")
+            ),
             "task": task_name,
         }
 
@@ -214,7 +234,7 @@ class CallbackModule(CallbackBase):
         for host in self._hosts:
             failure = self._failure.get(host)
             # A failure that a rescue block handled does not count (stats decrement it).
-            if failure and stats is not None and not stats.failures.get(host):
+            if failure and stats is not None and not stats.failures.get(host) and not failure.get("preflight"):
                 failure = None
             progress = dict(self._progress.get(host) or {})
             if host in self._wave and progress.get("wave") is None:

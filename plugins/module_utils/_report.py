@@ -222,7 +222,7 @@ def host_record(
         compliant = False
     elif unreachable is not None:
         outcome = "unreachable"
-    elif failure and goal == "audit":
+    elif failure and goal == "audit" and failed_step != "assess":
         outcome = "audited"  # an audit changes nothing: whatever its reason, the host is not compliant
     elif failure:
         outcome = "refused" if (failed_step == "assess" or (reason in _REFUSAL_REASONS and not changed)) else "failed"

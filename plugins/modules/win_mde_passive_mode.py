@@ -141,6 +141,10 @@ EXAMPLES = r"""
   ansible.windows.win_reboot:
   when: passive.reboot_required
 
+- name: Read the host once (for example in an assessment play)
+  mdeops.defender.win_mde_info:
+  register: assessment
+
 - name: Use the state a win_mde_info task registered just before (no second read of the host)
   mdeops.defender.win_mde_passive_mode:
     state: present

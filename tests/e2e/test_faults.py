@@ -49,11 +49,12 @@ WS = {"os": "windows10_22h2", "third_party_av": [{"name": "Sophos Endpoint"}]}
 SRV = {"os": "server2019", "third_party_av": [{"name": "Trellix Endpoint Security"}]}
 #: The control hosts: in every fleet, never given a fault.
 CONTROL = {"ok-ws": WS, "ok-srv": SRV}
-#: What a fault-free first rollout runs on each kind of host (client 3 commands, server 4): step 3
-#: uses the host read that the onboarding run returns.
-FIRST_RUNS = {"ok-ws": {INFO: 2, ONBOARD: 1}, "ok-srv": {INFO: 2, ONBOARD: 1, PASSIVE: 1}}
-#: A host that only still needs onboarding: assess, the onboarding module's read and run (which reads the host after).
-ONBOARD_AGAIN = {INFO: 2, ONBOARD: 1}
+#: What a fault-free first rollout runs on each kind of host (client 2 commands, server 3): the
+#: assessment, the passive value (servers), the onboarding; step 3 judges the host read the onboarding
+#: run returns, and these fleets switch at once, so it reads nothing more.
+FIRST_RUNS = {"ok-ws": {INFO: 1, ONBOARD: 1}, "ok-srv": {INFO: 1, ONBOARD: 1, PASSIVE: 1}}
+#: A host that only still needs onboarding: the assessment and the onboarding run (which reads the host after).
+ONBOARD_AGAIN = {INFO: 1, ONBOARD: 1}
 DEFAULTS = {"reboot_seconds": 1}
 BASE_VARS = {
     "mde_targets": "windows",
@@ -78,6 +79,10 @@ def essential(state: dict) -> dict:
     for key in ("name", "hostname", "faults", "timers"):
         state.pop(key, None)
     state["boot"].pop("last_boot_filetime", None)
+    # the machine's own id differs between two machines of the same settings
+    for key, values in state.get("registry", {}).items():
+        if key.lower() == r"hklm\software\microsoft\cryptography":
+            values.pop("MachineGuid", None)
     state["events"] = [{k: v for k, v in e.items() if k not in ("time", "record")} for e in state.get("events", [])]
     return state
 
