@@ -101,8 +101,14 @@ def test_rtp_off_between_the_write_and_onboarding(winsim, reference):  # noqa: F
 
 
 def test_rtp_off_after_onboarding_is_repaired(winsim, reference):  # noqa: F811
-    """Found passive without protection after onboarding: value back to 0, reboot, Defender active."""
-    stand = make_stand(winsim, fleet(faulty_server({"module": "win_mde_onboarding", "at": "after", "do": "rtp_off"})))
+    """Found passive without protection after onboarding: value back to 0, reboot, Defender active.
+
+    Defender switches some time after onboarding (the timeline on), so the settle wait reads the host
+    again after the onboarding's own read, and finds the third-party antivirus off.
+    """
+    host = faulty_server({"module": "win_mde_onboarding", "at": "after", "do": "rtp_off"})
+    host["srv-fault"]["timeline"] = True
+    stand = make_stand(winsim, fleet(host))
     run = stand.rollout(mde_rollout_allow_reboot=True, mde_rollout_reboot_timeout=60)
     record = run.hosts["srv-fault"]
     state = stand.sim.state("srv-fault")
