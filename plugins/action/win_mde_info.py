@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 
+from ansible_collections.mdeops.defender.plugins.module_utils import _onboarding as onb
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
 from ansible_collections.mdeops.defender.plugins.module_utils._plan import PlanOptions, plan_host, plan_offboard
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase
@@ -33,6 +34,25 @@ _REACHED = {
     "active_by_design": ("active_by_design", "compliant"),
     "onboarded": ("compliant", "active_by_design"),
 }
+#: wait_for -> verdicts no wait can change, which end it too: a host whose third-party antivirus is no
+#: longer usable keeps Defender active (Microsoft's rule, docs/sources.md §1.1) - protected, by design -
+#: unless ForceDefenderPassiveMode = 1 is set, which switches it to passive later (see final()).
+#: An unprotected host ends a rollout's wait at once: it is repaired, not waited for.
+_FINAL = {
+    "passive": ("active_by_design", "unprotected"),
+    "active_by_design": ("unprotected",),
+    "onboarded": ("unprotected",),
+}
+
+
+def final(state: dict, wait_for: str) -> bool:
+    """Is the read a state no further wait changes (see _FINAL)?"""
+    verdict = state["diagnosis"].get("verdict")
+    if verdict not in _FINAL.get(wait_for, ()):
+        return False
+    # ForceDefenderPassiveMode = 1 still switches an active Defender to passive: not final (it may
+    # become unprotected, which the wait must see).
+    return verdict != "active_by_design" or state["policy"].get("force_defender_passive_mode") != 1
 
 
 def verdict_reason(diagnosis: dict) -> str | None:
@@ -108,10 +128,9 @@ class ActionModule(MdeActionBase):
             polls = 1
         if waiting:
             deadline = started + args["wait_timeout"]
-            # An unprotected host ends the wait at once: it is repaired, not waited for.
             while (
                 not reached(state, wait_for)
-                and not (wait_for in _REACHED and state["diagnosis"].get("verdict") == "unprotected")
+                and not final(state, wait_for)
                 and self.clock() + args["wait_interval"] <= deadline
             ):
                 self.sleep(args["wait_interval"])
@@ -131,6 +150,17 @@ class ActionModule(MdeActionBase):
             # Nothing the wait is for has happened in check mode: the host is read, not judged.
             result.update(reason=None, detail="check mode: read once, not judged (%s)" % state["diagnosis"]["summary"])
             return result
+        pending = onb.judge_pending((args["host_read"] or {}).get("pending_onboarding"), state["onboarding"])
+        if wait_for != "none" and pending is not None and state["diagnosis"].get("protected", True):
+            # The onboarding (offboarding) script stopped waiting with a sensor exit code and the host never
+            # got there within the settle wait: the script's own verdict, with what the wait saw.
+            result.update(
+                step="onboard",
+                reason=pending[0],
+                detail="%s; after the settle wait (%d read(s) in %s s): %s"
+                % (pending[1], polls, result["waited_s"], state["diagnosis"]["summary"]),
+            )
+            return result
         if wait_for == "offboarded":
             result.update(reason=offboarded_reason(state), detail=state["diagnosis"]["summary"])
             return result
@@ -138,7 +168,12 @@ class ActionModule(MdeActionBase):
             result.update(reason=onboarded_reason(state), detail=state["diagnosis"]["summary"])
             return result
         reason = verdict_reason(state["diagnosis"])
-        if wait_for in ("passive", "active_by_design") and reason is None and not reached(state, wait_for):
+        if (
+            wait_for in ("passive", "active_by_design")
+            and reason is None
+            and not reached(state, wait_for)
+            and not final(state, wait_for)
+        ):
             reason = "passive_mode_not_reached"
         result["reason"] = reason
         result["detail"] = state["diagnosis"]["summary"]

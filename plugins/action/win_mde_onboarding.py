@@ -256,6 +256,11 @@ class ActionModule(MdeActionBase):
                 package["org_id"] if state == onb.PRESENT else None
             )
             result["host_read"] = interpret(raw["state"], args["av_name_patterns"], args["support_policy"], expected)
+            if pending:
+                # What the settle wait needs to judge the script if the host never gets there.
+                result["host_read"]["pending_onboarding"] = onb.pending_record(
+                    state, args["timeout"], raw.get("script_run"), events
+                )
         if pending:
             result["msg"] = (
                 "ran the %s script for organisation %s; Windows is still starting or stopping the Sense sensor "

@@ -378,6 +378,34 @@ def still_starting(state: str, script: dict | None, after: dict) -> bool:
     return code in WAIT_EXIT_CODES[OFFBOARDING] or (code == 0 and bool(after.get("sense_running")))
 
 
+def pending_record(state: str, timeout: int, script: dict | None, events: list[dict]) -> dict:
+    """A script run judged later (``still_starting``): what ``judge_pending`` needs after the settle wait."""
+    script = script or {}
+    return {
+        "state": state,
+        "timeout": int(timeout),
+        "script_run": {k: script.get(k) for k in ("ran", "exit_code", "timed_out", "waited_s")},
+        "events": events,
+    }
+
+
+def judge_pending(pending: object, after: dict) -> tuple[str, str] | None:
+    """The verdict of a pending script run once the settle wait is over (``after``: the host's
+    ``onboarding`` as the last read saw it). ``None`` when the host got there or ``pending`` is not a
+    pending record; otherwise the script's own verdict (its exit code and what it means)."""
+    if not isinstance(pending, dict) or pending.get("state") not in (PRESENT, ABSENT):
+        return None
+    state = pending["state"]
+    if reached(state, after):
+        return None
+    script = pending.get("script_run") if isinstance(pending.get("script_run"), dict) else {}
+    events = pending.get("events") if isinstance(pending.get("events"), list) else []
+    failure = evaluate(state, int(pending.get("timeout") or 0), None, dict(script, ran=True), after, events)
+    if failure is None:  # a wait code with the host judged reached by evaluate's own rule: not here
+        failure = ("sensor_not_running" if state == PRESENT else "offboarding_failed", "the host did not get there")
+    return failure
+
+
 def evaluate(
     state: str, timeout: int, installer: dict | None, script: dict | None, after: dict, events: list[dict]
 ) -> tuple[str, str] | None:

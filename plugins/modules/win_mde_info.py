@@ -69,6 +69,9 @@ options:
       - With O(wait_for), a host that read already reached the goal is judged from it, without another round trip;
         otherwise the first read follows O(wait_interval) seconds later. Give it only when nothing changed the host
         since (no reboot in between).
+      - When it comes from an onboarding (offboarding) whose script stopped waiting with a sensor exit code
+        (C(pending_onboarding)) and the host does not get there within O(wait_timeout), the verdict is the
+        script's own (RV(step=onboard), its exit code and its documented meaning), with what the wait saw.
       - Without O(wait_for), or in check mode, it is ignored and the host is read.
     type: dict
   rollout:
@@ -167,7 +170,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 step:
-  description: The guide step this result judges - V(verify_mode), or V(assess) with O(rollout) or O(offboard).
+  description:
+    - The guide step this result judges - V(verify_mode), V(assess) with O(rollout) or O(offboard), or V(onboard) when
+      a pending onboarding in O(host_read) never got there (see O(host_read)).
   returned: success
   type: str
   sample: verify_mode

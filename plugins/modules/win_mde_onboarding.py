@@ -315,6 +315,10 @@ host_read:
   description:
     - The host as M(mdeops.defender.win_mde_info) reads it, right after the script, in the same round trip (the
       state, the diagnosis and its verdict).
+    - When the script stopped waiting with a sensor exit code while Windows was still starting (or stopping)
+      Sense (RV(pending=true)), its key C(pending_onboarding) holds what the settle wait of
+      M(mdeops.defender.win_mde_info) needs to judge the script if the host never gets there (the exit code, the
+      timeout, the events).
   returned: when the script ran
   type: dict
 state:

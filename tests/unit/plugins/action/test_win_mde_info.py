@@ -99,3 +99,58 @@ def test_invocation_names_a_host_read_instead_of_repeating_it(clock):
     echoed = result["invocation"]["module_args"]["host_read"]
     assert echoed.startswith("(a host read: compliant: Defender passive") and len(echoed) < 300, echoed
     assert result["invocation"]["module_args"]["wait_for"] == "passive"
+
+
+def pending(code: int) -> dict:
+    """The pending_onboarding an onboarding whose script exited with a sensor code leaves in its host_read."""
+    from ansible_collections.mdeops.defender.plugins.module_utils import _onboarding as onb
+
+    return onb.pending_record(onb.PRESENT, 120, {"ran": True, "exit_code": code, "waited_s": 5.0}, [])
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "meaning"),
+    [(15, "sensor_not_running", "SENSE service did not start"), (35, "onboarding_failed", "OnboardingState")],
+)
+def test_a_pending_onboarding_that_never_gets_there_gets_the_scripts_verdict(clock, code, reason, meaning):
+    fake = PsHost(FRESH_CLIENT)  # never onboards
+    result = run(fake, {**WAIT, "host_read": {**read_of(FRESH_CLIENT), "pending_onboarding": pending(code)}})
+    assert fake.modules == [INFO] * 4  # the wait is the same bounded wait
+    assert result["step"] == "onboard" and result["reason"] == reason, result
+    assert "exited with %d" % code in result["detail"] and meaning in result["detail"], result["detail"]
+    assert "after the settle wait (4 read(s) in 60" in result["detail"], result["detail"]
+
+
+def test_a_pending_onboarding_that_gets_there_is_judged_as_any_other_host(clock):
+    fake = PsHost(ONBOARDED_CLIENT)  # onboards during the wait
+    result = run(fake, {**WAIT, "host_read": {**read_of(FRESH_CLIENT), "pending_onboarding": pending(15)}})
+    assert result["polls"] == 1 and result["reason"] is None and result["step"] == "verify_mode", result
+
+
+def test_a_client_whose_antivirus_went_off_ends_the_passive_wait_active_by_design(clock):
+    """Defender stays active when the third-party antivirus is off: no wait changes that."""
+    off = {**ONBOARDED_CLIENT, "third_party_av": [{"name": "CrowdStrike Falcon", "real_time": False}]}
+    fake = PsHost(off)
+    result = run(fake, WAIT)
+    assert fake.modules == [INFO] and clock.sleeps == []  # one read, no wait
+    assert result["diagnosis"]["verdict"] == "active_by_design" and result["diagnosis"]["protected"] is True, result
+    assert result["reason"] is None, result
+
+
+@pytest.mark.parametrize(
+    ("verdict", "force", "wait_for", "ends"),
+    [
+        ("active_by_design", None, "passive", True),
+        ("active_by_design", 0, "passive", True),
+        ("active_by_design", 1, "passive", False),  # the value still switches Defender to passive later
+        ("unprotected", 1, "passive", True),
+        ("non_compliant", None, "passive", False),
+        ("unprotected", None, "onboarded", True),
+        ("unprotected", None, "offboarded", False),
+    ],
+)
+def test_which_reads_end_the_wait(verdict, force, wait_for, ends):
+    from ansible_collections.mdeops.defender.plugins.action.win_mde_info import final
+
+    state = {"diagnosis": {"verdict": verdict}, "policy": {"force_defender_passive_mode": force}}
+    assert final(state, wait_for) is ends

@@ -549,3 +549,19 @@ def test_the_script_never_comes_back(files):
 def test_the_powershell_side_declares_the_script_no_log():
     text = (REPO / "plugins" / "modules" / "win_mde_onboarding.ps1").read_text(encoding="utf-8")
     assert re.search(r"script\s*=\s*@\{\s*type\s*=\s*'str';\s*no_log\s*=\s*\$true\s*\}", text)
+
+
+def test_a_pending_onboarding_leaves_the_settle_wait_what_it_needs(files):
+    """wait: false and the script exits with a sensor code (35): judged later, by win_mde_info's settle wait."""
+    host = FakeHost(faults={"onboarding_exit_code": 35})
+    args = {"package": "WindowsDefenderATPOnboardingPackage.zip", "expected_org_id": ORG, "wait": False}
+    result = run(args, files, host)
+    assert result.get("failed") is not True and result["pending"] is True, result
+    pending = result["host_read"]["pending_onboarding"]
+    assert pending["state"] == "present" and pending["script_run"]["exit_code"] == 35
+    from ansible_collections.mdeops.defender.plugins.module_utils import _onboarding as onb
+
+    reason, msg = onb.judge_pending(pending, result["host_read"]["onboarding"])
+    assert reason == "onboarding_failed" and "exited with 35" in msg, msg
+    # a host onboarded fine (nothing pending) carries none
+    assert "pending_onboarding" not in run({**args, "wait": True}, files, FakeHost())["host_read"]
