@@ -147,7 +147,10 @@ class ActionModule(ControllerActionBase):
                 next(iter(failures.values()))["reason"],
                 "Pre-flight found problems on %d host(s); no host was changed: %s"
                 % (len(failures), _grouped(failures)),
-                hosts=failures,
+                hosts={
+                    host: dict(failure, msg="Pre-flight refused the run; no host was changed: %s" % failure["msg"])
+                    for host, failure in failures.items()
+                },
             )
 
     # ------------------------------------------------------------------ variables
