@@ -24,6 +24,11 @@ COMPAT_PYTHON_VERSION := 3.11
 TEST_STAGES := unit browser e2e sanity lint ps-parse build-check demo
 # The e2e stage fails when the e2e tests run less of the collection's PowerShell than this (lines, %).
 PS_COVERAGE_MIN ?= 90
+# The end-to-end tests spend most of their time waiting on the simulated hosts' clock and on WinRM
+# round trips, not on the CPU: pytest-xdist runs them in E2E_WORKERS processes, each test file on one
+# worker (its module fixtures are shared). 4 keeps CI's 2 cores busy; E2E_WORKERS=0 runs them serially.
+E2E_WORKERS ?= 4
+E2E_XDIST := $(if $(filter 0,$(E2E_WORKERS)),,-n $(E2E_WORKERS) --dist loadfile)
 
 # Find a *working* interpreter for each version in $(1), newest first.  Tries pythonX.Y on
 # PATH (a pyenv shim whose version is not active fails the check and is skipped), then
@@ -154,7 +159,7 @@ browser: venv ## Render the fleet report in headless chromium and check it (fail
 e2e: venv ## pytest -m e2e tests/e2e (real ansible-playbook over WinRM, simulated fleet), then the PowerShell coverage table (fails below PS_COVERAGE_MIN %)
 	@if [ -z "$$(find tests/e2e \( -name 'test_*.py' -o -name '*_test.py' \) -print -quit 2>/dev/null)" ]; then \
 	  echo "e2e: tests/e2e has no test files yet - nothing to run"; exit 0; fi; \
-	rc=0; $(VPY) -m pytest -m e2e tests/e2e --ps-coverage-min $(PS_COVERAGE_MIN) $(PYTEST_ARGS) || rc=$$?; \
+	rc=0; $(VPY) -m pytest -m e2e tests/e2e $(E2E_XDIST) --ps-coverage-min $(PS_COVERAGE_MIN) $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "e2e: tests/e2e has test files but no test marked 'e2e' was collected (pytestmark = pytest.mark.e2e?)"; fi; \
 	exit $$rc
 

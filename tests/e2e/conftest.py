@@ -59,11 +59,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: end-to-end test against the simulated fleet (slow, starts processes)")
-    # Every simulator this session starts writes what its PowerShell interpreter saw here.
-    os.environ[PS_REPORT_ENV] = tempfile.mkdtemp(prefix="winsim-ps-")
+    # Every simulator this session starts writes what its PowerShell interpreter saw here. With
+    # pytest-xdist the workers inherit the controller's directory (they start after this ran there), and
+    # the controller adds up the coverage of all of them.
+    if not hasattr(config, "workerinput"):
+        os.environ[PS_REPORT_ENV] = tempfile.mkdtemp(prefix="winsim-ps-")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):
+        return  # an xdist worker: the controller judges the whole session
     directory = Path(os.environ.get(PS_REPORT_ENV, ""))
     if not directory.is_dir() or not any(directory.glob("ps-*.json")):
         return
