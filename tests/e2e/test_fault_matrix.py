@@ -24,8 +24,7 @@ import pytest
 
 from tests.e2e import cloud_fixtures
 from tests.e2e.invariants import Invariants, onboarded_org
-from tests.e2e.test_faults import (
-    BASE_VARS,
+from tests.e2e.test_faults import (  # pylint: disable=unused-import  # reference: a fixture, used by name
     INFO,
     ONBOARD,
     ORG,
@@ -240,9 +239,6 @@ def test_fault_spec_errors_are_refused(winsim):
     bad = fleet(faulty_server({"module": "win_mde_onboarding", "do": "explode"}))
     with pytest.raises(Exception, match="do"):
         winsim(bad)
-
-
-__all__ = ["BASE_VARS"]
 
 
 # ============================================================ 13.2, 13.3, 13.5: the wave's API answers
