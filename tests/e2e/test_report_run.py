@@ -105,6 +105,10 @@ def _start_and_wait_for_incomplete(sim, cmd: list[str], reports: Path, previous_
         except (OSError, ValueError):
             run = {}
         if run.get("status") == "incomplete" and run.get("started") != previous_start:
+            # The run has started (its first write); stop it once it is under way, in its tasks, not in
+            # the middle of its own start-up.
+            time.sleep(1.0)
+            assert proc.poll() is None, "the run ended before it could be interrupted: %s" % (proc.communicate(),)
             return proc
         time.sleep(0.05)
     proc.kill()
