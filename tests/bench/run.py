@@ -57,6 +57,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from tests.bench import report  # noqa: E402
+from tests.tools.local_fleet import ansible_settings, winsim_up_command  # noqa: E402
 
 ORG_ID = "3b2f6c1e-7d4a-4e8b-9c1f-2a6d8e0b4c71"  # the demo organisation (tests/winsim/fleets/demo.yml)
 DEFAULT_SIZES = (50, 200, 500)
@@ -241,19 +242,7 @@ class Simulator:
     def start(self) -> None:
         if self.inventory.exists():
             self.inventory.unlink()
-        cmd = [
-            sys.executable,
-            "-m",
-            "tests.winsim",
-            "up",
-            "--fleet",
-            str(self.fleet_path),
-            "--inventory",
-            str(self.inventory),
-            "--state-dir",
-            str(self.state_dir),
-            "--reset",
-        ]
+        cmd = winsim_up_command(self.fleet_path, self.inventory, self.state_dir, "--reset")
         with (self.work / "winsim.log").open("ab") as out:
             self.proc = subprocess.Popen(
                 cmd, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -377,17 +366,12 @@ BENCH_CALLBACKS = REPO_ROOT / "tests" / "bench" / "callback_plugins"
 
 def ansible_env(work: Path, collections_dir: Path, callback: bool) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(ansible_settings(collections_dir))
     env.update(
-        ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(collections_dir),
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-        ANSIBLE_HOST_KEY_CHECKING="False",
-        ANSIBLE_DEPRECATION_WARNINGS="False",
         ANSIBLE_SYSTEM_WARNINGS="False",
         ANSIBLE_RETRY_FILES_ENABLED="False",
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_LOCAL_TEMP=str(work / "ansible-tmp"),
-        PATH="%s%s%s" % (Path(sys.executable).parent, os.pathsep, os.environ.get("PATH", "")),
         ANSIBLE_CALLBACK_PLUGINS=str(BENCH_CALLBACKS),
     )
     env["ANSIBLE_CALLBACKS_ENABLED"] = "bench_tasks" + (",mdeops.defender.fleet_report" if callback else "")

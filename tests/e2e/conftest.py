@@ -33,6 +33,7 @@ import pytest
 import yaml
 
 from tests.e2e import ps_coverage
+from tests.tools.local_fleet import winsim_up_command
 from tests.winsim.clock import fleet_time
 from tests.winsim.ps.report import ENV as PS_REPORT_ENV
 
@@ -190,19 +191,7 @@ class WinSim:
         if self.inventory.exists():
             self.inventory.unlink()
         self.returncode = None
-        cmd = [
-            sys.executable,
-            "-m",
-            "tests.winsim",
-            "up",
-            "--fleet",
-            str(self.fleet_path),
-            "--inventory",
-            str(self.inventory),
-            "--state-dir",
-            str(self.state_dir),
-            *self.extra_args,
-        ]
+        cmd = winsim_up_command(self.fleet_path, self.inventory, self.state_dir, *self.extra_args)
         if reset:
             cmd.append("--reset")
         if self.https:

@@ -5,6 +5,12 @@ from __future__ import annotations
 ORG = "3b2f6c1e-7d4a-4e8b-9c1f-2a6d8e0b4c71"
 SERVERS_OU = "OU=Servers,OU=Corp,DC=corp,DC=example,DC=com"
 CLIENTS_OU = "OU=Clients,OU=Corp,DC=corp,DC=example,DC=com"
+#: a fleet host's registry entry: ForceDefenderPassiveMode = 1 (the value of step 5, set on the host)
+FORCE_PASSIVE = {
+    "key": r"HKLM\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection",
+    "name": "ForceDefenderPassiveMode",
+    "data": 1,
+}
 
 
 def domain_fleet(**hosts: dict) -> dict:

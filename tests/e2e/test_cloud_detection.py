@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e import cloud_fixtures
+from tests.e2e.fleets import ORG
 from tests.e2e.invariants import Invariants
 
 cloud_stand = cloud_fixtures.cloud_stand  # the fixture, used by name
 pytestmark = pytest.mark.e2e
 
-ORG = "3b2f6c1e-7d4a-4e8b-9c1f-2a6d8e0b4c71"
 FLEET = {
     "defaults": {"third_party_av": [{"name": "SentinelOne"}], "domain_joined": True, "reboot_seconds": 1},
     "hosts": {

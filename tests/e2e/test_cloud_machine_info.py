@@ -9,23 +9,18 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e import cloud_fixtures
+from tests.e2e.fleets import FORCE_PASSIVE, ORG
 from tests.e2e.invariants import Invariants
 
 cloud_stand = cloud_fixtures.cloud_stand  # the fixture, used by name
 pytestmark = pytest.mark.e2e
 
-ORG = "3b2f6c1e-7d4a-4e8b-9c1f-2a6d8e0b4c71"
 SECRET = "e2e-Secret-Value-4f1b9c"
-FORCE = {
-    "key": r"HKLM\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection",
-    "name": "ForceDefenderPassiveMode",
-    "data": 1,
-}
 FLEET = {
     "defaults": {"third_party_av": [{"name": "CrowdStrike Falcon"}], "domain_joined": True, "reboot_seconds": 1},
     "hosts": {
         "ws-ok": {"os": "windows11_23h2", "onboarded_org": ORG},
-        "srv-ok": {"os": "server2022", "onboarded_org": ORG, "registry": [FORCE]},
+        "srv-ok": {"os": "server2022", "onboarded_org": ORG, "registry": [FORCE_PASSIVE]},
         "ws-nosensor": {"os": "windows10_22h2", "onboarded_org": ORG, "sense_running": False},
         "ws-new": {"os": "windows10_22h2"},
     },

@@ -10,19 +10,14 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e import cloud_fixtures
+from tests.e2e.fleets import FORCE_PASSIVE, ORG
 from tests.e2e.invariants import Invariants
 
 cloud_stand = cloud_fixtures.cloud_stand  # the fixture, used by name
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-ORG = "3b2f6c1e-7d4a-4e8b-9c1f-2a6d8e0b4c71"
 HOSTS = 200
 OSES = ("windows11_23h2", "windows11_24h2", "windows10_22h2", "server2022", "server2019")
-FORCE = {
-    "key": r"HKLM\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection",
-    "name": "ForceDefenderPassiveMode",
-    "data": 1,
-}
 
 
 def fleet() -> dict:
@@ -31,7 +26,7 @@ def fleet() -> dict:
         os_key = OSES[i % len(OSES)]
         host = {"os": os_key}
         if os_key.startswith("server"):
-            host["registry"] = [FORCE]
+            host["registry"] = [FORCE_PASSIVE]
         hosts["host%03d" % i] = host
     return {
         "defaults": {

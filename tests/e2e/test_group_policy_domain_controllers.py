@@ -12,13 +12,13 @@ filtering every computer of the OU applies the GPO.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.fleets import ORG, SERVERS_OU, domain_fleet
 from tests.e2e.invariants import Invariants
+from tests.e2e.rollout_runs import run_rollout
 from tests.winsim import packages
 from tests.winsim.domain import domain_path
 from tests.winsim.host import ATP_POLICY_KEY
@@ -48,30 +48,15 @@ def fleet(delay: float = DELAY) -> dict:
 
 
 def rollout(sim, tmp_path: Path, name: str, check: bool = False, **extra) -> tuple[int, str, dict, float]:
-    pkgs = packages.write_set(str(tmp_path / "packages"), ORG)
-    reports = tmp_path / ("reports-" + name)
-    ev = {
-        "mde_rollout_expected_org_id": ORG,
-        "mde_rollout_onboarding_package": pkgs["onboarding_zip"],
+    """The rollout of the three member servers, step 5 by Group Policy from dc1."""
+    group_policy = {
         "mde_targets": "srv-far:srv-near:srv-noav",
-        "mde_report_dir": str(reports),
-        "mde_waves": ["100%"],
-        "mde_max_fail_percentage": 100,
         "mde_rollout_passive_method": "group_policy",
         "mde_rollout_group_policy_enabled": True,
         "mde_rollout_group_policy_host": "dc1",
         "mde_rollout_group_policy_target_ous": [SERVERS_OU],
-        "mde_rollout_settle_interval": 1,
-        **extra,
     }
-    cmd = ["ansible-playbook", "-i", str(sim.inventory), str(ROOT / "playbooks" / "rollout.yml"), "-e", json.dumps(ev)]
-    if check:
-        cmd.append("--check")
-    started = time.monotonic()
-    rc, out, err = sim.run(cmd, env={"ANSIBLE_CALLBACKS_ENABLED": "mdeops.defender.fleet_report"})
-    took = time.monotonic() - started
-    report = {h["name"]: h for h in json.loads((reports / "fleet-report.json").read_text())["hosts"]}
-    return rc, out + err, report, took
+    return run_rollout(sim, tmp_path, name, {**group_policy, **extra}, check=check)
 
 
 def force_value(sim, host: str):

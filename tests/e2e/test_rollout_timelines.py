@@ -11,18 +11,16 @@ scenario proves both the delay and the wait.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.fleets import ORG
 from tests.e2e.invariants import Invariants
-from tests.winsim import packages
+from tests.e2e.rollout_runs import run_rollout
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 FALCON = [{"name": "CrowdStrike Falcon"}]
 #: Simulated seconds; the fleet's clock runs 20 times faster than the wall clock (time_scale 0.05).
 LATE = {"client_mode_switch_s": 120, "server_mode_switch_s": 120, "boot_mode_switch_s": 60}
@@ -38,26 +36,7 @@ FLEET = {
 
 def rollout(sim, tmp_path: Path, name: str, **extra) -> tuple[int, str, dict, float]:
     """Run playbooks/rollout.yml; (rc, stdout, {host: report entry}, real seconds it took)."""
-    pkgs = packages.write_set(str(tmp_path / "packages"), ORG)
-    reports = tmp_path / ("reports-" + name)
-    ev = {
-        "mde_rollout_expected_org_id": ORG,
-        "mde_rollout_onboarding_package": pkgs["onboarding_zip"],
-        "mde_targets": "all",
-        "mde_report_dir": str(reports),
-        "mde_waves": ["100%"],
-        "mde_max_fail_percentage": 100,
-        "mde_rollout_settle_interval": 1,
-        **extra,
-    }
-    started = time.monotonic()
-    rc, out, err = sim.run(
-        ["ansible-playbook", "-i", str(sim.inventory), str(ROOT / "playbooks" / "rollout.yml"), "-e", json.dumps(ev)],
-        env={"ANSIBLE_CALLBACKS_ENABLED": "mdeops.defender.fleet_report"},
-    )
-    took = time.monotonic() - started
-    report = {h["name"]: h for h in json.loads((reports / "fleet-report.json").read_text())["hosts"]}
-    return rc, out + err, report, took
+    return run_rollout(sim, tmp_path, name, extra)
 
 
 def test_a_late_switch_converges_after_the_settle_wait(winsim, tmp_path):

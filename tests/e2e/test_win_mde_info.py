@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.fleets import FORCE_PASSIVE, ORG
 from tests.e2e.invariants import Invariants
 from tests.winsim.fleet import onboarding_info_json
 from tests.winsim.host import (
@@ -19,13 +20,7 @@ from tests.winsim.ps import win_registry
 
 pytestmark = pytest.mark.e2e
 
-ORG = "3b2f6c1e-7d4a-4e8b-9c1f-2a6d8e0b4c71"
 OTHER = "c0ffee00-1234-4abc-8def-0123456789ab"
-FORCE = {
-    "key": r"HKLM\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection",
-    "name": "ForceDefenderPassiveMode",
-    "data": 1,
-}
 
 WOW64_UNINSTALL = (
     r"HKLM\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall\{5E3F0A11-0000-4000-8000-000000000032}"
@@ -52,14 +47,14 @@ FLEET = {
             "os": "server2022",
             "third_party_av": [{"name": "SentinelOne"}],
             "onboarded_org": ORG,
-            "registry": [FORCE],
+            "registry": [FORCE_PASSIVE],
         },
         "s22-tp": {
             "os": "server2022",
             "third_party_av": [{"name": "SentinelOne"}],
             "onboarded_org": ORG,
             "tamper_protection": True,
-            "registry": [FORCE],
+            "registry": [FORCE_PASSIVE],
         },
         "w7": {"os": "windows7_sp1", "third_party_av": [{"name": "Symantec Endpoint Protection"}]},
         "s16": {"os": "server2016", "third_party_av": [{"name": "Trend Micro Deep Security"}]},

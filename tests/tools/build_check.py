@@ -31,6 +31,9 @@ from pathlib import Path
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from git_files import git_files  # noqa: E402  (sibling module)
+
 DOC_TYPES = [
     "module",
     "become",
@@ -110,15 +113,8 @@ def run(cmd: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedP
 
 
 def git_visible_files() -> list[str] | None:
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            capture_output=True,
-            check=True,
-        ).stdout.decode()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return sorted(f for f in out.split("\0") if f and (REPO_ROOT / f).is_file())
+    files = git_files(REPO_ROOT)
+    return None if files is None else sorted(f for f in files if (REPO_ROOT / f).is_file())
 
 
 def build(tmp: Path, env: dict[str, str]) -> Path:

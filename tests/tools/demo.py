@@ -31,6 +31,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from collection_farm import ensure_farm  # noqa: E402  (sibling script)
+from local_fleet import ansible_settings, winsim_up_command  # noqa: E402  (sibling module)
 
 FLEET = "tests/winsim/fleets/demo.yml"
 WORK_DIR = REPO_ROOT / "reports" / "demo"
@@ -74,10 +75,7 @@ def log(msg: str) -> None:
 
 
 def start_fleet(inventory: Path, state_dir: Path, log_path: Path) -> subprocess.Popen:
-    cmd = [
-        sys.executable, "-m", "tests.winsim", "up",
-        "--fleet", FLEET, "--inventory", str(inventory), "--state-dir", str(state_dir), "--reset",
-    ]  # fmt: skip
+    cmd = winsim_up_command(FLEET, inventory, state_dir, "--reset")
     log("$ " + " ".join(cmd[1:]))
     with log_path.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -106,14 +104,7 @@ def stop_fleet(proc: subprocess.Popen) -> None:
 
 def ansible_env(collections_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(
-        ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(collections_dir),
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-        ANSIBLE_HOST_KEY_CHECKING="False",
-        ANSIBLE_DEPRECATION_WARNINGS="False",
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-    )
+    env.update(ansible_settings(collections_dir))
     return env
 
 

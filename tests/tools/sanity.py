@@ -34,6 +34,9 @@ from pathlib import Path
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from git_files import git_files  # noqa: E402  (sibling module)
+
 STAND_IN_MARKER = "# mdeops.defender get-pip stand-in"
 STAND_IN = f'''{STAND_IN_MARKER} (written by tests/tools/sanity.py)
 """Offline stand-in for ansible-test's get-pip bootstrap script.
@@ -93,14 +96,10 @@ def _wanted(rel: str) -> bool:
 
 def source_files(root: Path) -> list[str]:
     """Files git would commit (tracked + untracked, minus ignored), or a filtered walk without git."""
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            capture_output=True,
-            check=True,
-        ).stdout.decode()
-        files = sorted({f for f in out.split("\0") if f})
-    except (OSError, subprocess.CalledProcessError):
+    listed = git_files(root)
+    if listed is not None:
+        files = sorted(set(listed))
+    else:
         files = []
         for dirpath, dirnames, filenames in os.walk(root):
             rel = Path(dirpath).relative_to(root)

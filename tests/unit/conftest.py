@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import ansible.plugins.action as _action_base
+import pytest
 from ansible.release import __version__ as ANSIBLE_VERSION
 
+from tests.winsim import domain
 from tests.winsim.fleet import new_state
 from tests.winsim.host import SimHost
 from tests.winsim.ps import report
@@ -260,6 +264,46 @@ def run_action(
     plugin = plugin_cls(task, connection, MagicMock(), loader=None, templar=None, shared_loader_obj=None)
     plugin._execute_module = fake
     return plugin.run(task_vars=task_vars if task_vars is not None else {})
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Iterator[str]:
+    """A state directory for simulated hosts (the hosts of one domain share it); its domain is
+    forgotten at teardown."""
+    path = str(tmp_path / "state")
+    os.makedirs(path)
+    yield path
+    domain.forget(path)
+
+
+def saved_hosts(state_dir: str, settings: dict[str, dict]) -> dict[str, SimHost]:
+    """One simulated host per name of ``settings``, made from its settings and saved in ``state_dir``
+    (the hosts of one domain share it)."""
+    hosts = {}
+    for name, host_settings in settings.items():
+        host = SimHost(name, new_state(name, host_settings), state_dir)
+        host.save_if_changed()
+        hosts[name] = host
+    return hosts
+
+
+def run_on_host(
+    plugin_cls: Any,
+    module: str,
+    host: SimHost,
+    args: dict,
+    *,
+    check_mode: bool = False,
+    diff: bool = False,
+    fail: dict[str, dict] | None = None,
+) -> tuple[dict, PsHost]:
+    """``run_action`` for the task of ``host`` (its ``inventory_hostname``), every module answered by
+    its real PowerShell on ``host``; returns the result and the ``PsHost`` that recorded the calls."""
+    fake = PsHost(host=host, fail=fail)
+    result = run_action(
+        plugin_cls, fake, module, args, check_mode=check_mode, diff=diff, task_vars={"inventory_hostname": host.name}
+    )
+    return result, fake
 
 
 #: names a file: the session writes PRODUCED and READ there when it ends (tests/unit/test_ps_contract.py)

@@ -22,7 +22,7 @@ from .host import (
     UNINSTALL_KEY,
     unix_to_filetime,
 )
-from .packages import info_json
+from .packages import info_json, onboarding_body
 
 DEFAULT_PASSWORD = "Sim-Passw0rd!"  # test fleet only
 #: What md4ws.msi (the unified agent of Server 2012 R2/2016) calls itself in Programs and Features.
@@ -287,15 +287,8 @@ def resolve_os(spec: Any) -> dict:
 
 def onboarding_info_json(org_id: str) -> str:
     """The shape of OnboardingInfo (docs/sources.md §3.4): a JSON whose 'body' is JSON text."""
-    body = {
-        "previousOrgIds": [],
-        "orgId": org_id,
-        "geoLocationUrl": "https://winatp-gw-weu.microsoft.com/",
-        "datacenter": "WestEurope",
-        "vortexGeoLocation": "EU",
-        "version": "1.7",
-        "packageGuid": str(uuid.UUID(int=uuid.UUID(org_id).int ^ 0x5A5A)),
-    }
+    body = onboarding_body(org_id)
+    body["packageGuid"] = str(uuid.UUID(int=uuid.UUID(org_id).int ^ 0x5A5A))
     return info_json(body)
 
 

@@ -145,9 +145,9 @@ if %ERRORLEVEL% NEQ 0 (
 """
 
 
-def onboarding_script(org_id: str, local: bool = False) -> str:
-    """The onboarding script: the Group Policy one, or with ``local`` the interactive local one."""
-    body = {
+def onboarding_body(org_id: str) -> dict:
+    """The JSON body of OnboardingInfo for ``org_id`` as an onboarding package carries it."""
+    return {
         "previousOrgIds": [],
         "orgId": org_id,
         "geoLocationUrl": "https://winatp-gw-weu.microsoft.com/",
@@ -155,6 +155,11 @@ def onboarding_script(org_id: str, local: bool = False) -> str:
         "vortexGeoLocation": "EU",
         "version": "1.7",
     }
+
+
+def onboarding_script(org_id: str, local: bool = False) -> str:
+    """The onboarding script: the Group Policy one, or with ``local`` the interactive local one."""
+    body = onboarding_body(org_id)
     consent = rf"""
 echo This simulated local script onboards one machine; use the Group Policy package for more.
 :USER_CONSENT

@@ -14,7 +14,7 @@ import os
 import pytest
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _gpo_dn, _gpo_rsop, _registry
-from tests.unit.conftest import run_ps_module
+from tests.unit.conftest import run_ps_module, saved_hosts
 from tests.winsim import domain
 from tests.winsim.fleet import new_state
 from tests.winsim.host import ATP_POLICY_KEY, DEFENDER_POLICY_KEY, SimHost
@@ -29,21 +29,11 @@ REFRESH = "mdeops.defender.win_mde_policy_refresh"
 PASSIVE = {"key": ATP_POLICY_KEY, "value_name": "ForceDefenderPassiveMode"}
 
 
-@pytest.fixture
-def state_dir(tmp_path):
-    path = str(tmp_path / "state")
-    os.makedirs(path)
-    yield path
-    domain.forget(path)
-
-
 def make(state_dir: str, name: str, **settings) -> SimHost:
     settings.setdefault("os", "server2022")
     if not settings.get("domain_controller"):
         settings.setdefault("domain_joined", True)
-    host = SimHost(name, new_state(name, settings), state_dir)
-    host.save_if_changed()
-    return host
+    return saved_hosts(state_dir, {name: settings})[name]
 
 
 def pref(value: int = 1) -> dict:

@@ -39,6 +39,17 @@ ATP_STATUS_KEY = r"HKLM\SOFTWARE\Microsoft\Windows Advanced Threat Protection\St
 ATP_POLICY_KEY = r"HKLM\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection"
 DETECTION_TEST_TITLE = "[Test Alert] Suspicious Powershell commandline"
 PRE_ONBOARDED_AGE = datetime.timedelta(days=7)
+#: advanced hunting tables the fake fills with generic rows (the device, a time, ActionType "Generic")
+GENERIC_TABLES = (
+    "DeviceNetworkEvents",
+    "DeviceEvents",
+    "DeviceFileEvents",
+    "DeviceRegistryEvents",
+    "DeviceLogonEvents",
+    "DeviceImageLoadEvents",
+)
+#: the advanced hunting tables the fake knows
+HUNTING_TABLES = ("DeviceInfo", "DeviceProcessEvents", *GENERIC_TABLES)
 
 # avMode of the device AV health API (docs/sources.md §7.6) from AMRunningMode.
 _AV_MODE = {
@@ -322,14 +333,7 @@ class Device:
                         InitiatingProcessFileName="wsmprovhost.exe",
                         AccountName="ansible",
                     )
-        elif table in (
-            "DeviceNetworkEvents",
-            "DeviceEvents",
-            "DeviceFileEvents",
-            "DeviceRegistryEvents",
-            "DeviceLogonEvents",
-            "DeviceImageLoadEvents",
-        ):
+        elif table in GENERIC_TABLES:
             for t in first + _grid(start, datetime.timedelta(minutes=30), now):
                 yield dict(base, Timestamp=t, ActionType="Generic")
 

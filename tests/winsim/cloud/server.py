@@ -39,7 +39,7 @@ import jwt
 from ..clock import fleet_time
 from . import catalog, kql
 from .config import API_PERMISSIONS, GRAPH_PERMISSIONS, CloudConfig, Fault, Tenant, parse_fault
-from .devices import Fleet, iso
+from .devices import HUNTING_TABLES, Fleet, iso
 from .intune import GraphError, IntuneStore
 from .odata import ODataError, compile_filter
 
@@ -732,16 +732,7 @@ class Handler(BaseHTTPRequestHandler):
         ]
 
         def source(table: str):
-            if table not in (
-                "DeviceInfo",
-                "DeviceProcessEvents",
-                "DeviceNetworkEvents",
-                "DeviceEvents",
-                "DeviceFileEvents",
-                "DeviceRegistryEvents",
-                "DeviceLogonEvents",
-                "DeviceImageLoadEvents",
-            ):
+            if table not in HUNTING_TABLES:
                 raise HttpError(
                     400, "BadRequest", "'%s' is not a table this tenant has (or the local fake knows)." % table
                 )

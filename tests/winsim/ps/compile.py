@@ -29,7 +29,7 @@ from .errors import (
     ReturnSignal,
     error,
 )
-from .runtime import MISSING, Frame, Function, Scope, locate
+from .runtime import MISSING, Frame, Function, locate
 from .types import PSType, resolve
 from .values import AUTOMATION_NULL, Hashtable, NetObject, ScriptBlockValue, collect, enumerate_value, is_null, write_to
 
@@ -516,17 +516,7 @@ class Compiler:
         if name in _UNMODELLED_VARS:
             raise self.fail(node, "the automatic variable $%s" % node.name)
         if qualifier is None:
-
-            def get(f: Frame) -> Any:
-                s: Scope | None = f.scope
-                while s is not None:
-                    v = s.vars.get(name, MISSING)
-                    if v is not MISSING:
-                        return v
-                    s = s.parent
-                return None
-
-            return get
+            return lambda f: f.get(name)
         return lambda f: f.scope_for(qualifier).vars.get(name)
 
     def ex_Expand(self, node: A.Expand) -> Expr:

@@ -110,13 +110,8 @@ class Frame:
     # ------------------------------------------------------------------ variables
     def get(self, name: str) -> Any:
         """The value of variable ``name`` (lower-case), ``$null`` when it does not exist."""
-        s: Scope | None = self.scope
-        while s is not None:
-            v = s.vars.get(name, MISSING)
-            if v is not MISSING:
-                return v
-            s = s.parent
-        return None
+        value = self.lookup(name)
+        return None if value is MISSING else value
 
     def lookup(self, name: str) -> Any:
         s: Scope | None = self.scope

@@ -15,9 +15,8 @@ import pytest
 from ansible_collections.mdeops.defender.plugins.action.win_mde_gpo import ActionModule as GpoAction
 from ansible_collections.mdeops.defender.plugins.action.win_mde_policy_refresh import ActionModule as RefreshAction
 from ansible_collections.mdeops.defender.plugins.module_utils import _gpo_plan, _gpo_refresh
-from tests.unit.conftest import PsHost, run_action
+from tests.unit.conftest import PsHost, run_on_host, saved_hosts
 from tests.winsim import domain
-from tests.winsim.fleet import new_state
 from tests.winsim.host import ATP_POLICY_KEY, SimHost
 
 GPO = "mdeops.defender.win_mde_gpo"
@@ -30,38 +29,29 @@ NAME = "MDE - Defender passive mode"
 
 
 @pytest.fixture
-def fleet(tmp_path):
+def fleet(state_dir):
     """A DC, a server in OU=Servers (onboarded), a workstation in OU=Workstations; one state directory."""
-    state_dir = str(tmp_path / "state")
-    os.makedirs(state_dir)
-    hosts = {}
-    for name, settings in {
-        "dc-01": {"os": "server2022", "domain_controller": True, "ou": "OU=Domain Controllers," + ROOT},
-        "srv-01": {
-            "os": "server2022",
-            "domain_joined": True,
-            "ou": SRV,
-            "onboarded_org": ORG,
-            "third_party_av": [{"name": "CrowdStrike Falcon"}],
+    return saved_hosts(
+        state_dir,
+        {
+            "dc-01": {"os": "server2022", "domain_controller": True, "ou": "OU=Domain Controllers," + ROOT},
+            "srv-01": {
+                "os": "server2022",
+                "domain_joined": True,
+                "ou": SRV,
+                "onboarded_org": ORG,
+                "third_party_av": [{"name": "CrowdStrike Falcon"}],
+            },
+            "ws-01": {"os": "windows11_23h2", "domain_joined": True, "ou": WKS},
         },
-        "ws-01": {"os": "windows11_23h2", "domain_joined": True, "ou": WKS},
-    }.items():
-        host = SimHost(name, new_state(name, settings), state_dir)
-        host.save_if_changed()
-        hosts[name] = host
-    yield hosts
-    domain.forget(state_dir)
+    )
 
 
 def run(
     plugin_cls, host: SimHost, args: dict, check_mode: bool = False, diff: bool = False, fail: dict | None = None
 ) -> tuple[dict, PsHost]:
-    fake = PsHost(host=host, fail=fail)
     module = GPO if plugin_cls is GpoAction else REFRESH
-    result = run_action(
-        plugin_cls, fake, module, args, check_mode=check_mode, diff=diff, task_vars={"inventory_hostname": host.name}
-    )
-    return result, fake
+    return run_on_host(plugin_cls, module, host, args, check_mode=check_mode, diff=diff, fail=fail)
 
 
 def domain_bytes(hosts) -> bytes | None:

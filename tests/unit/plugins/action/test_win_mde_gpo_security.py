@@ -3,16 +3,13 @@ with the real PowerShell on simulated hosts (two domain controllers, replication
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from ansible_collections.mdeops.defender.plugins.action.win_mde_gpo import ActionModule as GpoAction
 from ansible_collections.mdeops.defender.plugins.action.win_mde_policy_refresh import ActionModule as RefreshAction
 from ansible_collections.mdeops.defender.plugins.module_utils._gpo_security import account_name, plan_security
-from tests.unit.conftest import PsHost, run_action
+from tests.unit.conftest import run_on_host, saved_hosts
 from tests.winsim import domain
-from tests.winsim.fleet import new_state
 from tests.winsim.host import SimHost
 
 GPO = "mdeops.defender.win_mde_gpo"
@@ -26,39 +23,31 @@ AV = [{"name": "CrowdStrike Falcon"}]
 
 
 @pytest.fixture
-def fleet(tmp_path):
+def fleet(state_dir):
     """dc-01 (where the GPO is made), dc-02, srv-far (uses dc-02), srv-near (uses dc-01), srv-out (not a member)."""
-    state_dir = str(tmp_path / "state")
-    os.makedirs(state_dir)
-    hosts = {}
-    for name, settings in {
-        "dc-01": {"os": "server2022", "domain_controller": True, "ou": "OU=Domain Controllers," + ROOT},
-        "dc-02": {"os": "server2022", "domain_controller": True, "ou": "OU=Domain Controllers," + ROOT},
-        "srv-far": {
-            "os": "server2022",
-            "domain_joined": True,
-            "ou": SRV,
-            "third_party_av": AV,
-            "logon_server": "dc-02",
+    hosts = saved_hosts(
+        state_dir,
+        {
+            "dc-01": {"os": "server2022", "domain_controller": True, "ou": "OU=Domain Controllers," + ROOT},
+            "dc-02": {"os": "server2022", "domain_controller": True, "ou": "OU=Domain Controllers," + ROOT},
+            "srv-far": {
+                "os": "server2022",
+                "domain_joined": True,
+                "ou": SRV,
+                "third_party_av": AV,
+                "logon_server": "dc-02",
+            },
+            "srv-near": {"os": "server2022", "domain_joined": True, "ou": SRV, "third_party_av": AV},
+            "srv-out": {"os": "server2022", "domain_joined": True, "ou": SRV},
         },
-        "srv-near": {"os": "server2022", "domain_joined": True, "ou": SRV, "third_party_av": AV},
-        "srv-out": {"os": "server2022", "domain_joined": True, "ou": SRV},
-    }.items():
-        host = SimHost(name, new_state(name, settings), state_dir)
-        host.save_if_changed()
-        hosts[name] = host
+    )
     domain.load(state_dir, "corp.example.com").state["replication_delay_s"] = DELAY
-    yield hosts
-    domain.forget(state_dir)
+    return hosts
 
 
 def run(plugin_cls, host: SimHost, args: dict, check_mode: bool = False, diff: bool = False):
-    fake = PsHost(host=host)
     module = GPO if plugin_cls is GpoAction else REFRESH
-    result = run_action(
-        plugin_cls, fake, module, args, check_mode=check_mode, diff=diff, task_vars={"inventory_hostname": host.name}
-    )
-    return result, fake
+    return run_on_host(plugin_cls, module, host, args, check_mode=check_mode, diff=diff)
 
 
 def gpo_args(members, state="present"):
