@@ -9,7 +9,8 @@
 * ``win_mde_detection_test`` with a directory holding the typographic single quotes U+2018, U+2019,
   U+201A and U+201B: the documented command names the exact path (the simulated powershell.exe reads
   its strings as PowerShell does); an ASCII quote is refused before the host is touched;
-* ``mde_rollout_api_client_secret`` never appears in a rollout's ``-vvv`` output nor in the reports.
+* ``mde_rollout_api_client_secret`` never appears in a rollout's ``-vvv`` output nor in the reports, and a
+  secret inside ``mde_rollout_api_options`` given as a string is refused without being quoted.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from markupsafe import escape
 from tests.e2e import cloud_fixtures
 from tests.e2e.invariants import Invariants
 from tests.e2e.test_fault_matrix import cloud_rollout
-from tests.e2e.test_faults import ORG, WS, fleet, reference  # noqa: F401 - reference: the fixture, used by name
+from tests.e2e.test_faults import ORG, WS, reference  # noqa: F401 - reference: the fixture, used by name
+from tests.e2e.test_hostile_input import FLEET as HOSTILE_FLEET
+from tests.e2e.test_hostile_input import rollout as hostile_rollout
 
 pytestmark = pytest.mark.e2e
 cloud_stand = cloud_fixtures.cloud_stand  # the fixture, used by name
@@ -259,3 +262,20 @@ def test_api_client_secret_never_in_verbose_rollout_output(cloud_stand, referenc
     for path in Path(run.report_dir).rglob("*"):
         if path.is_file():
             assert SECRET not in path.read_text(encoding="utf-8", errors="replace"), path
+
+
+def test_api_options_given_as_a_string_are_refused_without_echoing_them(winsim):
+    """``-e 'mde_rollout_api_options={"client_secret": ...}'`` is a string, not a dictionary: the pre-flight
+    refuses it before any host is touched, and its message names the variable and the fix, not the text
+    (which holds the secret)."""
+    sim = winsim(HOSTILE_FLEET)
+    guard = Invariants(sim, expected_org=ORG, secrets=[SECRET])
+    options = json.dumps({"client_secret": SECRET, "client_id": CLIENT})
+    rc, out, hosts = hostile_rollout(sim, {"mde_rollout_api_options": options}, name="options")
+    guard.check(out, check_mode=True, report_dir=Path(sim.base) / "reports-options")
+    assert rc not in (0, 250), out[-3000:]
+    refused = [r for r in hosts.values() if r["outcome"] == "refused"]
+    assert refused, hosts
+    for record in refused:
+        assert record["reason"] == "invalid_argument", record
+        assert "mde_rollout_api_options is a string" in record["msg"] and "not a dictionary" in record["msg"], record
