@@ -76,7 +76,9 @@ def strict_types(options: Mapping[str, dict], values: Mapping[str, Any]) -> list
 
     A dict variable given as a string (``-e var='{"a": 1}'`` is a string, not a dict) is refused:
     the roles use the variable as given, after validation, and a string there fails later, in the
-    middle of a wave.
+    middle of a wave. The message never quotes the string: such a dictionary may hold a secret (the API
+    modules' ``client_secret`` in ``mde_rollout_api_options``), and the message goes to the output and
+    the reports.
     """
     problems = []
     for name, spec in options.items():
@@ -85,8 +87,9 @@ def strict_types(options: Mapping[str, dict], values: Mapping[str, Any]) -> list
         value = values[name]
         if spec.get("type") == "dict" and isinstance(value, str):
             problems.append(
-                "%s is a string (%r), not a dictionary. On the command line give it as JSON for the whole "
-                "variable: -e '{\"%s\": {...}}', or put it in a vars file (-e @vars.yml)." % (name, value[:60], name)
+                "%s is a string of %d characters, not a dictionary (its text is not shown: it may hold a secret). "
+                "On the command line give it as JSON for the whole variable: -e '{\"%s\": {...}}', or put it in a "
+                "vars file (-e @vars.yml)." % (name, len(value), name)
             )
     return problems
 

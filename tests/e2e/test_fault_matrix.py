@@ -242,12 +242,17 @@ def test_fault_spec_errors_are_refused(winsim):
 
 
 # ============================================================ 13.2, 13.3, 13.5: the wave's API answers
-def cloud_rollout(cloud_stand, hosts: dict, *args: str, api_faults=(), **extra):
-    """A fleet in the fake tenant, its rollout with EDR confirmation (the control hosts included)."""
+def cloud_rollout(cloud_stand, hosts: dict, *args: str, api_faults=(), tenant=None, env=None, **extra):
+    """A fleet in the fake tenant, its rollout with EDR confirmation (the control hosts included).
+
+    ``tenant``: the fleet file's ``tenant:`` block (default: the expected organisation, a generated
+    client); ``env``: more environment for ansible-playbook.
+    """
     from tests.e2e.test_faults import Stand
 
-    stand_ = cloud_stand(fleet(hosts, tenant={"org_id": ORG}))
+    stand_ = cloud_stand(fleet(hosts, tenant=tenant or {"org_id": ORG}))
     stand = Stand(stand_.sim, stand_.base, cloud=stand_.cloud, local_inventory=stand_.local_inventory)
+    stand.sim.env.update(env or {})
     stand.cloud.set_faults(list(api_faults))
     options = stand.cloud.connection()
     run = stand.rollout(

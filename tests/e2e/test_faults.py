@@ -100,6 +100,7 @@ def delta(after: dict, before: dict) -> dict:
 class Run:
     def __init__(self, rc: int, out: str, err: str, report: dict, runs: dict, seconds: float) -> None:
         self.rc, self.out, self.err, self.report, self.runs, self.seconds = rc, out, err, report, runs, seconds
+        self.report_dir: Path | None = None  # where the rollout wrote its reports
         self.hosts = {h["name"]: h for h in report["hosts"]}
 
     def outcome(self, host: str) -> str:
@@ -171,7 +172,9 @@ class Stand:
         report = json.loads((reports / "fleet-report.json").read_text(encoding="utf-8"))
         jsonschema.validate(report, SCHEMA)
         runs = {h: delta(self.sim.module_runs(h), before[h]) for h in self.hosts}
-        return Run(rc, out, err, report, runs, seconds)
+        run = Run(rc, out, err, report, runs, seconds)
+        run.report_dir = reports
+        return run
 
 
 def make_stand(winsim, fleet_dict: dict) -> Stand:

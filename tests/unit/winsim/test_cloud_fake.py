@@ -25,6 +25,7 @@ from ansible_collections.mdeops.defender.plugins.module_utils._api import (
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
 from ansible_collections.mdeops.defender.plugins.module_utils._hunting import build_wave_query
 from tests.winsim import fleet as fleet_mod
+from tests.winsim.cloud.config import CloudConfigError, parse_fault
 from tests.winsim.cloud.inprocess import InProcessCloud
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -228,6 +229,24 @@ def test_injected_faults(cloud):
     assert err.value.reason == "api_error" and err.value.extra["attempts"] == 4 and len(sleeps) == 3
     assert fake.control("DELETE", "/faults") == {"faults": []}
     assert len(machines(client)) == 3
+
+
+def test_next_link_fault_keeps_the_real_page_and_sets_its_link(cloud):
+    fake = cloud()
+    token = fake.client().token("api")
+    fake.control(
+        "POST", "/faults", {"faults": [{"status": 200, "count": 2, "family": "machines", "next_link": "{self}"}]}
+    )
+    status, _headers, body = fake.raw("GET", "/mde/api/machines?$top=2", token)
+    assert status == 200 and len(body["value"]) == 2
+    assert body["@odata.nextLink"] == fake.base + "/mde/api/machines?$top=2"
+    fake.control("POST", "/faults", {"faults": [{"status": 200, "family": "machines", "next_link": 42}]})
+    status, _headers, body = fake.raw("GET", "/mde/api/machines", token)
+    assert status == 200 and len(body["value"]) == 3 and body["@odata.nextLink"] == 42
+    status, _headers, body = fake.raw("GET", "/mde/api/machines", token)  # count 1: served once
+    assert "@odata.nextLink" not in body
+    with pytest.raises(CloudConfigError, match="exclude each other"):
+        parse_fault({"status": 200, "body": {}, "next_link": "x"})
 
 
 def test_throttling_answers_429_with_retry_after(cloud):

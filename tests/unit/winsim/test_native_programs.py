@@ -237,6 +237,18 @@ def test_detection_test_on_a_host_not_onboarded_is_not_seen_and_ends_without_a_c
     assert proc.exit_code == 0 and "detection_tests" not in host.state["mde"]
 
 
+@pytest.mark.parametrize("quote", ["'", "\u2018", "\u2019", "\u201a", "\u201b"])
+def test_detection_test_paths_are_read_as_powershell_reads_single_quoted_strings(quote):
+    """Any of the five single quotes ends the string; doubled (any two of them) it is one literal quote."""
+    doubled = DETECTION.replace("test-MDATP-test", "O%s%sBrien" % (quote, quote))
+    host = make_host(onboarded_org=ORG)
+    run(host, doubled, stdin=b"", redirected=True)
+    assert host.state["mde"]["detection_tests"][0]["target"] == "C:\\\\O%sBrien\\\\invoice.exe" % quote
+    # one quote ends the string early: not the documented command (Windows: a parse error)
+    with pytest.raises(NativeUnsupported, match=r"powershell\.exe"):
+        start(make_host(onboarded_org=ORG), DETECTION.replace("test-MDATP-test", "O%sBrien" % quote))
+
+
 def test_unknown_powershell_command_lines_are_unsupported():
     host = make_host()
     with pytest.raises(NativeUnsupported, match=r"powershell\.exe"):

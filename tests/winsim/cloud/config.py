@@ -22,6 +22,7 @@
       faults:                   # served before anything else, in order
         - {status: 503, count: 2, family: machines, retry_after: 1}
         - {status: 200, family: machines, body: []}   # a malformed answer: this JSON instead
+        - {status: 200, family: machines, next_link: "{self}"}   # the real page, this @odata.nextLink
       alert_delay_s: 2          # detection test -> alert (the real service: ~10 minutes)
       ingestion_delay_s: 0      # onboarding -> device visible
       discovery: false          # list never-onboarded hosts as CanBeOnboarded
@@ -75,7 +76,7 @@ DEFAULT_TOP = {"machines": 10000, "deviceavinfo": 20, "alerts": 10000, "graph_in
 _TENANT_KEYS = {"tenant_id", "org_id", "name", "clients"}
 _CLIENT_KEYS = {"client_id", "secret", "certificate", "permissions", "name"}
 _CLOUD_KEYS = {"tenants", "limits", "page_size", "faults", "alert_delay_s", "ingestion_delay_s", "discovery"}
-_FAULT_KEYS = {"status", "count", "family", "retry_after", "code", "message", "body"}
+_FAULT_KEYS = {"status", "count", "family", "retry_after", "code", "message", "body", "next_link"}
 
 
 class CloudConfigError(ValueError):
@@ -114,6 +115,11 @@ class Fault:
     #: When given, the fault answers ``status`` with exactly this JSON (a malformed answer).
     body: Any = None
     has_body: bool = False
+    #: When given, the request is answered as usual (a collection: its real page) but the page's
+    #: ``@odata.nextLink`` is this value, any JSON; in a string ``{self}`` is the request's own URL and
+    #: ``{base}`` the fake's ``https://host:port`` (a hostile or broken link of the service).
+    next_link: Any = None
+    has_next_link: bool = False
 
     def as_dict(self) -> dict:
         return {
@@ -124,6 +130,7 @@ class Fault:
             "code": self.code,
             "message": self.message,
             **({"body": self.body} if self.has_body else {}),
+            **({"next_link": self.next_link} if self.has_next_link else {}),
         }
 
 
@@ -163,6 +170,8 @@ def parse_fault(data: dict, where: str = "fault") -> Fault:
     except (KeyError, TypeError, ValueError) as exc:
         raise CloudConfigError("%s: status (an HTTP status) is required" % where) from exc
     count = data.get("count", 1)
+    if "body" in data and "next_link" in data:
+        raise CloudConfigError("%s: body and next_link exclude each other (body answers that JSON instead)" % where)
     return Fault(
         status=status,
         count=None if count in (None, "always") else int(count),
@@ -172,6 +181,8 @@ def parse_fault(data: dict, where: str = "fault") -> Fault:
         message=data.get("message"),
         body=data.get("body"),
         has_body="body" in data,
+        next_link=data.get("next_link"),
+        has_next_link="next_link" in data,
     )
 
 

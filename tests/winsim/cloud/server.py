@@ -352,6 +352,7 @@ class Handler(BaseHTTPRequestHandler):
         path = parts.path
         self.query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         self._status = 500
+        self._next_link: Fault | None = None
         body = self._body()
         family, route, api = "unknown", "%s %s" % (method, re.sub(r"/[0-9a-fA-F-]{36}(?=/|$)", "/{id}", path)), "mde"
         try:
@@ -421,6 +422,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         if fault.has_body:
             raise CannedAnswer(fault.status, fault.body)
+        if fault.has_next_link:
+            self._next_link = fault  # the request goes on; _page puts this link on its page
+            return
         headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
         codes = {
             401: "Unauthorized",
@@ -658,6 +662,11 @@ class Handler(BaseHTTPRequestHandler):
             path = urlsplit(self.path).path
             encoded = urlencode(query, safe="$'(),:/ ").replace(" ", "%20")
             out["@odata.nextLink"] = "%s%s?%s" % (self.cloud.base_url, path, encoded)
+        if self._next_link is not None:
+            link = self._next_link.next_link
+            if isinstance(link, str):
+                link = link.replace("{self}", self.cloud.base_url + self.path).replace("{base}", self.cloud.base_url)
+            out["@odata.nextLink"] = link
         return out
 
     def _machines(self, tenant: Tenant, body: bytes) -> None:

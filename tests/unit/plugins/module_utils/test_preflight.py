@@ -79,6 +79,15 @@ def test_a_dict_given_as_a_string_is_refused():
     assert len(problems) == 1 and "mde_rollout_api_options is a string" in problems[0]
 
 
+def test_a_dict_given_as_a_string_is_not_quoted_in_the_message():
+    """The text may hold a secret (client_secret in the API options): the message says what is wrong without it."""
+    options = {"mde_rollout_api_options": {"type": "dict"}}
+    text = '{"client_secret": "s3cr3t-Value"}'
+    problems = pf.strict_types(options, {"mde_rollout_api_options": text})
+    assert len(problems) == 1 and "s3cr3t" not in problems[0] and "client_secret" not in problems[0]
+    assert "not a dictionary" in problems[0] and "-e @vars.yml" in problems[0]
+
+
 def test_paths_are_searched_in_order_and_reported(tmp_path):
     playbook_dir = tmp_path / "play"
     cwd = tmp_path / "cwd"
