@@ -26,15 +26,16 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
-from tests.e2e import cloud_fixtures
+from tests.e2e import cloud_fixtures, test_faults
 from tests.e2e.invariants import Invariants
 from tests.e2e.test_fault_matrix import cloud_rollout
-from tests.e2e.test_faults import ORG, WS, reference  # noqa: F401 - reference: the fixture, used by name
+from tests.e2e.test_faults import ORG, WS
 from tests.e2e.test_hostile_input import FLEET as HOSTILE_FLEET
 from tests.e2e.test_hostile_input import rollout as hostile_rollout
 
 pytestmark = pytest.mark.e2e
 cloud_stand = cloud_fixtures.cloud_stand  # the fixture, used by name
+reference = test_faults.reference  # the fixture, used by name
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "hostile-Secret-7c2e91d4"
@@ -157,7 +158,7 @@ def test_non_string_next_link_is_an_api_error(cloud_stand, link):
     assert json.dumps(link) in result["msg"] or repr(link) in result["msg"], result["msg"]
 
 
-def test_self_looping_next_link_in_the_rollouts_edr_confirmation(cloud_stand, reference):  # noqa: F811
+def test_self_looping_next_link_in_the_rollouts_edr_confirmation(cloud_stand, reference):
     """Step 7 of the real rollout: the wave's device lookup meets the loop; every host of the wave gets the
     API's verdict (api_error at confirm_edr) and is otherwise exactly as after a fault-free rollout."""
     loop = [{"status": 200, "count": "always", "family": "machines", "next_link": "{self}"}]
@@ -248,7 +249,7 @@ def test_detection_test_directory_with_typographic_quotes(winsim):
 
 
 # ============================================================ the API client secret at -vvv
-def test_api_client_secret_never_in_verbose_rollout_output(cloud_stand, reference):  # noqa: F811
+def test_api_client_secret_never_in_verbose_rollout_output(cloud_stand, reference):
     """A rollout with EDR confirmation (the secret is used: step 7 signs in) at -vvv, with the modules'
     invocation injected: the secret is in neither stdout, stderr nor any report file."""
     stand, run = cloud_rollout(cloud_stand, {}, "-vvv", tenant=TENANT, env={"ANSIBLE_INJECT_INVOCATION": "1"})
