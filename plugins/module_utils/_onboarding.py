@@ -402,10 +402,8 @@ def judge_pending(pending: object, after: dict) -> tuple[str, str] | None:
     script: dict = raw_script if isinstance(raw_script, dict) else {}
     raw_events = pending.get("events")
     events: list[dict] = [e for e in raw_events if isinstance(e, dict)] if isinstance(raw_events, list) else []
-    failure = evaluate(state, int(pending.get("timeout") or 0), None, dict(script, ran=True), after, events)
-    if failure is None:  # a wait code with the host judged reached by evaluate's own rule: not here
-        failure = ("sensor_not_running" if state == PRESENT else "offboarding_failed", "the host did not get there")
-    return failure
+    # Not reached: evaluate always gives the script's failure then (its exit code, or Sense's state).
+    return evaluate(state, int(pending.get("timeout") or 0), None, dict(script, ran=True), after, events)
 
 
 def evaluate(
