@@ -175,3 +175,22 @@ def test_no_value_for_the_sensors_key_is_refused():
     with pytest.raises(pkg.PackageError) as err:
         pkg.parse_script("WindowsDefenderATPOnboardingScript.cmd", text.encode())
     assert err.value.reason == "package_invalid"
+
+
+def _with_compression_method(data: bytes, method: int) -> bytes:
+    """The zip with every member's compression method (local header and central directory) set to ``method``."""
+    raw = bytearray(data)
+    for signature, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        at = raw.find(signature)
+        while at >= 0:
+            raw[at + offset : at + offset + 2] = method.to_bytes(2, "little")
+            at = raw.find(signature, at + 4)
+    return bytes(raw)
+
+
+def test_a_zip_whose_compression_python_cannot_read_is_invalid_not_a_crash():
+    # 9 = Deflate64, which Windows' own zip tool writes for large files; zipfile raises NotImplementedError
+    data = _with_compression_method(gen.onboarding_zip(ORG), 9)
+    with pytest.raises(pkg.PackageError) as err:
+        pkg.read_package_bytes("WindowsDefenderATPOnboardingPackage.zip", data)
+    assert err.value.reason == "package_invalid" and "cannot be read" in str(err.value), str(err.value)
