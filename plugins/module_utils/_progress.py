@@ -16,6 +16,7 @@ from typing import Any
 
 from ._reasons import REASONS, family_of, remediation_of
 from ._report import STEP_OUTCOMES, STEPS
+from ._wave_hosts import usable_name
 
 #: Steps a result may name that are recorded under another report step.
 _STEP_ALIASES = {"reboot": "verify_mode", "passive_off": "registry"}
@@ -142,10 +143,7 @@ def device_name(state: dict) -> str | None:
     host = str(state.get("hostname") or "").strip()
     domain = state.get("domain") or {}
     name = host + (".%s" % domain["name"] if domain.get("joined") and domain.get("name") else "")
-    name = name.strip().rstrip(".").lower()
-    if not host or len(name) > 255 or any(ord(ch) < 32 or ch in '"\\' for ch in name):
-        return None
-    return name
+    return usable_name(name) if host else None
 
 
 def record_result(

@@ -118,3 +118,13 @@ def test_a_wave_stops_when_more_than_the_threshold_failed():
     # 0: any failure stops; an empty wave never does
     assert judge_wave({"a": ok, "b": bad}, 0)[1] is True
     assert judge_wave({}, 0)[:2] == ([], False)
+
+
+def test_device_names_follow_the_api_modules_rule():
+    """One rule for a usable device name: what the API modules would refuse is not recorded as one."""
+    from ansible_collections.mdeops.defender.plugins.module_utils._wave_hosts import usable_name
+
+    for hostname in ("WS-01", "KÜCHE-PC", "bad name", "a|b", "x" * 64, "ws-01."):
+        state = {"hostname": hostname, "domain": {"joined": True, "name": "corp.example"}}
+        assert device_name(state) == usable_name(hostname + ".corp.example"), hostname
+    assert device_name({"hostname": "bad name", "domain": {}}) is None
