@@ -67,13 +67,16 @@ def defender_active(state: dict) -> bool:
 
 
 # ============================================================ 13.1: real-time protection goes off
+def rtp_off_around_the_write(winsim, at: str):
+    """A rollout (reboots allowed) in which the server's antivirus goes off just ``at`` the passive write."""
+    stand = make_stand(winsim, fleet(faulty_server({"module": "win_mde_passive_mode", "at": at, "do": "rtp_off"})))
+    run = stand.rollout(mde_rollout_allow_reboot=True, mde_rollout_reboot_timeout=60)
+    return stand, run, run.hosts["srv-fault"]
+
+
 def test_rtp_off_between_assessment_and_the_passive_write(winsim, reference):  # noqa: F811
     """The write re-checks real-time protection in its own run and refuses: nothing changes."""
-    stand = make_stand(
-        winsim, fleet(faulty_server({"module": "win_mde_passive_mode", "at": "before", "do": "rtp_off"}))
-    )
-    run = stand.rollout(mde_rollout_allow_reboot=True, mde_rollout_reboot_timeout=60)
-    record = run.hosts["srv-fault"]
+    stand, run, record = rtp_off_around_the_write(winsim, "before")
     # refused: left exactly as it was
     assert record["outcome"] == "refused" and record["reason"] == "third_party_av_inactive", str(run)
     assert record["failed_step"] == "registry", str(run)
@@ -87,9 +90,7 @@ def test_rtp_off_between_assessment_and_the_passive_write(winsim, reference):  #
 
 def test_rtp_off_between_the_write_and_onboarding(winsim, reference):  # noqa: F811
     """Onboarding a server that holds the value re-checks first and refuses: Defender stays active."""
-    stand = make_stand(winsim, fleet(faulty_server({"module": "win_mde_passive_mode", "at": "after", "do": "rtp_off"})))
-    run = stand.rollout(mde_rollout_allow_reboot=True, mde_rollout_reboot_timeout=60)
-    record = run.hosts["srv-fault"]
+    stand, run, record = rtp_off_around_the_write(winsim, "after")
     assert record["outcome"] == "failed" and record["reason"] == "third_party_av_inactive", str(run)
     assert record["failed_step"] == "onboard", str(run)
     assert "checked again just before onboarding" in record["msg"]
