@@ -53,6 +53,9 @@ class ActionModule(ControllerActionBase):
         except ValueError as exc:
             raise MdeError("invalid_argument", "mdeops.defender.fleet_progress: %s" % exc) from exc
         result: dict = {"changed": False}
+        if verdict is None and args["stop"]:
+            # The host's failure was recorded earlier (a rescue, with gate=false): fail the host with it now.
+            verdict = _progress.recorded_failure(record)
         if verdict is not None and not args["gate"]:
             # recorded for the report, but the caller asked not to stop the host (an audit)
             record["failure"] = dict(verdict)

@@ -10,7 +10,8 @@ The read itself is shared with the other action plugins: ``plugin_utils/_host_re
 * ``rollout``: the read plus the host's rollout plan (``module_utils/_plan.py``); ``reason`` is set
   when the plan refuses the host;
 * ``wait_for``: the read repeated (one round trip per poll, a pause on the controller between polls)
-  until the host reaches the goal or ``wait_timeout`` passes, then the verdict. ``host_read`` (the
+  until the host reaches the goal or ``wait_timeout`` passes, then the verdict (``protected``: the check
+  after a repair, see :func:`protected_verdict`). ``host_read`` (the
   read a change module took at the end of its change) stands for the first poll: a host already
   there costs no round trip. Windows switches
   Defender's mode and starts the sensor some time after onboarding and after a boot: the verdict
@@ -44,6 +45,9 @@ _FINAL = {
     "onboarded": ("unprotected",),
 }
 
+#: diagnosis problems that say why no third-party antivirus protects the host (the repair's verdict)
+_NO_AV_REASONS = ("third_party_av_inactive", "no_third_party_av", "security_center_disabled")
+
 
 def final(state: dict, wait_for: str) -> bool:
     """Is the read a state no further wait changes (see _FINAL)?"""
@@ -70,6 +74,8 @@ def verdict_reason(diagnosis: dict) -> str | None:
 def reached(state: dict, wait_for: str) -> bool:
     diagnosis = state["diagnosis"]
     onboarding = state["onboarding"]
+    if wait_for == "protected":
+        return bool(diagnosis.get("protected"))
     if wait_for == "onboarded":
         return bool(onboarding.get("onboarded") and onboarding.get("sense_running"))
     if wait_for == "offboarded":
@@ -92,6 +98,27 @@ def onboarded_reason(state: dict) -> str | None:
     if not onboarding.get("sense_running"):
         return "sensor_not_running"
     return None
+
+
+def protected_verdict(state: dict) -> tuple[str | None, str]:
+    """The verdict of ``wait_for: protected``, the check after a repair (ForceDefenderPassiveMode back to 0).
+
+    Unprotected: ``unprotected``. Protected by Defender alone: the reason no third-party antivirus protects
+    the host (it needs its antivirus back before a rollout can make Defender passive). Otherwise None.
+    """
+    diagnosis = state["diagnosis"]
+    mode = (state.get("defender") or {}).get("mode")
+    if not diagnosis.get("protected"):
+        return "unprotected", diagnosis["summary"]
+    for item in diagnosis.get("problems") or []:
+        if item.get("reason") in _NO_AV_REASONS:
+            detail = (
+                "Defender alone protects this host (Defender is %s, ForceDefenderPassiveMode %s), as a repair "
+                "leaves it. %s Turn the third-party antivirus's real-time protection back on, then run the rollout "
+                "again." % (mode, (state.get("policy") or {}).get("force_defender_passive_mode"), item.get("msg") or "")
+            )
+            return str(item["reason"]), detail
+    return None, diagnosis["summary"]
 
 
 def offboarded_reason(state: dict) -> str | None:
@@ -163,6 +190,10 @@ class ActionModule(MdeActionBase):
             return result
         if wait_for == "offboarded":
             result.update(reason=offboarded_reason(state), detail=state["diagnosis"]["summary"])
+            return result
+        if wait_for == "protected":
+            reason, detail = protected_verdict(state)
+            result.update(reason=reason, detail=detail)
             return result
         if wait_for == "onboarded":
             result.update(reason=onboarded_reason(state), detail=state["diagnosis"]["summary"])

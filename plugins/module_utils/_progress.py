@@ -123,6 +123,14 @@ def _failure_of(result: dict, step: str, failed_action: str | None = None) -> Ve
     )
 
 
+def recorded_failure(record: dict) -> Verdict | None:
+    """The failure a record already holds (recorded without stopping the host), as a verdict."""
+    failure = record.get("failure")
+    if not isinstance(failure, dict) or not failure.get("reason"):
+        return None
+    return _failure_of(dict(failure, failed=True), str(failure.get("step") or record.get("current_step") or "assess"))
+
+
 def _state_of(result: dict) -> dict | None:
     """The host state in a win_mde_info result (or in win_mde_onboarding's ``host_read``)."""
     if isinstance(result.get("diagnosis"), dict):
@@ -303,6 +311,7 @@ __all__ = [
     "device_name",
     "outcome_of",
     "record_result",
+    "recorded_failure",
     "report_step",
     "update_progress",
     "wave_verdict",

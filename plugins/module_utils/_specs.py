@@ -41,7 +41,9 @@ SPECS: dict = {
             ),
             offboard=dict(type="dict", options=dict(allow_reboot=dict(type="bool", default=False))),
             wait_for=dict(
-                type="str", choices=["none", "passive", "active_by_design", "onboarded", "offboarded"], default="none"
+                type="str",
+                choices=["none", "passive", "active_by_design", "onboarded", "offboarded", "protected"],
+                default="none",
             ),
             wait_timeout=dict(type="int", default=300),
             wait_interval=dict(type="int", default=10),
@@ -79,8 +81,9 @@ SPECS: dict = {
             set=dict(type="dict"),
             wave=dict(type="list", elements="str"),
             max_fail_percentage=dict(type="int", default=0),
+            stop=dict(type="bool", default=False),
         ),
-        mutually_exclusive=[["wave", "result"], ["wave", "results"], ["wave", "wave_results"]],
+        mutually_exclusive=[["wave", "result"], ["wave", "results"], ["wave", "wave_results"], ["wave", "stop"]],
     ),
     "preflight": dict(
         argument_spec=dict(

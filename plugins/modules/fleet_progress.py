@@ -80,6 +80,13 @@ options:
     description: With O(wave), the share of failed hosts (percent) the wave may have; 0 - any failure stops.
     type: int
     default: 0
+  stop:
+    description:
+      - Fail the host with the failure its progress record already holds - one recorded earlier with O(gate=false),
+        for example by a rescue that first tried to repair the host. A record without a failure does not stop.
+      - A failing verdict among O(result) and O(results) still comes first.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:

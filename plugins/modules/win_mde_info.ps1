@@ -13,7 +13,7 @@
 # what it asks this side to read.
 $spec = @{
     options = @{
-        wait_for = @{ type = 'str'; choices = 'none', 'passive', 'active_by_design', 'onboarded', 'offboarded'; default = 'none' }
+        wait_for = @{ type = 'str'; choices = 'none', 'passive', 'active_by_design', 'onboarded', 'offboarded', 'protected'; default = 'none' }
         wait_timeout = @{ type = 'int'; default = 300 }
         wait_interval = @{ type = 'int'; default = 10 }
         host_read = @{ type = 'dict' }

@@ -48,11 +48,16 @@ options:
       - V(onboarded) - C(OnboardingState) 1 and the Sense service running.
       - V(offboarded) - not onboarded, the Sense service stopped, and the host protected (Defender active, or the
         third-party antivirus).
+      - V(protected) - the check after a repair (C(ForceDefenderPassiveMode) back to 0); real-time protection by any
+        antivirus ends the wait. RV(reason) is null when the third-party antivirus protects the host; when Defender
+        alone does, it names why the third-party antivirus does not (V(third_party_av_inactive),
+        V(no_third_party_av), V(security_center_disabled)) - protected, but not ready for passive mode; V(unprotected)
+        when the host is still without real-time protection.
       - V(none) - read once.
       - In check mode the host is read once and not judged (RV(reason) is null) - the changes the wait is for did not
         happen.
     type: str
-    choices: [none, passive, active_by_design, onboarded, offboarded]
+    choices: [none, passive, active_by_design, onboarded, offboarded, protected]
     default: none
   wait_timeout:
     description: The longest wait, in seconds, for O(wait_for). The verdict is given after it.

@@ -116,9 +116,33 @@ def test_rtp_off_after_onboarding_is_repaired(winsim, reference):  # noqa: F811
     assert rules.host_has_real_time_protection(state)
     assert record["outcome"] == "failed" and record["protected"] is True, str(run)
     assert record["reason"] == "third_party_av_inactive", str(run)
-    assert "repaired" in record["msg"], record["msg"]
+    assert "Defender alone protects this host (Defender is active, ForceDefenderPassiveMode 0)" in record["msg"]
+    assert "real-time protection back on" in record["msg"], record["msg"]
     assert run.report["totals"]["unprotected"] == 0
     assert_like_reference(stand, run, reference)
+
+
+def test_the_role_on_its_own_repairs_then_fails_the_host_with_the_repairs_verdict(winsim):
+    """Used without the collection's playbooks, the role's rescue repairs the host, then fails it (stop)."""
+    host = faulty_server({"module": "win_mde_onboarding", "at": "after", "do": "rtp_off"})
+    host["srv-fault"]["timeline"] = True
+    stand = make_stand(winsim, fleet(host))
+    play = stand.base / "role-alone.yml"
+    play.write_text(
+        "- hosts: srv-fault\n  gather_facts: false\n  roles:\n    - mdeops.defender.mde_rollout\n", encoding="utf-8"
+    )
+    extra = {
+        "mde_rollout_expected_org_id": ORG,
+        "mde_rollout_onboarding_package": stand.pkgs["onboarding_zip"],
+        "mde_rollout_allow_reboot": True,
+        "mde_rollout_reboot_timeout": 60,
+    }
+    rc, out, _err = stand.sim.playbook(play, extra, extra_args=["-e", "mde_rollout_onboarding_timeout=120"])
+    state = stand.sim.state("srv-fault")
+    assert force_value(state) == 0 and defender_active(state), out[-3000:]
+    assert rules.host_has_real_time_protection(state)
+    assert rc == 2 and "failed=1" in out, out[-3000:]
+    assert "[third_party_av_inactive] step verify_mode: Defender alone protects this host" in out, out[-3000:]
 
 
 def test_rtp_off_found_by_verify_then_repaired_by_the_rollout(winsim, reference):  # noqa: F811

@@ -96,3 +96,22 @@ def test_judging_a_wave_reads_each_hosts_record_and_changes_nothing():
 def test_a_wave_and_a_result_are_mutually_exclusive():
     res = run({"wave": ["a"], "result": {"step": "onboard"}})
     assert res["failed"] and "mutually exclusive" in res["msg"]
+
+
+def test_stop_fails_the_host_with_the_failure_recorded_earlier():
+    # a rescue records without stopping (gate=false), repairs, then stops the host (the role used on its own)
+    unprotected = {"step": "verify_mode", "reason": "unprotected", "detail": "UNPROTECTED: Defender is passive"}
+    recorded = run({"result": unprotected, "gate": False})
+    assert not recorded.get("failed") and recorded["reason"] == "unprotected"
+    record = recorded["ansible_facts"]["mde_report_host"]
+    res = run({"stop": True}, record)
+    assert res["failed"] is True and res["reason"] == "unprotected" and res["step"] == "verify_mode", res
+    assert res["family"] and res["remediation"] and res["detail"] == "UNPROTECTED: Defender is passive"
+    assert res["msg"] == "[unprotected] step verify_mode: UNPROTECTED: Defender is passive"
+    assert res["progress"]["failure"]["reason"] == "unprotected"
+
+
+def test_stop_without_a_recorded_failure_does_not_fail():
+    res = run({"stop": True}, {"steps": {"assess": "ok"}})
+    assert not res.get("failed") and "reason" not in res
+    assert run({"stop": True, "wave": ["h1"]}).get("failed") is True, "stop judges a host, not a wave"

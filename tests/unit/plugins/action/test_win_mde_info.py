@@ -154,3 +154,38 @@ def test_which_reads_end_the_wait(verdict, force, wait_for, ends):
 
     state = {"diagnosis": {"verdict": verdict}, "policy": {"force_defender_passive_mode": force}}
     assert final(state, wait_for) is ends
+
+
+# wait_for: protected - the check after a repair (ForceDefenderPassiveMode back to 0)
+FORCE = {
+    "key": r"HKLM\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection",
+    "name": "ForceDefenderPassiveMode",
+}
+FALCON_OFF = [{"name": "CrowdStrike Falcon", "real_time": False}]
+SERVER = {"os": "server2022", "onboarded_org": ORG}
+PROTECT = {"expected_org_id": ORG, "wait_for": "protected", "wait_timeout": 60, "wait_interval": 15}
+
+
+def test_protected_by_defender_alone_names_why_the_other_antivirus_does_not(clock):
+    fake = PsHost({**SERVER, "third_party_av": FALCON_OFF, "registry": [dict(FORCE, data=0)]})
+    result = run(fake, PROTECT)
+    assert fake.modules == [INFO] and clock.sleeps == [], "protected at the first read: no wait"
+    assert result["diagnosis"]["protected"] is True and result["defender"]["mode"] == "active", result
+    assert result["reason"] == "third_party_av_inactive" and result["step"] == "verify_mode", result
+    assert "Defender alone protects this host (Defender is active, ForceDefenderPassiveMode 0)" in result["detail"]
+    assert "CrowdStrike Falcon" in result["detail"] and "back on" in result["detail"], result["detail"]
+
+
+def test_protected_by_the_third_party_antivirus_has_no_reason(clock):
+    fake = PsHost({**SERVER, "third_party_av": FALCON, "registry": [dict(FORCE, data=1)]})
+    result = run(fake, PROTECT)
+    assert result["diagnosis"]["protected"] is True and result["reason"] is None, result
+
+
+def test_a_host_still_unprotected_is_waited_for_then_unprotected(clock):
+    # passive by the value with the other antivirus off: no wait (no reboot) makes Defender read the value
+    fake = PsHost({**SERVER, "third_party_av": FALCON_OFF, "registry": [dict(FORCE, data=1)]})
+    result = run(fake, PROTECT)
+    assert result["diagnosis"]["protected"] is False, result
+    assert result["reason"] == "unprotected" and result["polls"] == 5 and sum(clock.sleeps) == 60, result
+    assert result["detail"].startswith("UNPROTECTED"), result["detail"]
