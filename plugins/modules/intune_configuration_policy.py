@@ -164,7 +164,6 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    support: full
     details: Reads the policy and the setting definitions, computes the change and the diff, writes nothing.
   diff_mode:
     support: full

@@ -75,7 +75,6 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    support: full
     details: Read-only; runs (and waits) the same way in check mode.
   diff_mode:
     support: none

@@ -92,7 +92,6 @@ extends_documentation_fragment:
   - mdeops.defender.windows
 attributes:
   check_mode:
-    support: full
     details: C(gpupdate) is not run; the module reports the value and the RSOP as they are now and does not fail
       when the value has not arrived (RV(msg) says so).
   diff_mode:
