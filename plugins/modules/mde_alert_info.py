@@ -123,7 +123,7 @@ hosts:
   returned: when O(hosts) is given
   type: dict
 step:
-  description: The guide step the result judges (V(confirm_edr)).
+  description: V(confirm_edr), proven by an alert from each host (the collection's C(docs/cloud-steps.md), step 7).
   returned: always
   type: str
 alerts:

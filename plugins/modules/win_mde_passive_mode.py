@@ -191,7 +191,7 @@ reason:
   returned: always
   type: str
 detail:
-  description: What was found, in one sentence.
+  description: C(ForceDefenderPassiveMode) as it is now, or why it is not as asked, in one sentence.
   returned: always
   type: str
 before:

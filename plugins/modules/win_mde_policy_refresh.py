@@ -211,7 +211,7 @@ step:
   returned: always
   type: str
 detail:
-  description: What was found, in one sentence.
+  description: The value and the GPO it came from, or why it did not arrive, in one sentence.
   returned: always
   type: str
 polls:
