@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 # The shared connection and sign-in options of the controller-side API modules
-# (mde_machine_info, mde_hunting_query, mde_alert_info, intune_configuration_policy).
+# (mde_machine_info, mde_hunting_query, mde_alert_info, intune_configuration_policy), and the
+# attributes they share: all support check mode (a module says in its own check_mode details how).
 # The argument spec they document is API_ARGUMENT_SPEC in plugins/module_utils/_api_settings.py;
 # tests/unit/plugins/modules/test_api_module_specs.py keeps the two equal.
 
@@ -14,6 +15,8 @@ attributes:
   platform:
     platforms: posix
     details: "Runs on the controller (C(delegate_to: localhost))."
+  check_mode:
+    support: full
 options:
   tenant_id:
     description:

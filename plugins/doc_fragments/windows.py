@@ -8,12 +8,14 @@
 
 
 class ModuleDocFragment:
-    # Every Windows module: runs on Windows hosts (WinRM or PSRP).
+    # Every Windows module: runs on Windows hosts (WinRM or PSRP) and supports check mode; a module
+    # says in its own check_mode details what check mode does there.
     DOCUMENTATION = r"""
-options: {}
 attributes:
   platform:
     platforms: windows
+  check_mode:
+    support: full
 """
 
     # The modules that look for the host's antivirus products.

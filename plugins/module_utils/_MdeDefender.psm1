@@ -374,6 +374,21 @@ Function Get-MdeThirdPartyProtection {
     }
 }
 
+Function Add-MdeHostReadOption {
+    <#
+    .SYNOPSIS
+    Adds to a module's argument spec the internal options of the host read (Get-MdeHostState):
+    the Get-MpComputerStatus properties and the service and product patterns the action plugin sends.
+    #>
+    [CmdletBinding()]
+    param (
+        [Parameter(Mandatory = $true)][Hashtable]$Spec
+    )
+    $Spec.options._mp_status_fields = @{ type = 'list'; elements = 'str'; default = @() }
+    $Spec.options._service_patterns = @{ type = 'list'; elements = 'str'; default = @() }
+    $Spec.options._product_patterns = @{ type = 'list'; elements = 'str'; default = @() }
+}
+
 Function Get-MdeHostState {
     <#
     .SYNOPSIS
@@ -421,6 +436,6 @@ $exportMembers = @{
     Function = 'Get-MdeRegistryName', 'Get-MdeRegistryValue', 'Get-MdeOsInfo', 'Get-MdeComputerInfo', 'Get-MdeComputerStatus',
     'Get-MdeServiceInfo', 'Get-MdeSecurityCenterProduct', 'Get-MdeAvService', 'Get-MdeInstalledProduct',
     'Get-MdePendingReboot', 'Test-MdeUnifiedAgent', 'Get-MdeOnboardingOrgId', 'Get-MdePolicyValue',
-    'Get-MdeHostState', 'Get-MdeThirdPartyProtection'
+    'Get-MdeHostState', 'Get-MdeThirdPartyProtection', 'Add-MdeHostReadOption'
 }
 Export-ModuleMember @exportMembers

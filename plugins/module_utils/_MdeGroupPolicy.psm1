@@ -210,6 +210,26 @@ Function Clear-MdeComputerTicket {
     }
 }
 
+Function ConvertTo-MdeGpoRegistryItem {
+    <#
+    .SYNOPSIS
+    Returns what a registry item of a GPO says (Get-GPRegistryValue, Get-GPPrefRegistryValue): hive, key, value
+    name, type and value.
+    #>
+    [CmdletBinding()]
+    [OutputType([Hashtable])]
+    param (
+        [Parameter(Mandatory = $true)][Object]$Item
+    )
+    @{
+        hive = $Item.Hive.ToString()
+        key = $Item.KeyPath
+        value_name = $Item.ValueName
+        type = $Item.Type.ToString()
+        value = $Item.Value
+    }
+}
+
 Function Get-MdeGpoPreferenceValue {
     <#
     .SYNOPSIS
@@ -244,15 +264,10 @@ Function Get-MdeGpoPreferenceValue {
         return , @()
     }
     $found = foreach ($item in $items) {
-        @{
-            hive = $item.Hive.ToString()
-            key = $item.KeyPath
-            value_name = $item.ValueName
-            type = $item.Type.ToString()
-            value = $item.Value
-            action = $item.Action.ToString()
-            disabled = [bool]$item.DisabledDirectly
-        }
+        $value = ConvertTo-MdeGpoRegistryItem -Item $item
+        $value.action = $item.Action.ToString()
+        $value.disabled = [bool]$item.DisabledDirectly
+        $value
     }
     , @($found)
 }
@@ -286,13 +301,7 @@ Function Get-MdeGpoPolicyValue {
         return , @()
     }
     $found = foreach ($item in $items) {
-        @{
-            hive = $item.Hive.ToString()
-            key = $item.KeyPath
-            value_name = $item.ValueName
-            type = $item.Type.ToString()
-            value = $item.Value
-        }
+        ConvertTo-MdeGpoRegistryItem -Item $item
     }
     , @($found)
 }
@@ -600,6 +609,6 @@ $exportMembers = @{
     'Get-MdeGpoDirectoryVersion', 'Get-MdeComputerGroup', 'Clear-MdeComputerTicket', 'Get-MdeGpoPreferenceValue',
     'Get-MdeGpoPolicyValue', 'Get-MdeGpoLinkedSom', 'Get-MdeGpoTarget', 'ConvertTo-MdeGpoLink', 'Get-MdeGpoConflict',
     'ConvertTo-MdeYesNo', 'Invoke-MdeGpoChange', 'Remove-MdeGpoPreferenceValue', 'Invoke-MdeGpUpdate',
-    'Get-MdeGpResultXml'
+    'Get-MdeGpResultXml', 'ConvertTo-MdeGpoRegistryItem'
 }
 Export-ModuleMember @exportMembers

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -330,7 +330,7 @@ class ApiClient:
             )
         return next_link
 
-    def iter_collection(
+    def get_all(
         self,
         path: str,
         *,
@@ -339,12 +339,13 @@ class ApiClient:
         what: str,
         params: dict | None = None,
         allow_404_empty: bool = False,
-    ) -> Iterator[dict]:
+    ) -> list[dict]:
         """Every item of an OData collection, page after page through ``@odata.nextLink``."""
         base = self.base(FAMILIES[family].resource)
         url: str | None = build_url(base, path, params)
         seen: set[str] = set()
         first = True
+        found: list[dict] = []
         while url:
             seen.add(url)
             data = self.request(
@@ -358,7 +359,7 @@ class ApiClient:
             )
             first = False
             if data is None:
-                return
+                return found
             items = data.get("value")
             if items is None:
                 items = []
@@ -367,24 +368,9 @@ class ApiClient:
                     "api_error",
                     "%s: GET %s answered a 'value' that is not a list of objects: %s" % (what, path, _quote(items)),
                 )
-            yield from items
+            found.extend(items)
             url = self.next_page(data.get("@odata.nextLink"), base, seen, what)
-
-    def get_all(
-        self,
-        path: str,
-        *,
-        family: str,
-        permission: str,
-        what: str,
-        params: dict | None = None,
-        allow_404_empty: bool = False,
-    ) -> list[dict]:
-        return list(
-            self.iter_collection(
-                path, family=family, permission=permission, what=what, params=params, allow_404_empty=allow_404_empty
-            )
-        )
+        return found
 
     def summary(self) -> dict:
         out = self.stats.as_dict()

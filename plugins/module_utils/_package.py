@@ -87,6 +87,13 @@ def normalize_guid(value: str) -> str:
     return canonical_guid(value) or value.strip().strip("{}").lower()
 
 
+def _backslashes_end(text: str, i: int) -> int:
+    """Where the run of backslashes that starts at ``text[i]`` ends (the index after its last one)."""
+    while i < len(text) and text[i] == "\\":
+        i += 1
+    return i
+
+
 def _argv_unescape(text: str) -> str:
     """Undo Windows command-line quoting (CommandLineToArgvW rules) inside a quoted arg."""
     out = []
@@ -95,9 +102,7 @@ def _argv_unescape(text: str) -> str:
     while i < n:
         ch = text[i]
         if ch == "\\":
-            j = i
-            while j < n and text[j] == "\\":
-                j += 1
+            j = _backslashes_end(text, i)
             count = j - i
             if j < n and text[j] == '"':
                 out.append("\\" * (count // 2))
@@ -122,9 +127,7 @@ def _quoted_arg_at(text: str, start: int) -> str | None:
     while i < n:
         ch = text[i]
         if ch == "\\":
-            j = i
-            while j < n and text[j] == "\\":
-                j += 1
+            j = _backslashes_end(text, i)
             if j < n and text[j] == '"' and (j - i) % 2 == 1:
                 i = j + 1
                 continue

@@ -26,6 +26,19 @@ _STATES = {0x0: "off", 0x1: "on", 0x2: "snoozed", 0x3: "expired"}
 MICROSOFT_NAME_HINTS = ("windows defender", "microsoft defender", "microsoft security essentials")
 
 
+def _undecodable(raw: Any) -> dict:
+    """The decoding of a value that is not a 24-bit productState: unknown, and not protecting."""
+    return {
+        "raw": raw,
+        "hex": None,
+        "state": "unknown",
+        "enabled": False,
+        "real_time": False,
+        "up_to_date": None,
+        "owner": "unknown",
+    }
+
+
 def decode_product_state(value: Any) -> dict:
     """Decode a productState value (int or numeric string).
 
@@ -34,25 +47,9 @@ def decode_product_state(value: Any) -> dict:
     try:
         raw = int(str(value).strip(), 0) if isinstance(value, str) else int(value)
     except (TypeError, ValueError):
-        return {
-            "raw": value,
-            "hex": None,
-            "state": "unknown",
-            "enabled": False,
-            "real_time": False,
-            "up_to_date": None,
-            "owner": "unknown",
-        }
+        return _undecodable(value)
     if raw < 0 or raw > 0xFFFFFF:
-        return {
-            "raw": raw,
-            "hex": None,
-            "state": "unknown",
-            "enabled": False,
-            "real_time": False,
-            "up_to_date": None,
-            "owner": "unknown",
-        }
+        return _undecodable(raw)
     state = _STATES.get((raw >> 12) & 0xF, "unknown")
     owner = "microsoft" if (raw >> 8) & 0xF == 0x1 else "third_party"
     up_to_date = (raw >> 4) & 0xF == 0x0

@@ -89,13 +89,7 @@ options:
     default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
+  - mdeops.defender.controller
 seealso:
   - module: mdeops.defender.fleet_report
 author:

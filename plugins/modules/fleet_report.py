@@ -52,14 +52,10 @@ options:
     default: auto
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mdeops.defender.controller
 attributes:
   check_mode:
-    support: full
     details: The report is written in check mode too; it changes no host.
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
 seealso:
   - module: mdeops.defender.win_mde_info
 author:

@@ -4,7 +4,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 # Why about 600 lines: half of them are the module's documentation (DOCUMENTATION, EXAMPLES and
-# RETURN, lines 12-287); the code (the Graph calls of a create / update / assign / delete and their
+# RETURN, lines 12-290); the code (the Graph calls of a create / update / assign / delete and their
 # check-mode twins) is about 300 lines. The policy model itself is in module_utils/_intune.py.
 
 from __future__ import annotations
@@ -164,7 +164,6 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    support: full
     details: Reads the policy and the setting definitions, computes the change and the diff, writes nothing.
   diff_mode:
     support: full

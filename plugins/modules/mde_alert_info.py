@@ -75,7 +75,6 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    support: full
     details: Read-only; runs (and waits) the same way in check mode.
   diff_mode:
     support: none
@@ -124,7 +123,7 @@ hosts:
   returned: when O(hosts) is given
   type: dict
 step:
-  description: The guide step the result judges (V(confirm_edr)).
+  description: V(confirm_edr), proven by an alert from each host (the collection's C(docs/cloud-steps.md), step 7).
   returned: always
   type: str
 alerts:

@@ -121,7 +121,8 @@ hosts:
   returned: when O(hosts) is given
   type: dict
 step:
-  description: The guide step the result judges (V(confirm_edr)).
+  description: V(confirm_edr), judged on each host's timeline and sensor health (the collection's
+    C(docs/cloud-steps.md), step 7).
   returned: always
   type: str
 columns:

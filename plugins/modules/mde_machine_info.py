@@ -209,7 +209,7 @@ hosts:
   returned: when O(hosts) is given
   type: dict
 step:
-  description: The guide step the result judges (V(confirm_edr)).
+  description: V(confirm_edr), judged on each host's device record (the collection's C(docs/cloud-steps.md), step 7).
   returned: always
   type: str
 missing:

@@ -42,14 +42,10 @@ options:
     type: str
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mdeops.defender.controller
 attributes:
   check_mode:
-    support: full
     details: Reads files on the controller only.
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
 seealso:
   - module: mdeops.defender.win_mde_info
   - module: mdeops.defender.fleet_progress

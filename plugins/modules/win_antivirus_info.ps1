@@ -12,23 +12,18 @@
 # match the patterns the action plugin sends. Defender's own status comes from
 # Get-MpComputerStatus. Everything is returned raw; the action plugin decodes it.
 
-# The documented options are the action plugin's; the options beginning with _ are what it asks
-# this side to read.
+# The documented options are the action plugin's; the options beginning with _ (added by
+# Add-MdeHostReadOption) are what it asks this side to read.
 $spec = @{
     options = @{
         av_name_patterns = @{ type = 'list'; elements = 'str'; default = @() }
         include_microsoft = @{ type = 'bool'; default = $true }
-        _mp_status_fields = @{ type = 'list'; elements = 'str'; default = @() }
-        _service_patterns = @{ type = 'list'; elements = 'str'; default = @() }
-        _product_patterns = @{ type = 'list'; elements = 'str'; default = @() }
     }
     supports_check_mode = $true
 }
+Add-MdeHostReadOption -Spec $spec
 
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
-$mpStatusFields = $module.Params._mp_status_fields
-$servicePatterns = $module.Params._service_patterns
-$productPatterns = $module.Params._product_patterns
 
 $module.Result.changed = $false
 $module.Result.os = $null
@@ -54,10 +49,10 @@ if ($module.Result.os.product_type -eq 1) {
 else {
     $module.Result.security_center = @{ available = $false; error = 'Security Center does not exist on Windows Server'; products = @() }
 }
-$module.Result.av_services = Get-MdeAvService -Pattern $servicePatterns
-$module.Result.installed_products = Get-MdeInstalledProduct -Pattern $productPatterns
+$module.Result.av_services = Get-MdeAvService -Pattern $module.Params._service_patterns
+$module.Result.installed_products = Get-MdeInstalledProduct -Pattern $module.Params._product_patterns
 
-$status = Get-MdeComputerStatus -FieldName $mpStatusFields
+$status = Get-MdeComputerStatus -FieldName $module.Params._mp_status_fields
 $module.Result.mp_status = $status.status
 $module.Result.mp_status_error = $status.error
 

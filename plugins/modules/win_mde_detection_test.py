@@ -39,7 +39,6 @@ extends_documentation_fragment:
   - mdeops.defender.windows
 attributes:
   check_mode:
-    support: full
     details: Nothing runs in check mode; the result says the test would run (V(changed)) and shows the command.
   diff_mode:
     support: none

@@ -168,7 +168,6 @@ extends_documentation_fragment:
   - mdeops.defender.windows
 attributes:
   check_mode:
-    support: full
     details: The GPO is read and compared; nothing is written. A GPO that would be created has RV(gpo.id) null.
   diff_mode:
     support: full

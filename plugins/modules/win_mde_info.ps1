@@ -9,8 +9,8 @@
 # The PowerShell side of mdeops.defender.win_mde_info: read everything the diagnosis needs
 # in one round trip and return it raw. The action plugin interprets it.
 
-# The documented options are the action plugin's (it diagnoses); the options beginning with _ are
-# what it asks this side to read.
+# The documented options are the action plugin's (it diagnoses); the options beginning with _ (added
+# by Add-MdeHostReadOption) are what it asks this side to read.
 $spec = @{
     options = @{
         wait_for = @{ type = 'str'; choices = 'none', 'passive', 'active_by_design', 'onboarded', 'offboarded', 'protected'; default = 'none' }
@@ -36,23 +36,23 @@ $spec = @{
         expected_org_id = @{ type = 'str' }
         support_policy = @{ type = 'str'; choices = 'microsoft', 'guide'; default = 'microsoft' }
         av_name_patterns = @{ type = 'list'; elements = 'str'; default = @() }
-        _mp_status_fields = @{ type = 'list'; elements = 'str'; default = @() }
-        _service_patterns = @{ type = 'list'; elements = 'str'; default = @() }
-        _product_patterns = @{ type = 'list'; elements = 'str'; default = @() }
     }
     supports_check_mode = $true
 }
+Add-MdeHostReadOption -Spec $spec
 
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
-$mpStatusFields = $module.Params._mp_status_fields
-$servicePatterns = $module.Params._service_patterns
-$productPatterns = $module.Params._product_patterns
 
 $module.Result.changed = $false
 
 # The same read as win_mde_onboarding makes after a change (Get-MdeHostState in _MdeDefender).
+$readArgs = @{
+    MpStatusField = $module.Params._mp_status_fields
+    ServicePattern = $module.Params._service_patterns
+    ProductPattern = $module.Params._product_patterns
+}
 try {
-    $state = Get-MdeHostState -MpStatusField $mpStatusFields -ServicePattern $servicePatterns -ProductPattern $productPatterns
+    $state = Get-MdeHostState @readArgs
 }
 catch {
     $module.FailJson("reading the host (CIM, registry, services): $($_.Exception.Message)", $_)

@@ -123,8 +123,8 @@ extends_documentation_fragment:
   - mdeops.defender.info_module
   - mdeops.defender.windows
   - mdeops.defender.windows.av_patterns
-  - mdeops.defender.windows.host_read
   - mdeops.defender.windows.support_policy
+  - mdeops.defender.windows.host_read
 notes:
   - The mode is reported as Windows reports it in RV(defender.am_running_mode) and normalised in
     RV(defender.mode). C(Passive) and C(Passive Mode) are the same state; C(EDR Block Mode) means passive

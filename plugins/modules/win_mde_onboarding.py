@@ -176,7 +176,6 @@ extends_documentation_fragment:
   - mdeops.defender.windows.support_policy
 attributes:
   check_mode:
-    support: full
     details:
       - The host is read (and O(remote_package) fetched); nothing is transferred or run. C(changed), RV(after) and the
         diff are the prediction of a successful run; RV(script_result) and RV(events) stay empty.

@@ -91,7 +91,6 @@ extends_documentation_fragment:
   - mdeops.defender.windows.av_patterns
 attributes:
   check_mode:
-    support: full
     details: The host is read, the guard and all decisions run; the change call is skipped and RV(after) is the
       predicted state.
   diff_mode:
@@ -192,7 +191,7 @@ reason:
   returned: always
   type: str
 detail:
-  description: What was found, in one sentence.
+  description: C(ForceDefenderPassiveMode) as it is now, or why it is not as asked, in one sentence.
   returned: always
   type: str
 before:

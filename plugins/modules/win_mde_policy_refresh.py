@@ -92,7 +92,6 @@ extends_documentation_fragment:
   - mdeops.defender.windows
 attributes:
   check_mode:
-    support: full
     details: C(gpupdate) is not run; the module reports the value and the RSOP as they are now and does not fail
       when the value has not arrived (RV(msg) says so).
   diff_mode:
@@ -212,7 +211,7 @@ step:
   returned: always
   type: str
 detail:
-  description: What was found, in one sentence.
+  description: The value and the GPO it came from, or why it did not arrive, in one sentence.
   returned: always
   type: str
 polls:
