@@ -291,7 +291,13 @@ class ActionModule(ControllerActionBase):
         problems = pf.fleet_problems(role, assessments, self._given(task_vars))
         if problems:
             raise pf.PreflightError(problems)
-        return {"refused": pf.duplicate_hosts(assessments), "hosts": len(assessments), "msg": "fleet check passed"}
+        refused = pf.duplicate_hosts(assessments)
+        return {
+            "refused": refused,
+            "pending": pf.pending_hosts(assessments, refused),
+            "hosts": len(assessments),
+            "msg": "fleet check passed",
+        }
 
     def _given(self, task_vars: dict) -> dict:
         names = (

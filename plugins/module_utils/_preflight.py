@@ -270,6 +270,18 @@ def duplicate_hosts(assessments: Mapping[str, dict]) -> dict[str, dict]:
     return refused
 
 
+def pending_hosts(assessments: Mapping[str, dict], refused: Mapping[str, dict]) -> list[str]:
+    """The hosts whose plan has work for the waves (``plan.wave``) and that the run did not refuse, sorted.
+
+    The same rule as the ``rollout_group`` fleet_progress records (``pending`` / ``done``).
+    """
+    return sorted(
+        host
+        for host, assessment in assessments.items()
+        if (assessment.get("plan") or {}).get("wave") and host not in refused
+    )
+
+
 __all__ = [
     "DEFAULT_WAVES",
     "PLAYBOOK_VARS",
@@ -282,6 +294,7 @@ __all__ = [
     "not_found",
     "parse_percentage",
     "parse_waves",
+    "pending_hosts",
     "resolve_path",
     "strict_types",
     "unknown_variables",

@@ -110,6 +110,14 @@ refused:
   description: Hosts refused by the run-level checks (stage V(fleet)), each with C(reason) and C(detail).
   returned: success, stage V(fleet)
   type: dict
+pending:
+  description:
+    - The hosts whose plan has work for the waves and that the run did not refuse (stage V(fleet)), sorted.
+    - The C(mdeops.defender.rollout) playbook adds them to the group C(mde_rollout_pending) with one
+      C(ansible.builtin.add_host) task for the run, instead of a C(group_by) task per host.
+  returned: success, stage V(fleet)
+  type: list
+  elements: str
 problems:
   description: Every problem found.
   returned: failure

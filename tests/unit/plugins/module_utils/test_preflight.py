@@ -155,3 +155,18 @@ def test_machine_guid_wins_over_names():
     assert list(pf.duplicate_hosts(same)) == ["b"]
     workgroup = {"a": _assessment("PC", domain=None), "b": _assessment("PC", domain=None, guid="x")}
     assert pf.duplicate_hosts(workgroup) == {}
+
+
+def test_the_waves_get_the_hosts_with_work_that_the_run_did_not_refuse():
+    def planned(host, wave):
+        return dict(_assessment(host), plan={"steps": ["onboard"], "reason": None, "wave": wave})
+
+    assessments = {
+        "c": planned("C", True),
+        "a": planned("A", True),
+        "done": planned("D", False),
+        "a2": planned("A", True),
+    }
+    refused = pf.duplicate_hosts(assessments)
+    assert list(refused) == ["a2"]
+    assert pf.pending_hosts(assessments, refused) == ["a", "c"], "sorted; done and refused hosts are left out"
