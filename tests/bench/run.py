@@ -364,7 +364,7 @@ def timed_run(argv: list[str], env: dict[str, str], log_path: Path) -> dict[str,
 BENCH_CALLBACKS = REPO_ROOT / "tests" / "bench" / "callback_plugins"
 
 
-def ansible_env(work: Path, collections_dir: Path, callback: bool) -> dict[str, str]:
+def ansible_env(work: Path, collections_dir: Path, callback: bool, profile: bool = False) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env.update(ansible_settings(collections_dir))
     env.update(
@@ -375,6 +375,10 @@ def ansible_env(work: Path, collections_dir: Path, callback: bool) -> dict[str, 
         ANSIBLE_CALLBACK_PLUGINS=str(BENCH_CALLBACKS),
     )
     env["ANSIBLE_CALLBACKS_ENABLED"] = "bench_tasks" + (",mdeops.defender.fleet_report" if callback else "")
+    if profile:
+        # every task's duration in the job's log, in playbook order (where a job's wall time goes)
+        env["ANSIBLE_CALLBACKS_ENABLED"] += ",ansible.posix.profile_tasks"
+        env.update(PROFILE_TASKS_SORT_ORDER="none", PROFILE_TASKS_TASK_OUTPUT_LIMIT="all")
     return env
 
 
@@ -418,8 +422,8 @@ def run_size(n: int, args: argparse.Namespace, work: Path, collections_dir: Path
     forks = ["-f", str(args.forks)]
     playbook = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(sim.inventory)]
     report_dir = "mde_report_dir=%s" % (work / "fleet-reports")
-    ours = ansible_env(work, collections_dir, callback=True)
-    theirs = ansible_env(work, collections_dir, callback=False)
+    ours = ansible_env(work, collections_dir, callback=True, profile=args.profile_tasks)
+    theirs = ansible_env(work, collections_dir, callback=False, profile=args.profile_tasks)
     rollout = [
         *playbook, "playbooks/rollout.yml", *forks,
         "-e", "mde_rollout_expected_org_id=%s" % ORG_ID,
@@ -490,6 +494,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", default=",".join(report.JOBS), help="the jobs to run (default: all)")
     parser.add_argument("--quick", action="store_true", help="smoke run: one fleet of 20 hosts (every host class)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fleet generator")
+    parser.add_argument(
+        "--profile-tasks",
+        action="store_true",
+        help="log every task's duration (ansible.posix.profile_tasks) in each job's log; costs a little CPU",
+    )
     parser.add_argument("--out", default=str(OUT_DIR), help="where results.json/results.md go")
     parser.add_argument(
         "--from-json",

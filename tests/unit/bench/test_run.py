@@ -230,3 +230,12 @@ def test_from_json_rerenders_without_measuring(tmp_path):
     written = json.loads((tmp_path / "out" / "results.json").read_text())
     assert {t["status"] for t in written["targets"]} == {"met"}
     assert "rerun: 2x less controller CPU" in (tmp_path / "out" / "results.md").read_text()
+
+
+def test_profile_tasks_adds_the_task_timer_to_every_job(tmp_path):
+    plain = run.ansible_env(tmp_path, tmp_path, callback=True)
+    assert "profile_tasks" not in plain["ANSIBLE_CALLBACKS_ENABLED"]
+    for callback in (True, False):
+        env = run.ansible_env(tmp_path, tmp_path, callback=callback, profile=True)
+        assert env["ANSIBLE_CALLBACKS_ENABLED"].split(",")[-1] == "ansible.posix.profile_tasks"
+        assert env["PROFILE_TASKS_SORT_ORDER"] == "none" and env["PROFILE_TASKS_TASK_OUTPUT_LIMIT"] == "all"
