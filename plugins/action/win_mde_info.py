@@ -24,7 +24,12 @@ import time
 
 from ansible_collections.mdeops.defender.plugins.module_utils import _onboarding as onb
 from ansible_collections.mdeops.defender.plugins.module_utils._errors import MdeError
-from ansible_collections.mdeops.defender.plugins.module_utils._plan import PlanOptions, plan_host, plan_offboard
+from ansible_collections.mdeops.defender.plugins.module_utils._plan import (
+    NO_AV_REASONS,
+    PlanOptions,
+    plan_host,
+    plan_offboard,
+)
 from ansible_collections.mdeops.defender.plugins.plugin_utils._action import MdeActionBase
 from ansible_collections.mdeops.defender.plugins.plugin_utils._args import check_org_id
 from ansible_collections.mdeops.defender.plugins.plugin_utils._host_read import assessed_state, gather
@@ -44,9 +49,6 @@ _FINAL = {
     "active_by_design": ("unprotected",),
     "onboarded": ("unprotected",),
 }
-
-#: diagnosis problems that say why no third-party antivirus protects the host (the repair's verdict)
-_NO_AV_REASONS = ("third_party_av_inactive", "no_third_party_av", "security_center_disabled")
 
 
 def final(state: dict, wait_for: str) -> bool:
@@ -111,7 +113,7 @@ def protected_verdict(state: dict) -> tuple[str | None, str]:
     if not diagnosis.get("protected"):
         return "unprotected", diagnosis["summary"]
     for item in diagnosis.get("problems") or []:
-        if item.get("reason") in _NO_AV_REASONS:
+        if item.get("reason") in NO_AV_REASONS:
             detail = (
                 "Defender alone protects this host (Defender is %s, ForceDefenderPassiveMode %s), as a repair "
                 "leaves it. %s Turn the third-party antivirus's real-time protection back on, then run the rollout "

@@ -292,8 +292,8 @@ def read_package_bytes(name: str, data: bytes) -> dict:
         except zipfile.BadZipFile as exc:
             raise PackageError("package_invalid", "'%s' is not a valid zip file (%s)" % (base, exc)) from exc
         except (OSError, RuntimeError) as exc:
-            # zipfile raises RuntimeError for an encrypted member and NotImplementedError (a RuntimeError) for
-            # a compression method it cannot read (e.g. Deflate64): a package that cannot be used.
+            # zipfile raises RuntimeError for an encrypted member, and a subclass of it for a compression
+            # method it cannot read (e.g. Deflate64): a package that cannot be used.
             raise PackageError("package_invalid", "'%s' cannot be read: %s" % (base, exc)) from exc
         result = parse_script(member, script)
         result["package_type"] = "zip"
