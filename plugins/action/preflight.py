@@ -292,9 +292,14 @@ class ActionModule(ControllerActionBase):
         if problems:
             raise pf.PreflightError(problems)
         refused = pf.duplicate_hosts(assessments)
+        # the waves serial will cut (validated by stage inputs; the defaults when the role runs on its own)
+        try:
+            waves = pf.parse_waves(self._value("mde_waves", task_vars) if "mde_waves" in task_vars else None)
+        except pf.PreflightError:
+            waves = list(pf.DEFAULT_WAVES)
         return {
             "refused": refused,
-            "pending": pf.pending_hosts(assessments, refused),
+            "pending": pf.wave_order(pf.pending_hosts(assessments, refused), waves, assessments),
             "hosts": len(assessments),
             "msg": "fleet check passed",
         }

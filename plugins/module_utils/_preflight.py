@@ -141,7 +141,10 @@ def _wave(item: Any) -> tuple[int | str, str | None]:
         percent = float(match.group(1))
         if not 0 < percent <= 100:
             return 0, "a percentage must be above 0% and at most 100%"
-        return ("%g%%" % percent), None
+        if not percent.is_integer():
+            # Ansible's serial takes whole percentages only (a fraction stops the play with a traceback)
+            return 0, "a percentage must be a whole number, such as 12%"
+        return ("%d%%" % percent), None
     match = _INT.match(text)
     if match:
         return _wave(int(match.group(1)))
@@ -282,6 +285,58 @@ def pending_hosts(assessments: Mapping[str, dict], refused: Mapping[str, dict]) 
     )
 
 
+def wave_sizes(count: int, waves: Iterable[int | str]) -> list[int]:
+    """How Ansible's ``serial`` cuts ``count`` hosts into waves (``PlaybookExecutor._get_serialized_batches``
+    with ``ansible.utils.helpers.pct_to_int``): a percentage of all the play's hosts, at least one host;
+    the last wave repeats until every host has had its wave."""
+    sizes: list[int] = []
+    items = list(waves) or [count]
+    left, index = count, 0
+    while left > 0:
+        item = items[min(index, len(items) - 1)]
+        if isinstance(item, str) and item.endswith("%"):
+            size = int((int(item[:-1]) / 100.0) * count) or 1
+        else:
+            size = int(item)
+        size = left if size <= 0 else min(size, left)
+        sizes.append(size)
+        left -= size
+        index += 1
+    return sizes
+
+
+def wave_rank(assessment: Mapping[str, Any]) -> int:
+    """Where a host goes within its wave: the longest path through a wave first (0), so that its waits
+    on Windows overlap the controller's work on the wave's other hosts. md4ws.msi to install (0), a
+    reboot (1), ForceDefenderPassiveMode to write first (2), the rest (3)."""
+    plan = assessment.get("plan") or {}
+    steps = plan.get("steps") or []
+    problems = (assessment.get("diagnosis") or {}).get("problems") or []
+    if "onboard" in steps and any(
+        isinstance(p, Mapping) and p.get("reason") == "unified_agent_required" for p in problems
+    ):
+        return 0
+    if "reboot" in steps:
+        return 1
+    if plan.get("passive_value") is not None or "group_policy" in steps:
+        return 2
+    return 3
+
+
+def wave_order(hosts: Iterable[str], waves: Iterable[int | str], assessments: Mapping[str, Mapping]) -> list[str]:
+    """The play's host order for ``order: inventory``: the waves are the ones ``serial`` cuts from the
+    sorted host names (the canary is the same host on every run); within each wave the hosts with the
+    longest path come first (``wave_rank``), then by name."""
+    ordered = sorted(hosts)
+    out: list[str] = []
+    start = 0
+    for size in wave_sizes(len(ordered), waves):
+        wave = ordered[start : start + size]
+        out += sorted(wave, key=lambda host: (wave_rank(assessments.get(host) or {}), host))
+        start += size
+    return out
+
+
 __all__ = [
     "DEFAULT_WAVES",
     "PLAYBOOK_VARS",
@@ -298,4 +353,7 @@ __all__ = [
     "resolve_path",
     "strict_types",
     "unknown_variables",
+    "wave_order",
+    "wave_rank",
+    "wave_sizes",
 ]

@@ -112,9 +112,14 @@ refused:
   type: dict
 pending:
   description:
-    - The hosts whose plan has work for the waves and that the run did not refuse (stage V(fleet)), sorted.
+    - The hosts whose plan has work for the waves and that the run did not refuse (stage V(fleet)), in the
+      order the waves run them. The waves are the ones C(mde_waves) cuts from the sorted host names, so the
+      canary is the same host on every run; within a wave the hosts with the longest path come first
+      (md4ws.msi to install, then a reboot, then ForceDefenderPassiveMode to write, then the rest), so that
+      their waits on Windows overlap the controller's work on the wave's other hosts.
     - The C(mdeops.defender.rollout) playbook adds them to the group C(mde_rollout_pending) with one
-      C(ansible.builtin.add_host) task for the run, instead of a C(group_by) task per host.
+      C(ansible.builtin.add_host) task for the run, instead of a C(group_by) task per host, and runs that
+      group in this order (C(order: inventory)).
   returned: success, stage V(fleet)
   type: list
   elements: str

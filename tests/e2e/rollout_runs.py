@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from tests.e2e.fleets import ORG
@@ -14,11 +15,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_rollout(
-    sim: Any, tmp_path: Path, name: str, extra_vars: dict[str, Any], check: bool = False
+    sim: Any, tmp_path: Path, name: str, extra_vars: dict[str, Any], check: bool = False, args: Sequence[str] = ()
 ) -> tuple[int, str, dict, float]:
     """Run playbooks/rollout.yml for ``ORG`` in one wave, every host of the inventory unless
     ``extra_vars`` (which win over these defaults) say otherwise, with the fleet report callback
-    writing to ``tmp_path/reports-<name>``.
+    writing to ``tmp_path/reports-<name>``; ``args`` are more ansible-playbook options (e.g. ``--forks 1``).
 
     Returns (rc, stdout + stderr, {host: its fleet report entry}, real seconds it took).
     """
@@ -37,6 +38,7 @@ def run_rollout(
     cmd = ["ansible-playbook", "-i", str(sim.inventory), str(ROOT / "playbooks" / "rollout.yml"), "-e", json.dumps(ev)]
     if check:
         cmd.append("--check")
+    cmd += list(args)
     started = time.monotonic()
     rc, out, err = sim.run(cmd, env={"ANSIBLE_CALLBACKS_ENABLED": "mdeops.defender.fleet_report"})
     took = time.monotonic() - started

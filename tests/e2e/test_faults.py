@@ -14,9 +14,9 @@ row the test checks
 
 Unless a row is about the failure threshold, the runs use one wave and ``mde_max_fail_percentage:
 100`` so that one host's failure cannot stop its neighbours (that is what the canary and
-threshold rows test). Those two rows run with ``--forks 1``: with more forks the order in which
-``group_by`` puts hosts into ``mde_rollout_pending`` - hence which host is the canary - depends on
-which assessment finishes first.
+threshold rows test). Those two rows run with ``--forks 1``, so that a wave's hosts run one after the
+other in the order the fleet check listed them (the canary is the first host name; see
+test_rollout_wave_order.py).
 """
 
 from __future__ import annotations

@@ -31,3 +31,40 @@ def test_search_dirs_start_with_the_playbook_given_on_the_command_line(tmp_path,
         "/collections/ansible_collections/mdeops/defender/playbooks",
         os.getcwd(),
     ]
+
+
+def _fleet_plugin():
+    templar = MagicMock()
+    templar.template.side_effect = lambda value: value
+    return ActionModule(MagicMock(Task), MagicMock(), MagicMock(), loader=MagicMock(), templar=templar, shared_loader_obj=None)
+
+
+def _assessed(steps, problems=()):
+    return {
+        "hostname": "",
+        "plan": {"steps": steps, "reason": None, "wave": True, "passive_value": None},
+        "diagnosis": {"problems": [{"reason": r} for r in problems]},
+    }
+
+
+def test_the_fleet_check_lists_the_pending_hosts_in_the_order_of_mde_waves():
+    hostvars = {
+        "a-ws": {"__assess": _assessed(["onboard", "verify_mode"])},
+        "b-ws": {"__assess": _assessed(["onboard", "verify_mode"])},
+        "c-dl": {"__assess": _assessed(["onboard", "verify_mode"], ["unified_agent_required"])},
+        "d-done": {"__assess": dict(_assessed([]), plan={"steps": [], "reason": None, "wave": False})},
+    }
+    task_vars = {
+        "hostvars": hostvars,
+        "ansible_play_hosts": sorted(hostvars),
+        "mde_rollout_onboarding_package": "x.zip",
+        "mde_rollout_installer": "md4ws.msi",
+    }
+    plugin = _fleet_plugin()
+    # the default waves (1, 10%, ...): the canary a-ws, then one host a wave
+    assert plugin._fleet("mde_rollout", "__assess", task_vars)["pending"] == ["a-ws", "b-ws", "c-dl"]
+    # one wave: the installer host first
+    one_wave = dict(task_vars, mde_waves=["100%"])
+    assert plugin._fleet("mde_rollout", "__assess", one_wave)["pending"] == ["c-dl", "a-ws", "b-ws"]
+    # waves the pre-flight refuses do not stop the fleet check (stage inputs reported them): the defaults
+    assert plugin._fleet("mde_rollout", "__assess", dict(task_vars, mde_waves="x"))["pending"] == ["a-ws", "b-ws", "c-dl"]

@@ -17,7 +17,8 @@ from ansible_collections.mdeops.defender.plugins.module_utils import _preflight 
         (["50 %"], ["50%"]),
         ([3], [3]),
         (5, [5]),
-        (["12.5%"], ["12.5%"]),
+        (["12%"], ["12%"]),
+        (["12.0%"], ["12%"]),
     ],
 )
 def test_valid_waves(value, expected):
@@ -36,6 +37,8 @@ def test_valid_waves(value, expected):
         ([], "empty list"),
         ([True], "boolean"),
         ([1.5], "whole number"),
+        # Ansible's serial takes whole percentages only: "12.5%" would stop the waves' play with a traceback
+        (["12.5%"], "a percentage must be a whole number"),
         ({"a": 1}, "must be a list"),
     ],
 )
@@ -170,3 +173,72 @@ def test_the_waves_get_the_hosts_with_work_that_the_run_did_not_refuse():
     refused = pf.duplicate_hosts(assessments)
     assert list(refused) == ["a2"]
     assert pf.pending_hosts(assessments, refused) == ["a", "c"], "sorted; done and refused hosts are left out"
+
+
+def _serial_batches(count: int, serial: list) -> list[int]:
+    """The batch sizes Ansible's own PlaybookExecutor cuts for a play with ``serial``."""
+    from types import SimpleNamespace
+
+    from ansible.executor.playbook_executor import PlaybookExecutor
+
+    hosts = ["h%03d" % i for i in range(count)]
+    executor = PlaybookExecutor.__new__(PlaybookExecutor)
+    executor._inventory = SimpleNamespace(get_hosts=lambda pattern, order=None: list(hosts))
+    batches = executor._get_serialized_batches(SimpleNamespace(hosts="all", order="inventory", serial=list(serial)))
+    return [len(batch) for batch in batches]
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 7, 10, 50, 199, 500])
+@pytest.mark.parametrize(
+    "waves", [None, [1, "10%", "100%"], ["100%"], [2], [1, 2, "100%"], ["33%"], [5, "50%"], ["1%", "2%"]]
+)
+def test_the_waves_are_cut_as_ansibles_serial_cuts_them(count, waves):
+    serial = pf.parse_waves(waves)
+    assert pf.wave_sizes(count, serial) == _serial_batches(count, serial)
+
+
+def _ranked(steps, passive_value=None, problems=()):
+    return {
+        "plan": {"steps": list(steps), "passive_value": passive_value, "wave": True},
+        "diagnosis": {"problems": [{"reason": r} for r in problems]},
+    }
+
+
+def test_the_longest_path_ranks_first():
+    assert pf.wave_rank(_ranked(["registry", "onboard", "verify_mode"], "present", ["unified_agent_required"])) == 0
+    assert pf.wave_rank(_ranked(["registry", "reboot", "verify_mode"], "present")) == 1
+    assert pf.wave_rank(_ranked(["passive_off", "reboot", "verify_mode"], "absent")) == 1
+    assert pf.wave_rank(_ranked(["registry", "onboard", "verify_mode"], "present")) == 2
+    assert pf.wave_rank(_ranked(["group_policy", "onboard", "verify_mode"])) == 2
+    assert pf.wave_rank(_ranked(["onboard", "verify_mode"])) == 3
+    # the installer's problem without onboarding to do (a refused host never reaches a wave) ranks as the rest
+    assert pf.wave_rank(_ranked(["verify_mode"], problems=["unified_agent_required"])) == 3
+    assert pf.wave_rank({}) == 3
+
+
+def test_the_waves_keep_their_hosts_and_run_the_longest_paths_first():
+    assessments = {
+        "a-ws": _ranked(["onboard", "verify_mode"]),
+        "b-ws": _ranked(["onboard", "verify_mode"]),
+        "c-rb": _ranked(["registry", "reboot", "verify_mode"], "present"),
+        "d-srv": _ranked(["registry", "onboard", "verify_mode"], "present"),
+        "e-dl": _ranked(["registry", "onboard", "verify_mode"], "present", ["unified_agent_required"]),
+        "f-ws": _ranked(["onboard", "verify_mode"]),
+        "g-dl": _ranked(["registry", "onboard", "verify_mode"], "present", ["unified_agent_required"]),
+    }
+    hosts = list(reversed(sorted(assessments)))
+    # waves 1, 2, then the rest: a-ws | b-ws c-rb | d-srv e-dl f-ws g-dl
+    assert pf.wave_order(hosts, [1, 2, "100%"], assessments) == [
+        "a-ws",
+        "c-rb",
+        "b-ws",
+        "e-dl",
+        "g-dl",
+        "d-srv",
+        "f-ws",
+    ]
+    # the canary is the first name even when a longer path waits in a later wave
+    assert pf.wave_order(hosts, [1, "100%"], assessments)[0] == "a-ws"
+    # one wave: every host by its path, then by name
+    assert pf.wave_order(hosts, ["100%"], assessments) == ["e-dl", "g-dl", "c-rb", "d-srv", "a-ws", "b-ws", "f-ws"]
+    assert pf.wave_order([], [1, "100%"], assessments) == []

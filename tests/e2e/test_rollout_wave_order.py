@@ -1,0 +1,77 @@
+"""The order of the hosts in the waves (playbooks/rollout.yml, ``order: inventory``).
+
+The pre-flight's fleet check lists the hosts with work in the order the waves run them: the waves are
+the ones ``serial`` cuts from the sorted host names (the canary is the same host on every run), and
+within a wave the hosts with the longest path start first (md4ws.msi to install, then a reboot, then
+ForceDefenderPassiveMode to write, then the rest). With ``--forks 1`` Ansible runs a task on one host
+after the other, so the playbook's output shows that order task by task.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.fleets import ORG
+from tests.e2e.invariants import Invariants
+from tests.e2e.rollout_runs import run_rollout
+from tests.winsim import packages
+
+pytestmark = pytest.mark.e2e
+
+FALCON = [{"name": "CrowdStrike Falcon"}]
+FLEET = {
+    "time_scale": 0.1,
+    "defaults": {"reboot_seconds": 5, "third_party_av": FALCON},
+    "hosts": {
+        "a-ws": {"os": "windows11_23h2"},
+        "b-ws": {"os": "windows10_22h2"},
+        # onboarded before ForceDefenderPassiveMode was set: the value, then a reboot
+        "c-rb": {"os": "server2019", "onboarded_org": ORG},
+        "d-srv": {"os": "server2022"},
+        # Server 2016: md4ws.msi first
+        "e-dl": {"os": "server2016"},
+    },
+}
+
+
+def hosts_of_task(out: str, task: str) -> list[list[tuple[str, str]]]:
+    """For every run of ``task`` in the output (one per wave): its (status, host) lines, in order."""
+    runs = []
+    for block in re.split(r"^TASK \[", out, flags=re.M)[1:]:
+        title = block.split("]", 1)[0]
+        if task in title:
+            runs.append(re.findall(r"^(ok|changed|skipping|fatal): \[([^\]]+)\]", block, re.M))
+    return runs
+
+
+def test_the_canary_is_the_first_name_and_the_longest_paths_start_first_in_a_wave(winsim, tmp_path):
+    sim = winsim(FLEET)
+    guard = Invariants(sim, expected_org=ORG)
+    installer = packages.write_set(str(tmp_path / "installer"), ORG)["installer"]
+    rc, out, report, _took = run_rollout(
+        sim,
+        tmp_path,
+        "order",
+        {
+            "mde_waves": [1, "100%"],
+            "mde_rollout_installer": installer,
+            "mde_rollout_allow_reboot": True,
+            "mde_max_fail_percentage": 0,
+        },
+        args=("--forks", "1"),
+    )
+    guard.check(out, "", report_dir=tmp_path / "reports-order")
+    assert rc == 0, out[-6000:]
+    assert {h: report[h]["outcome"] for h in FLEET["hosts"]} == dict.fromkeys(FLEET["hosts"], "converged")
+    # the canary: the first host name, whatever its class
+    assert [report[h]["wave"] for h in sorted(FLEET["hosts"])] == [1, 2, 2, 2, 2]
+    # wave 2, task by task: md4ws.msi first, then the reboot, then the value, then the client
+    wave2 = ["e-dl", "c-rb", "d-srv", "b-ws"]
+    step4 = hosts_of_task(out, "Step 4: ForceDefenderPassiveMode")
+    assert [h for _s, h in step4[-1]] == wave2, step4
+    assert step4[-1] == [("changed", "e-dl"), ("changed", "c-rb"), ("changed", "d-srv"), ("skipping", "b-ws")]
+    onboard = hosts_of_task(out, "Step 1: onboard")
+    assert onboard[0] == [("changed", "a-ws")]
+    assert onboard[-1] == [("changed", "e-dl"), ("skipping", "c-rb"), ("changed", "d-srv"), ("changed", "b-ws")]
