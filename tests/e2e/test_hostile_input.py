@@ -1,7 +1,8 @@
 """Hostile and mistaken input through the real rollout: each is refused with a message that names the
 problem and the fix, and changes nothing (state files byte-identical, no module run beyond reads).
 
-* waves and threshold: ``[0]``, ``["0%"]``, ``[-1]``, ``["150%"]``, ``"a,b"``, ``""`` and
+* waves and threshold: ``[0]``, ``["0%"]``, ``[-1]``, ``["150%"]``, ``["12.5%"]`` (Ansible's serial takes
+  whole percentages only), ``"a,b"``, ``""`` and
   ``mde_max_fail_percentage: -5``;
 * a decoy package: ``OnboardingInfo`` of the expected organisation written to a key the sensor never
   reads, ahead of the real line of another organisation;
@@ -83,6 +84,7 @@ BAD_WAVES = {
     "zero-percent": ({"mde_waves": ["0%"]}, "mde_waves"),
     "negative": ({"mde_waves": [-1]}, "mde_waves"),
     "over-100-percent": ({"mde_waves": ["150%"]}, "mde_waves"),
+    "fractional-percent": ({"mde_waves": [1, "12.5%"]}, "mde_waves"),
     "not-numbers": ({"mde_waves": "a,b"}, "mde_waves"),
     "empty-string": ({"mde_waves": ""}, "mde_waves"),
     "negative-threshold": ({"mde_max_fail_percentage": -5}, "mde_max_fail_percentage"),
