@@ -36,7 +36,9 @@ def test_search_dirs_start_with_the_playbook_given_on_the_command_line(tmp_path,
 def _fleet_plugin():
     templar = MagicMock()
     templar.template.side_effect = lambda value: value
-    return ActionModule(MagicMock(Task), MagicMock(), MagicMock(), loader=MagicMock(), templar=templar, shared_loader_obj=None)
+    return ActionModule(
+        MagicMock(Task), MagicMock(), MagicMock(), loader=MagicMock(), templar=templar, shared_loader_obj=None
+    )
 
 
 def _assessed(steps, problems=()):
@@ -67,4 +69,5 @@ def test_the_fleet_check_lists_the_pending_hosts_in_the_order_of_mde_waves():
     one_wave = dict(task_vars, mde_waves=["100%"])
     assert plugin._fleet("mde_rollout", "__assess", one_wave)["pending"] == ["c-dl", "a-ws", "b-ws"]
     # waves the pre-flight refuses do not stop the fleet check (stage inputs reported them): the defaults
-    assert plugin._fleet("mde_rollout", "__assess", dict(task_vars, mde_waves="x"))["pending"] == ["a-ws", "b-ws", "c-dl"]
+    bad_waves = dict(task_vars, mde_waves="x")
+    assert plugin._fleet("mde_rollout", "__assess", bad_waves)["pending"] == ["a-ws", "b-ws", "c-dl"]

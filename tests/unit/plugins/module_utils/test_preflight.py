@@ -226,7 +226,7 @@ def test_the_waves_keep_their_hosts_and_run_the_longest_paths_first():
         "f-ws": _ranked(["onboard", "verify_mode"]),
         "g-dl": _ranked(["registry", "onboard", "verify_mode"], "present", ["unified_agent_required"]),
     }
-    hosts = list(reversed(sorted(assessments)))
+    hosts = sorted(assessments, reverse=True)
     # waves 1, 2, then the rest: a-ws | b-ws c-rb | d-srv e-dl f-ws g-dl
     assert pf.wave_order(hosts, [1, 2, "100%"], assessments) == [
         "a-ws",
