@@ -119,7 +119,7 @@ pending:
       their waits on Windows overlap the controller's work on the wave's other hosts.
     - The C(mdeops.defender.rollout) playbook adds them to the group C(mde_rollout_pending) with one
       C(ansible.builtin.add_host) task for the run, instead of a C(group_by) task per host, and runs that
-      group in this order (C(order: inventory)).
+      group in this order (the play keyword C(order) set to C(inventory)).
   returned: success, stage V(fleet)
   type: list
   elements: str
