@@ -230,14 +230,16 @@ Function ConvertTo-MdeGpoRegistryItem {
     }
 }
 
-Function Get-MdeGpoPreferenceValue {
+Function Get-MdeGpoValue {
     <#
     .SYNOPSIS
-    Returns the Group Policy Preferences registry items of a GPO that configure one value.
+    Returns the items of a GPO that configure one registry value: its Registry.pol (Administrative
+    Templates) value, or with -Preference its Group Policy Preferences registry items.
 
     .DESCRIPTION
-    There may be several items for the same value (Set-GPPrefRegistryValue adds one on every
-    call); all are returned. An empty list means none is configured.
+    Registry.pol holds zero or one item for a value. There may be several preference items for the
+    same value (Set-GPPrefRegistryValue adds one on every call); all are returned, each with its
+    action and whether it is disabled. An empty list means none is configured.
 
     .PARAMETER GpoId
     The GUID of the GPO.
@@ -247,61 +249,38 @@ Function Get-MdeGpoPreferenceValue {
 
     .PARAMETER ValueName
     The registry value name.
+
+    .PARAMETER Preference
+    Read the Group Policy Preferences registry items instead of Registry.pol.
     #>
     [CmdletBinding()]
     [OutputType([Object[]])]
     param (
         [Parameter(Mandatory = $true)][Guid]$GpoId,
         [Parameter(Mandatory = $true)][String]$Key,
-        [Parameter(Mandatory = $true)][String]$ValueName
+        [Parameter(Mandatory = $true)][String]$ValueName,
+        [Switch]$Preference
     )
     try {
-        $items = Get-GPPrefRegistryValue -Guid $GpoId -Context Computer -Key $Key -ValueName $ValueName -ErrorAction Stop
+        if ($Preference) {
+            $items = Get-GPPrefRegistryValue -Guid $GpoId -Context Computer -Key $Key -ValueName $ValueName -ErrorAction Stop
+        }
+        else {
+            $items = Get-GPRegistryValue -Guid $GpoId -Key $Key -ValueName $ValueName -ErrorAction Stop
+        }
     }
     catch {
-        # The cmdlet throws when no item configures the value; that is "not configured" here.
+        # Both cmdlets throw when nothing in the GPO configures the value; that is "not configured" here.
         # A real failure to read the GPO shows up again, loudly, when it is changed.
         return , @()
     }
     $found = foreach ($item in $items) {
         $value = ConvertTo-MdeGpoRegistryItem -Item $item
-        $value.action = $item.Action.ToString()
-        $value.disabled = [bool]$item.DisabledDirectly
+        if ($Preference) {
+            $value.action = $item.Action.ToString()
+            $value.disabled = [bool]$item.DisabledDirectly
+        }
         $value
-    }
-    , @($found)
-}
-
-Function Get-MdeGpoPolicyValue {
-    <#
-    .SYNOPSIS
-    Returns the Registry.pol (Administrative Templates) value of a GPO, as a list of zero or one item.
-
-    .PARAMETER GpoId
-    The GUID of the GPO.
-
-    .PARAMETER Key
-    The registry key.
-
-    .PARAMETER ValueName
-    The registry value name.
-    #>
-    [CmdletBinding()]
-    [OutputType([Object[]])]
-    param (
-        [Parameter(Mandatory = $true)][Guid]$GpoId,
-        [Parameter(Mandatory = $true)][String]$Key,
-        [Parameter(Mandatory = $true)][String]$ValueName
-    )
-    try {
-        $items = Get-GPRegistryValue -Guid $GpoId -Key $Key -ValueName $ValueName -ErrorAction Stop
-    }
-    catch {
-        # Thrown when the value is not configured in the GPO.
-        return , @()
-    }
-    $found = foreach ($item in $items) {
-        ConvertTo-MdeGpoRegistryItem -Item $item
     }
     , @($found)
 }
@@ -423,9 +402,9 @@ Function Get-MdeGpoConflict {
     }
     $found = foreach ($gpoId in $reach.Keys) {
         foreach ($v in $Value) {
-            # Both functions return their list as one object; @($list) enumerates it.
-            $policyItems = Get-MdeGpoPolicyValue -GpoId $gpoId -Key $v.key -ValueName $v.value_name
-            $preferenceItems = Get-MdeGpoPreferenceValue -GpoId $gpoId -Key $v.key -ValueName $v.value_name
+            # Get-MdeGpoValue returns its list as one object; @($list) enumerates it.
+            $policyItems = Get-MdeGpoValue -GpoId $gpoId -Key $v.key -ValueName $v.value_name
+            $preferenceItems = Get-MdeGpoValue -GpoId $gpoId -Key $v.key -ValueName $v.value_name -Preference
             foreach ($item in (@($policyItems) + @($preferenceItems))) {
                 @{
                     gpo_id = $gpoId
@@ -540,7 +519,7 @@ Function Remove-MdeGpoPreferenceValue {
         [Parameter(Mandatory = $true)][String]$ValueName
     )
     $gpo = Get-GPO -Name $Name -ErrorAction Stop
-    $existing = Get-MdeGpoPreferenceValue -GpoId $gpo.Id -Key $Key -ValueName $ValueName
+    $existing = Get-MdeGpoValue -GpoId $gpo.Id -Key $Key -ValueName $ValueName -Preference
     if ($existing.Count -gt 0) {
         $null = Remove-GPPrefRegistryValue -Name $Name -Context Computer -Key $Key -ValueName $ValueName -ErrorAction Stop
     }
@@ -606,8 +585,8 @@ Function Get-MdeGpResultXml {
 
 $exportMembers = @{
     Function = 'Test-MdeGroupPolicyModule', 'Get-MdeDomainName', 'Get-MdeGpo', 'Get-MdeGpoSecurity',
-    'Get-MdeGpoDirectoryVersion', 'Get-MdeComputerGroup', 'Clear-MdeComputerTicket', 'Get-MdeGpoPreferenceValue',
-    'Get-MdeGpoPolicyValue', 'Get-MdeGpoLinkedSom', 'Get-MdeGpoTarget', 'ConvertTo-MdeGpoLink', 'Get-MdeGpoConflict',
+    'Get-MdeGpoDirectoryVersion', 'Get-MdeComputerGroup', 'Clear-MdeComputerTicket', 'Get-MdeGpoValue',
+    'Get-MdeGpoLinkedSom', 'Get-MdeGpoTarget', 'ConvertTo-MdeGpoLink', 'Get-MdeGpoConflict',
     'ConvertTo-MdeYesNo', 'Invoke-MdeGpoChange', 'Remove-MdeGpoPreferenceValue', 'Invoke-MdeGpUpdate',
     'Get-MdeGpResultXml', 'ConvertTo-MdeGpoRegistryItem'
 }

@@ -83,12 +83,12 @@ if ($module.Result.group_policy_module) {
         $gpo = Get-MdeGpo -Name $name
         $module.Result.gpo = $gpo
         if ($null -ne $gpo) {
-            # The Get-MdeGpo*Value functions return their list as one object: enumerate each list.
+            # Get-MdeGpoValue returns its list as one object: enumerate each list.
             $module.Result.preferences = @(foreach ($v in $preferenceValues) {
-                    foreach ($item in (Get-MdeGpoPreferenceValue -GpoId $gpo.id -Key $v.key -ValueName $v.value_name)) { $item }
+                    foreach ($item in (Get-MdeGpoValue -GpoId $gpo.id -Key $v.key -ValueName $v.value_name -Preference)) { $item }
                 })
             $module.Result.policies = @(foreach ($v in $policyValues) {
-                    foreach ($item in (Get-MdeGpoPolicyValue -GpoId $gpo.id -Key $v.key -ValueName $v.value_name)) { $item }
+                    foreach ($item in (Get-MdeGpoValue -GpoId $gpo.id -Key $v.key -ValueName $v.value_name)) { $item }
                 })
             $module.Result.links = Get-MdeGpoLinkedSom -GpoId $gpo.id
         }
