@@ -179,6 +179,11 @@ def record_result(
     else:
         reboots = 0
     outcome = "failed" if verdict is not None and not result.get("unreachable") else outcome_of(result)
+    if verdict is None and result.get("pending_reboot"):
+        # a reboot that is needed and not allowed (win_mde_onboard_reboot): the host waits for it, and
+        # the step it belongs to (step 3) has not run
+        extra["pending_reboot"] = True
+        outcome = "not_run"
     record = update_progress(record, rstep, outcome, reboots=reboots, **extra)
     if state is not None and _judged(state):
         # Every host read says whether the host has real-time protection now: passive (or off)

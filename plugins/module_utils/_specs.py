@@ -114,6 +114,15 @@ SPECS: dict = {
         required_one_of=[["package", "remote_package"]],
     ),
     # --- END win_mde_onboarding
+    "win_mde_onboard_reboot": dict(
+        argument_spec=dict(
+            onboard=dict(type="bool", default=True),
+            onboarding=dict(type="dict", default={}),
+            reboot=dict(type="bool", default=False),
+            allow_reboot=dict(type="bool", default=True),
+            reboot_options=dict(type="dict", default={}),
+        ),
+    ),
     # --- BEGIN win_mde_passive_mode (edit only this block)
     "win_mde_passive_mode": dict(
         argument_spec=dict(

@@ -19,6 +19,9 @@ description:
   - It decides nothing itself and takes no message apart - the verdict is in the results.
   - Results of tasks that were skipped are ignored. A failed task without a C(reason) is a C(host_error), a
     crash (a result with an exception) a C(module_failure), a task timeout a C(timeout).
+  - A result with C(pending_reboot=true) (the C(reboot) of M(mdeops.defender.win_mde_onboard_reboot) when a reboot is
+    needed and not allowed) records the host as waiting for a reboot - the fleet report's C(pending_reboot) outcome
+    - and its step 3 as not run.
   - Runs on the controller; connects to no host.
 options:
   result:

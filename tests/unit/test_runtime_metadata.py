@@ -22,6 +22,7 @@ PLANNED_WINDOWS_MODULES = [
     "win_mde_info",
     "win_antivirus_info",
     "win_mde_onboarding",
+    "win_mde_onboard_reboot",
     "win_mde_passive_mode",
     "win_mde_gpo",
     "win_mde_policy_refresh",

@@ -42,6 +42,26 @@ def test_a_failure_without_reason_is_a_host_error_or_a_crash():
     assert verdict["reason"] == "module_failure"
 
 
+def test_a_reboot_that_is_needed_and_not_allowed_records_the_host_as_waiting_for_it():
+    pending = {"changed": False, "step": "reboot", "reason": None, "pending_reboot": True, "detail": "no consent"}
+    results = [
+        {"step": "registry", "reason": None, "changed": True},
+        {"step": "onboard", "reason": None, "changed": True},
+        pending,
+        {"skipped": True},  # step 3 did not run
+    ]
+    record, verdict = apply({}, "h", results=results)
+    assert verdict is None
+    assert record["pending_reboot"] is True
+    assert record["steps"] == {"registry": "changed", "onboard": "changed", "verify_mode": "not_run"}
+    assert record["reboots"] == 0
+
+
+def test_without_pending_reboot_a_host_is_not_recorded_as_waiting():
+    record, _verdict = apply({}, "h", results=[{"step": "onboard", "reason": None, "changed": True}, {"skipped": True}])
+    assert "pending_reboot" not in record
+
+
 def test_a_reboot_that_failed_is_reboot_failed():
     _r, verdict = apply(
         {}, "h", results=[{"failed": True, "msg": "timed out"}], failed_action="ansible.windows.win_reboot"
