@@ -13,6 +13,16 @@ FORCE_PASSIVE = {
 }
 
 
+def force_value(state: dict) -> int | None:
+    """ForceDefenderPassiveMode in a simulated host's saved state (``WinSim.state``), or None."""
+    for key, values in state.get("registry", {}).items():
+        if key.lower() == FORCE_PASSIVE["key"].lower():
+            for name, item in values.items():
+                if name.lower() == FORCE_PASSIVE["name"].lower():
+                    return item.get("data")
+    return None
+
+
 def domain_fleet(**hosts: dict) -> dict:
     """A domain with its controller ``dc1`` and ``hosts`` (members in the servers' OU unless they say
     otherwise, each with a third-party antivirus)."""

@@ -23,6 +23,7 @@ import time
 import pytest
 
 from tests.e2e import cloud_fixtures
+from tests.e2e.fleets import force_value
 from tests.e2e.invariants import Invariants, onboarded_org
 from tests.e2e.test_faults import (  # pylint: disable=unused-import  # reference: a fixture, used by name
     INFO,
@@ -41,17 +42,6 @@ from tests.winsim import rules
 
 pytestmark = pytest.mark.e2e
 cloud_stand = cloud_fixtures.cloud_stand  # the fixture, used by name
-
-FORCE_KEY = r"HKLM\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection"
-
-
-def force_value(state: dict) -> int | None:
-    for key, values in state.get("registry", {}).items():
-        if key.lower() == FORCE_KEY.lower():
-            for name, item in values.items():
-                if name.lower() == "forcedefenderpassivemode":
-                    return item.get("data")
-    return None
 
 
 def inject(*events: dict) -> dict:
