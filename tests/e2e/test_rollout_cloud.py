@@ -119,3 +119,25 @@ def test_edr_not_reporting_fails_the_gate_with_its_reason(cloud_stand):
         assert host["outcome"] == "failed" and host["reason"] == "api_forbidden", (host, out[-8000:])
         assert host["failed_step"] == "confirm_edr"
         assert "Machine.Read" in host["msg"]
+
+
+def test_a_host_that_waits_for_a_reboot_skips_the_cloud_steps_and_the_others_are_confirmed(cloud_stand):
+    fleet = json.loads(json.dumps(FLEET))
+    # onboarded before ForceDefenderPassiveMode was set: the value, then a reboot that is not allowed here
+    fleet["hosts"] = {"srv-rb": {"os": "server2019", "onboarded_org": ORG}, "ws-a": {"os": "windows11_23h2"}}
+    stand = cloud_stand(fleet)
+    stand.pkgs = packages.write_set(str(stand.base / "packages"), ORG)
+    guard = Invariants(stand.sim, expected_org=ORG, secrets=[stand.cloud.connection()["client_secret"]])
+    rc, out, err = rollout(
+        stand, {"mde_rollout_confirm_edr_enabled": True, "mde_waves": ["100%"], "mde_rollout_allow_reboot": False}
+    )
+    guard.check(out, err, report_dir=stand.base / "reports")
+    report = {h["name"]: h for h in json.loads((stand.base / "reports" / "fleet-report.json").read_text())["hosts"]}
+    assert report["ws-a"]["outcome"] == "converged" and report["ws-a"]["steps"]["confirm_edr"] == "ok", out[-6000:]
+    waiting = report["srv-rb"]
+    assert waiting["outcome"] == "pending_reboot", (waiting, out[-6000:])
+    # its steps end at the gate: no settle wait, no EDR verdict (neither ok nor a host_error for a missing answer)
+    assert waiting["steps"]["verify_mode"] == "not_run" and waiting["steps"].get("confirm_edr") in (None, "not_run")
+    assert waiting["reason"] is None and waiting["reboots"] == 0
+    assert stand.sim.counters("srv-rb").get("reboots", 0) == 0
+    assert rc != 0  # a host that needs attention
