@@ -58,11 +58,21 @@ def counter_deltas(before: dict[str, dict], after: dict[str, dict]) -> dict[str,
         then = before.get(host, {})
         raw_now, raw_then = now.get("raw") or {}, then.get("raw") or {}
         reboot = sum(_num(raw_now.get(k)) - _num(raw_then.get(k)) for k in REBOOT_RAW_KINDS)
+        commands = _num(now.get("commands")) - _num(then.get("commands"))
+        rebooted = _num(now.get("reboots")) - _num(then.get("reboots"))
+        if rebooted:
+            # A command the host accepted and never ran: in flight when it went down (win_reboot's poll
+            # of the boot time, sent while the shutdown began; every shell dies with the machine,
+            # tests/winsim/server.py). Without faults, a reboot is the only way a command is lost.
+            ran = sum(_num(v) - _num(raw_then.get(k)) for k, v in raw_now.items())
+            modules_now, modules_then = now.get("modules") or {}, then.get("modules") or {}
+            ran += sum(_num(v) - _num(modules_then.get(k)) for k, v in modules_now.items())
+            reboot += max(0.0, commands - ran)
         out[host] = {
-            "commands": _num(now.get("commands")) - _num(then.get("commands")),
+            "commands": commands,
             "http_requests": _num(now.get("http_requests")) - _num(then.get("http_requests")),
             "reboot_commands": reboot,
-            "reboots": _num(now.get("reboots")) - _num(then.get("reboots")),
+            "reboots": rebooted,
             "bytes_in": _num(now.get("bytes_in")) - _num(then.get("bytes_in")),
         }
     return out

@@ -115,15 +115,26 @@ def test_parse_recap_per_host_and_task_results():
 
 
 def test_counter_deltas_split_a_reboots_round_trips():
-    before = {"a": {"commands": 2, "http_requests": 12, "raw": {"remove": 1}, "bytes_in": 1024}, "b": {}}
+    before = {"a": {"commands": 2, "http_requests": 12, "raw": {"remove": 1}, "modules": {"m": 1}, "bytes_in": 1024},
+              "b": {}}  # fmt: skip
     after = {
         "a": {"commands": 9, "http_requests": 55, "raw": {"remove": 1, "boot_time": 3, "reboot": 1}, "reboots": 1,
-              "bytes_in": 1024 + 20480},
-        "b": {"commands": 1, "http_requests": 6},
+              "modules": {"m": 3, "n": 1}, "bytes_in": 1024 + 20480},
+        "b": {"commands": 1, "http_requests": 6, "modules": {"m": 1}},
     }  # fmt: skip
     deltas = report.counter_deltas(before, after)
     assert deltas["a"] == {"commands": 7, "http_requests": 43, "reboot_commands": 4, "reboots": 1, "bytes_in": 20480}
     assert deltas["b"]["commands"] == 1 and deltas["b"]["reboot_commands"] == 0
+
+
+def test_a_command_lost_to_a_reboot_is_the_reboots():
+    # 8 commands: 3 module runs and 4 of win_reboot's raw commands ran; the 8th was in flight when the host went down
+    after = {"a": {"commands": 8, "raw": {"boot_time": 2, "reboot": 1, "logon_check": 1}, "reboots": 1,
+                   "modules": {"win_mde_info": 2, "win_mde_passive_mode": 1}}}  # fmt: skip
+    assert report.counter_deltas({}, after)["a"]["reboot_commands"] == 5
+    # without a reboot nothing is attributed to one: an unexplained command stays the host's own
+    after["a"]["reboots"] = 0
+    assert report.counter_deltas({}, after)["a"]["reboot_commands"] == 4
 
 
 def test_job_figures_count_run_once_tasks_apart():
