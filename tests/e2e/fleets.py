@@ -42,3 +42,17 @@ def domain_fleet(**hosts: dict) -> dict:
             **hosts,
         },
     }
+
+
+#: a server onboarded before ForceDefenderPassiveMode was set (no tamper protection): the value, then a reboot
+REBOOT_HOST = {"os": "server2019", "onboarded_org": ORG}
+
+
+def timed_fleet(hosts: dict[str, dict]) -> dict:
+    """A workgroup fleet with the simulator's delays on at a tenth of their time (Sense starting,
+    msiexec, a 5 s reboot) and a third-party antivirus on every host."""
+    return {
+        "time_scale": 0.1,
+        "defaults": {"reboot_seconds": 5, "third_party_av": [{"name": "CrowdStrike Falcon"}]},
+        "hosts": hosts,
+    }

@@ -44,3 +44,16 @@ def run_rollout(
     took = time.monotonic() - started
     report = {h["name"]: h for h in json.loads((reports / "fleet-report.json").read_text())["hosts"]}
     return rc, out + err, report, took
+
+
+def run_rollout_with_installer(
+    sim: Any, tmp_path: Path, name: str, extra_vars: dict[str, Any], args: Sequence[str] = ()
+) -> tuple[int, str, dict]:
+    """``run_rollout`` with md4ws.msi given (``mde_rollout_installer``). Returns (rc, output,
+    {host: report entry}); the caller checks the run's invariants (its report is in
+    ``tmp_path / ("reports-" + name)``)."""
+    installer = packages.write_set(str(tmp_path / "installer"), ORG)["installer"]
+    rc, out, report, _took = run_rollout(
+        sim, tmp_path, name, {"mde_rollout_installer": installer, **extra_vars}, args=args
+    )
+    return rc, out, report

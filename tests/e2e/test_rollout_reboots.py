@@ -15,25 +15,21 @@ import json
 
 import pytest
 
-from tests.e2e.fleets import ORG, force_value
+from tests.e2e.fleets import ORG, REBOOT_HOST, force_value, timed_fleet
 from tests.e2e.invariants import Invariants
-from tests.e2e.rollout_runs import run_rollout
-from tests.winsim import packages, payload
+from tests.e2e.rollout_runs import run_rollout_with_installer
+from tests.winsim import payload
 
 pytestmark = pytest.mark.e2e
 
-FALCON = [{"name": "CrowdStrike Falcon"}]
-FLEET = {
-    "time_scale": 0.1,
-    "defaults": {"reboot_seconds": 5, "third_party_av": FALCON},
-    "hosts": {
+FLEET = timed_fleet(
+    {
         # Server 2016: md4ws.msi, which asks for a restart (exit code 3010)
         "a-dl": {"os": "server2016", "faults": {"installer_reboot_required": True}},
-        # onboarded before ForceDefenderPassiveMode was set: the value, then a reboot
-        "b-rb": {"os": "server2019", "onboarded_org": ORG},
+        "b-rb": REBOOT_HOST,
         "c-ws": {"os": "windows11_23h2"},
-    },
-}
+    }
+)
 
 
 def trace(path) -> list[tuple[str, str, str]]:
@@ -55,12 +51,8 @@ def test_with_consent_the_reboot_runs_while_the_installer_host_onboards(winsim, 
     trace_path = tmp_path / "trace.jsonl"
     sim = winsim(FLEET, extra_args=("--trace", str(trace_path)))
     guard = Invariants(sim, expected_org=ORG)
-    installer = packages.write_set(str(tmp_path / "installer"), ORG)["installer"]
-    rc, out, report, _took = run_rollout(
-        sim,
-        tmp_path,
-        "consent",
-        {"mde_rollout_installer": installer, "mde_rollout_allow_reboot": True, "mde_rollout_reboot_timeout": 120},
+    rc, out, report = run_rollout_with_installer(
+        sim, tmp_path, "consent", {"mde_rollout_allow_reboot": True, "mde_rollout_reboot_timeout": 120}
     )
     guard.check(out, "", report_dir=tmp_path / "reports-consent")
     assert rc == 0, out[-6000:]
@@ -84,10 +76,7 @@ def test_with_consent_the_reboot_runs_while_the_installer_host_onboards(winsim, 
 def test_without_consent_nothing_reboots_and_the_hosts_wait_for_one(winsim, tmp_path):
     sim = winsim(FLEET)
     guard = Invariants(sim, expected_org=ORG)
-    installer = packages.write_set(str(tmp_path / "installer"), ORG)["installer"]
-    rc, out, report, _took = run_rollout(
-        sim, tmp_path, "no-consent", {"mde_rollout_installer": installer, "mde_rollout_allow_reboot": False}
-    )
+    rc, out, report = run_rollout_with_installer(sim, tmp_path, "no-consent", {"mde_rollout_allow_reboot": False})
     guard.check(out, "", report_dir=tmp_path / "reports-no-consent")
     outcomes = {h: report[h]["outcome"] for h in FLEET["hosts"]}
     assert outcomes == {"a-dl": "pending_reboot", "b-rb": "pending_reboot", "c-ws": "converged"}, out[-6000:]

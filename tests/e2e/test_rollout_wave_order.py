@@ -13,27 +13,21 @@ import re
 
 import pytest
 
-from tests.e2e.fleets import ORG
+from tests.e2e.fleets import ORG, REBOOT_HOST, timed_fleet
 from tests.e2e.invariants import Invariants
-from tests.e2e.rollout_runs import run_rollout
-from tests.winsim import packages
+from tests.e2e.rollout_runs import run_rollout_with_installer
 
 pytestmark = pytest.mark.e2e
 
-FALCON = [{"name": "CrowdStrike Falcon"}]
-FLEET = {
-    "time_scale": 0.1,
-    "defaults": {"reboot_seconds": 5, "third_party_av": FALCON},
-    "hosts": {
+FLEET = timed_fleet(
+    {
         "a-ws": {"os": "windows11_23h2"},
         "b-ws": {"os": "windows10_22h2"},
-        # onboarded before ForceDefenderPassiveMode was set: the value, then a reboot
-        "c-rb": {"os": "server2019", "onboarded_org": ORG},
+        "c-rb": REBOOT_HOST,
         "d-srv": {"os": "server2022"},
-        # Server 2016: md4ws.msi first
-        "e-dl": {"os": "server2016"},
-    },
-}
+        "e-dl": {"os": "server2016"},  # Server 2016: md4ws.msi first
+    }
+)
 
 
 def hosts_of_task(out: str, task: str) -> list[list[tuple[str, str]]]:
@@ -49,17 +43,11 @@ def hosts_of_task(out: str, task: str) -> list[list[tuple[str, str]]]:
 def test_the_canary_is_the_first_name_and_the_longest_paths_start_first_in_a_wave(winsim, tmp_path):
     sim = winsim(FLEET)
     guard = Invariants(sim, expected_org=ORG)
-    installer = packages.write_set(str(tmp_path / "installer"), ORG)["installer"]
-    rc, out, report, _took = run_rollout(
+    rc, out, report = run_rollout_with_installer(
         sim,
         tmp_path,
         "order",
-        {
-            "mde_waves": [1, "100%"],
-            "mde_rollout_installer": installer,
-            "mde_rollout_allow_reboot": True,
-            "mde_max_fail_percentage": 0,
-        },
+        {"mde_waves": [1, "100%"], "mde_rollout_allow_reboot": True, "mde_max_fail_percentage": 0},
         args=("--forks", "1"),
     )
     guard.check(out, "", report_dir=tmp_path / "reports-order")
