@@ -144,7 +144,10 @@ reboot:
   returned: always
   type: dict
 rebooted:
-  description: The host was rebooted and came back.
+  description:
+    - The host was rebooted and came back.
+    - In check mode, that it would be rebooted (M(ansible.windows.win_reboot) reports C(rebooted=true) in check mode
+      without rebooting).
   returned: always
   type: bool
   sample: true

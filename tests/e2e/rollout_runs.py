@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,3 +58,16 @@ def run_rollout_with_installer(
         sim, tmp_path, name, {"mde_rollout_installer": installer, **extra_vars}, args=args
     )
     return rc, out, report
+
+
+def recap(out: str) -> dict[str, dict[str, int]]:
+    """The PLAY RECAP of ``out``: {host: {ok, changed, unreachable, failed}}."""
+    rows = {}
+    for m in re.finditer(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", out, re.M):
+        rows[m.group(1)] = {
+            "ok": int(m.group(2)),
+            "changed": int(m.group(3)),
+            "unreachable": int(m.group(4)),
+            "failed": int(m.group(5)),
+        }
+    return rows

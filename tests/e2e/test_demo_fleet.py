@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from tests.e2e.invariants import Invariants
+from tests.e2e.rollout_runs import recap
 
 pytestmark = pytest.mark.e2e
 
@@ -56,10 +57,6 @@ def test_demo_fleet_with_timelines_check_rollout_rerun(winsim, tmp_path):
     }
     rollout = ROOT / "playbooks" / "rollout.yml"
 
-    def recap(out: str) -> dict[str, str]:
-        lines = out[out.rindex("PLAY RECAP") :].splitlines()[1:]
-        return {line.split()[0]: line for line in lines if ":" in line and "ok=" in line}
-
     guard = Invariants(sim, expected_org=DEMO_ORG)
     _rc, out, err = sim.playbook(rollout, ev, check=True)
     guard.check(out, err, check_mode=True)
@@ -73,7 +70,7 @@ def test_demo_fleet_with_timelines_check_rollout_rerun(winsim, tmp_path):
     assert all(report[n]["mode"] == "passive" for n in converged)
 
     _rc, out, err = sim.playbook(rollout, ev)
-    changed = {host: line for host, line in recap(out).items() if "changed=0" not in line}
+    changed = {host: row for host, row in recap(out).items() if row["changed"]}
     assert not changed, changed
     report = {h["name"]: h for h in json.loads((tmp_path / "reports" / "fleet-report.json").read_text())["hosts"]}
     assert all(report[n]["outcome"] == "compliant" for n in converged), report

@@ -8,13 +8,13 @@ the output) and the fleet report is checked against its JSON schema and the simu
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import jsonschema
 import pytest
 
 from tests.e2e.invariants import Invariants, onboarded_org
+from tests.e2e.rollout_runs import recap
 from tests.winsim import packages, rules
 
 pytestmark = pytest.mark.e2e
@@ -43,18 +43,6 @@ CONVERGE = ["c1", "c2", "c3", "c4", "s1", "s2"]
 # no third-party antivirus: onboarded for EDR, Defender stays the active antivirus (never made passive)
 BY_DESIGN = {"noav": "no_third_party_av"}
 REFUSED = {"other": "wrong_org", "legacy": "unsupported_os"}
-
-
-def recap(out: str) -> dict[str, dict[str, int]]:
-    rows = {}
-    for m in re.finditer(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", out, re.M):
-        rows[m.group(1)] = {
-            "ok": int(m.group(2)),
-            "changed": int(m.group(3)),
-            "unreachable": int(m.group(4)),
-            "failed": int(m.group(5)),
-        }
-    return rows
 
 
 @pytest.fixture(scope="module")

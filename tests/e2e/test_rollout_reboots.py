@@ -17,7 +17,7 @@ import pytest
 
 from tests.e2e.fleets import ORG, REBOOT_HOST, force_value, timed_fleet
 from tests.e2e.invariants import Invariants
-from tests.e2e.rollout_runs import run_rollout_with_installer
+from tests.e2e.rollout_runs import recap, run_rollout_with_installer
 from tests.winsim import payload
 
 pytestmark = pytest.mark.e2e
@@ -71,6 +71,31 @@ def test_with_consent_the_reboot_runs_while_the_installer_host_onboards(winsim, 
     a_reboot = next(i for i, c in enumerate(commands) if c[0] == "a-dl" and is_reboot(c))
     assert a_reboot > onboarding[0]
     assert "TASK [mdeops.defender.mde_rollout : Reboot the host" not in out
+
+    # the rerun: every host compliant, nothing changed, nothing rebooted again
+    guard = Invariants(sim, expected_org=ORG)
+    rc, out, report = run_rollout_with_installer(sim, tmp_path, "rerun", {"mde_rollout_allow_reboot": True})
+    guard.check(out, "", report_dir=tmp_path / "reports-rerun")
+    assert rc == 0, out[-6000:]
+    assert {h: report[h]["outcome"] for h in FLEET["hosts"]} == dict.fromkeys(FLEET["hosts"], "compliant")
+    assert {h: row["changed"] for h, row in recap(out).items() if h in FLEET["hosts"]} == dict.fromkeys(
+        FLEET["hosts"], 0
+    )
+    assert {h: sim.counters(h).get("reboots", 0) for h in FLEET["hosts"]} == {"a-dl": 1, "b-rb": 1, "c-ws": 0}
+
+
+def test_check_mode_reboots_nothing_and_says_what_would_change(winsim, tmp_path):
+    sim = winsim(FLEET)
+    guard = Invariants(sim, expected_org=ORG)
+    rc, out, report = run_rollout_with_installer(
+        sim, tmp_path, "check", {"mde_rollout_allow_reboot": True}, args=("--check",)
+    )
+    guard.check(out, "", check_mode=True, report_dir=tmp_path / "reports-check")  # no host's state changed
+    assert rc == 0, out[-6000:]
+    assert {h: report[h]["outcome"] for h in FLEET["hosts"]} == dict.fromkeys(FLEET["hosts"], "would_change")
+    assert {h: sim.counters(h).get("reboots", 0) for h in FLEET["hosts"]} == dict.fromkeys(FLEET["hosts"], 0)
+    # the reboot the plan needs is reported as one that would happen (win_reboot's own check mode)
+    assert report["b-rb"]["steps"]["verify_mode"] == "changed" and report["b-rb"]["reboots"] == 1
 
 
 def test_without_consent_nothing_reboots_and_the_hosts_wait_for_one(winsim, tmp_path):
