@@ -28,7 +28,10 @@ PLAYBOOK_VARS = {
     "mde_report_goal": "what the fleet report judges",
     "mde_report_host": "the per-host progress record (written by the roles)",
 }
-DEFAULT_WAVES: list[int | str] = [1, "10%", "30%", "100%"]
+#: One canary host, then Microsoft's rings (docs/sources.md §3.8): an evaluation ring of 50 hosts, a pilot ring of
+#: 100, then the rest in larger increments (30 % of the fleet, then all that is left). Absolute sizes first: a
+#: percentage of a large fleet is a pilot of thousands, a percentage of a small one a wave of a few hosts.
+DEFAULT_WAVES: list[int | str] = [1, 50, 100, "30%", "100%"]
 
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 _INT = re.compile(r"^\s*([+-]?\d+)\s*$")
@@ -107,7 +110,7 @@ def parse_waves(value: Any, name: str = "mde_waves") -> list[int | str]:
         items: list[Any] = [value]
     elif isinstance(value, str):
         if not value.strip():
-            raise PreflightError(["%s is empty: give waves such as 1,10%%,30%%,100%% (or leave it unset)" % name])
+            raise PreflightError(["%s is empty: give waves such as 1,50,100,30%%,100%% (or leave it unset)" % name])
         items = [part.strip() for part in value.split(",")]
     elif isinstance(value, (list, tuple)):
         items = list(value)

@@ -371,7 +371,7 @@ def test_job_templates(configured):
             org = questions["mde_rollout_expected_org_id"]
             assert (org["min"], org["max"], org["required"], org["default"]) == (36, 38, True, ORG_ID)
             assert questions["mde_rollout_allow_reboot"]["default"] == "false"
-            assert questions["mde_waves"]["default"] == "1,10%,30%,100%"
+            assert questions["mde_waves"]["default"] == "1,50,100,30%,100%"
         if name == "MDE offboard":
             assert {"mde_offboard_expected_org_id", "mde_offboard_allow_reboot", "mde_waves"} <= set(questions)
         fail = questions.get("mde_max_fail_percentage")
@@ -401,7 +401,7 @@ def test_workflow_canary_approval_waves_verify(configured):
     approve = nodes["approve"]["unified_job_template"]
     assert approve["type"] == "workflow_approval" and approve["timeout"] == 86400
     assert approve["name"] == "MDE passive-mode rollout - approve the rest of the fleet"
-    assert "mde_canary" in approve["description"] and "10%,30%,100%" in approve["description"]
+    assert "mde_canary" in approve["description"] and "50,100,30%,100%" in approve["description"]
     assert "organization" not in approve and not nodes["approve"].get("extra_data")
     assert "notification_templates_approvals" not in wf, "none given: not managed"
 
@@ -411,7 +411,7 @@ def test_workflow_canary_approval_waves_verify(configured):
     assert canary["limit"] == "mde_canary" and canary["job_slice_count"] == 1
     assert canary["extra_data"] == {"mde_waves": "1"}
     assert waves["limit"] == "all:!mde_canary" and waves["job_slice_count"] == 4
-    assert waves["extra_data"] == {"mde_waves": "10%,30%,100%"}
+    assert waves["extra_data"] == {"mde_waves": "50,100,30%,100%"}
     # Node variables are prompts: AWX only accepts those in the job template's survey, with valid answers.
     for node in nodes.values():
         if node["unified_job_template"]["type"] == "workflow_approval":

@@ -10,7 +10,7 @@ from ansible_collections.mdeops.defender.plugins.module_utils import _preflight 
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (None, [1, "10%", "30%", "100%"]),
+        (None, [1, 50, 100, "30%", "100%"]),
         ([1, "10%", "100%"], [1, "10%", "100%"]),
         ("1, 10%, 100%", [1, "10%", "100%"]),
         ("2", [2]),
@@ -195,6 +195,22 @@ def _serial_batches(count: int, serial: list) -> list[int]:
 def test_the_waves_are_cut_as_ansibles_serial_cuts_them(count, waves):
     serial = pf.parse_waves(waves)
     assert pf.wave_sizes(count, serial) == _serial_batches(count, serial)
+
+
+@pytest.mark.parametrize(
+    ("count", "sizes"),
+    [
+        (1, [1]),
+        (50, [1, 49]),
+        (151, [1, 50, 100]),
+        (200, [1, 50, 100, 49]),
+        (500, [1, 50, 100, 150, 199]),
+        (10000, [1, 50, 100, 3000, 6849]),
+    ],
+)
+def test_the_default_waves_are_a_canary_then_microsofts_rings(count, sizes):
+    """docs/sources.md §3.8: evaluation (50), pilot (100), then the rest in larger increments."""
+    assert pf.wave_sizes(count, pf.parse_waves(None)) == sizes == _serial_batches(count, pf.DEFAULT_WAVES)
 
 
 def _ranked(steps, passive_value=None, problems=()):
