@@ -26,7 +26,7 @@ REBOOT_RAW_KINDS = ("boot_time", "reboot", "reboot_abort", "logon_check")
 #: The jobs, in the order they run.
 JOBS = ("rollout_first", "rollout_rerun", "verify", "baseline_first", "baseline_rerun", "rollout_one_wave")
 JOB_TITLES = {
-    "rollout_first": "playbooks/rollout.yml as shipped (waves 1, 10 %, 30 %, 100 %), first run",
+    "rollout_first": "playbooks/rollout.yml as shipped (waves 1, 50, 100, 30 %, 100 %), first run",
     "rollout_rerun": "the same, rerun on the compliant fleet",
     "verify": "playbooks/verify.yml on the compliant fleet",
     "baseline_first": "tests/bench/baseline/baseline.yml, first run (fleet reset before)",
