@@ -63,11 +63,14 @@ def test_the_fleet_check_lists_the_pending_hosts_in_the_order_of_mde_waves():
         "mde_rollout_installer": "md4ws.msi",
     }
     plugin = _fleet_plugin()
-    # the default waves (1, 10%, ...): the canary a-ws, then one host a wave
-    assert plugin._fleet("mde_rollout", "__assess", task_vars)["pending"] == ["a-ws", "b-ws", "c-dl"]
+    # the default waves (1, 50, ...): the canary a-ws, then the other two in one wave, the installer host first
+    assert plugin._fleet("mde_rollout", "__assess", task_vars)["pending"] == ["a-ws", "c-dl", "b-ws"]
+    # one host a wave: the waves keep the sorted names
+    single = dict(task_vars, mde_waves=[1])
+    assert plugin._fleet("mde_rollout", "__assess", single)["pending"] == ["a-ws", "b-ws", "c-dl"]
     # one wave: the installer host first
     one_wave = dict(task_vars, mde_waves=["100%"])
     assert plugin._fleet("mde_rollout", "__assess", one_wave)["pending"] == ["c-dl", "a-ws", "b-ws"]
     # waves the pre-flight refuses do not stop the fleet check (stage inputs reported them): the defaults
     bad_waves = dict(task_vars, mde_waves="x")
-    assert plugin._fleet("mde_rollout", "__assess", bad_waves)["pending"] == ["a-ws", "b-ws", "c-dl"]
+    assert plugin._fleet("mde_rollout", "__assess", bad_waves)["pending"] == ["a-ws", "c-dl", "b-ws"]
