@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.e2e.invariants import ATP_POLICY, _reg
+
 ORG = "3b2f6c1e-7d4a-4e8b-9c1f-2a6d8e0b4c71"
 SERVERS_OU = "OU=Servers,OU=Corp,DC=corp,DC=example,DC=com"
 CLIENTS_OU = "OU=Clients,OU=Corp,DC=corp,DC=example,DC=com"
@@ -15,12 +17,8 @@ FORCE_PASSIVE = {
 
 def force_value(state: dict) -> int | None:
     """ForceDefenderPassiveMode in a simulated host's saved state (``WinSim.state``), or None."""
-    for key, values in state.get("registry", {}).items():
-        if key.lower() == FORCE_PASSIVE["key"].lower():
-            for name, item in values.items():
-                if name.lower() == FORCE_PASSIVE["name"].lower():
-                    return item.get("data")
-    return None
+    value: int | None = _reg(state, ATP_POLICY, FORCE_PASSIVE["name"])
+    return value
 
 
 def domain_fleet(**hosts: dict) -> dict:

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e import fleets
 from tests.e2e.fleets import ORG, SERVERS_OU, domain_fleet
 from tests.e2e.invariants import Invariants
 from tests.e2e.rollout_runs import run_rollout
 from tests.winsim import packages
 from tests.winsim.domain import domain_path
-from tests.winsim.host import ATP_POLICY_KEY
 
 pytestmark = pytest.mark.e2e
 
@@ -60,11 +60,7 @@ def rollout(sim, tmp_path: Path, name: str, check: bool = False, **extra) -> tup
 
 
 def force_value(sim, host: str):
-    for key, values in sim.state(host)["registry"].items():
-        if key.lower() == ATP_POLICY_KEY.lower():
-            item = values.get("ForceDefenderPassiveMode")
-            return None if item is None else item["data"]
-    return None
+    return fleets.force_value(sim.state(host))
 
 
 def test_the_refresh_waits_for_replication_and_only_the_group_gets_the_value(winsim, tmp_path):
