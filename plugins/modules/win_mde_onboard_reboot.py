@@ -75,9 +75,10 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Read each host and plan its steps
+- name: Read each host and plan its steps (md4ws.msi is given below, so Server 2012 R2/2016 is planned too)
   mdeops.defender.win_mde_info:
-    rollout: {}
+    rollout:
+      installer_available: true
   register: assessed
 
 - name: ForceDefenderPassiveMode on the servers (Defender reads it at boot)

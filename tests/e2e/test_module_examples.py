@@ -1,4 +1,4 @@
-"""End to end: the EXAMPLES of win_mde_info and win_mde_onboarding run as written.
+"""End to end: the EXAMPLES of win_mde_info, win_mde_onboarding and win_mde_onboard_reboot run as written.
 
 Each documented example (a top-level task or block of EXAMPLES) runs verbatim in its own play,
 against hosts chosen so that it does its job: the only substitutions are the placeholder checksum
@@ -124,3 +124,50 @@ def test_win_mde_onboarding_examples_run(winsim):
     # ws01: onboarded (1), offboarded (5), onboarded again (6)
     assert runs["ws01"]["mdeops.defender.win_mde_onboarding"] == 3, runs["ws01"]
     assert "exited with" not in out and "0: the script finished without error" in out
+
+
+def test_win_mde_onboard_reboot_examples_run_check_then_apply_then_change_nothing(winsim):
+    """The module on its own, as its EXAMPLES write it: --check changes no host, then the hosts are
+    onboarded and rebooted where needed, then a second run changes nothing and reboots nothing."""
+    tasks = module_examples("win_mde_onboard_reboot")
+    assert len(tasks) == 4, "the examples changed: adapt this test"
+    sim = winsim(
+        {
+            "defaults": {"reboot_seconds": 1, "third_party_av": FALCON},
+            "hosts": {
+                "ws01": {"os": "windows11_23h2"},  # onboarding only
+                # the value, md4ws.msi (which asks for a restart: exit code 3010) and onboarding
+                "srv2016": {"os": "server2016", "faults": {"installer_reboot_required": True}},
+                "srv-rb": {"os": "server2019", "onboarded_org": ORG},  # the value, then a reboot
+            },
+        }
+    )
+    files = sim.base / "files"
+    gen.write_set(str(files), ORG)
+    (files / "md4ws.msi").write_bytes(MSI)
+    path = write_playbook(sim.base, [{"hosts": "all", "gather_facts": False, "tasks": tasks}])
+    consent = {"reboots_allowed": True}
+    hosts = ("ws01", "srv2016", "srv-rb")
+
+    guard = Invariants(sim, expected_org=ORG)
+    rc, out, err = sim.playbook(path, extra_vars=consent, check=True)
+    guard.check(out, err, check_mode=True)  # no host's state changed
+    assert rc == 0, out + err
+    assert {h: sim.counters(h).get("reboots", 0) for h in hosts} == dict.fromkeys(hosts, 0)
+    assert "rebooted True" in out, "check mode says which host it would reboot"
+
+    guard = Invariants(sim, expected_org=ORG)
+    rc, out, err = sim.playbook(path, extra_vars=consent)
+    guard.check(out, err)
+    assert rc == 0, out + err
+    assert {h: onboarded_org(sim.state(h)) for h in hosts} == dict.fromkeys(hosts, ORG)
+    # srv2016 restarts when md4ws.msi asks for it (3010), srv-rb because its plan says so; ws01 never
+    assert {h: sim.counters(h).get("reboots", 0) for h in hosts} == {"ws01": 0, "srv2016": 1, "srv-rb": 1}
+
+    guard = Invariants(sim, expected_org=ORG)
+    rc, out, err = sim.playbook(path, extra_vars=consent)
+    guard.check(out, err)
+    assert rc == 0, out + err
+    recap = {line.split()[0]: line for line in out.splitlines() if " : ok=" in line}
+    assert set(recap) == set(hosts) and all("changed=0" in line for line in recap.values()), recap
+    assert {h: sim.counters(h).get("reboots", 0) for h in hosts} == {"ws01": 0, "srv2016": 1, "srv-rb": 1}
